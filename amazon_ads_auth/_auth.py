@@ -1,0 +1,456 @@
+"""AdsAuth: the public auth object, a thin adapter for requests and httpx (sync and async).
+
+It only translates: set headers on Ads API hosts, look at the response, replay once on 401.
+Every decision about tokens is the TokenManager's (`_manager`).
+"""
+
+from __future__ import annotations
+
+import copy
+import os
+import time
+from collections.abc import AsyncGenerator, Callable, Generator, Iterable, Mapping
+from typing import Any, Protocol, TypeVar
+
+import httpx
+import requests
+from requests.cookies import extract_cookies_to_jar
+
+from ._errors import ConfigurationError
+from ._lwa import (
+    DEFAULT_SCOPE,
+    AuthorizationRequest,
+    build_authorization_request,
+    code_request,
+    parse_redirect,
+)
+from ._manager import TokenManager
+from ._regions import ADS_API_HOSTS, Region
+from ._store import MemoryTokenStore, TokenStore
+from ._token import Token
+from ._transport import RetryPolicy, TokenTransport, default_sleep
+from ._urls import HostScope, require_secure_url
+
+CLIENT_ID_HEADER = "Amazon-Advertising-API-ClientId"
+SCOPE_HEADER = "Amazon-Advertising-API-Scope"
+ACCOUNT_HEADER = "Amazon-Ads-AccountId"
+
+_REPLAYED = "_amazon_ads_auth_replayed"
+
+
+class _URL(Protocol):
+    @property
+    def scheme(self) -> str: ...
+    @property
+    def host(self) -> str: ...
+    @property
+    def port(self) -> int | None: ...
+
+
+class _Headers(Protocol):
+    def __contains__(self, key: object) -> bool: ...
+    def __setitem__(self, key: str, value: str) -> None: ...
+    def get(self, key: str, default: None = None) -> str | None: ...
+
+
+class _Request(Protocol):
+    """What the flow needs of an httpx-style request (httpx and httpx2 alike)."""
+
+    @property
+    def url(self) -> Any: ...
+    @property
+    def headers(self) -> Any: ...
+    @property
+    def content(self) -> bytes: ...
+
+
+_R = TypeVar("_R", bound=_Request)
+
+
+class _NeedToken:
+    """What the sans-I/O flow yields when it needs a token: the driver gets one (blocking or
+    awaiting) and sends it back in. `failed` is the access token a 401 just rejected."""
+
+    __slots__ = ("failed",)
+
+    def __init__(self, failed: str | None) -> None:
+        self.failed = failed
+
+
+_NEED_FRESH = _NeedToken(None)
+
+
+class AdsAuth(requests.auth.AuthBase, httpx.Auth):
+    """Authentication for the Amazon Ads API, for requests and httpx (sync and async).
+
+    `requests.get(url, auth=auth)`, `httpx.Client(auth=auth)`, `httpx.AsyncClient(auth=auth)`.
+    Adds `Authorization: Bearer ...`, the ClientId header and, when configured, the profile
+    Scope / AccountId headers, but only for the hosts in `api_hosts`. Refreshes before expiry
+    and once after a 401, with one token request however many threads and tasks share it.
+    """
+
+    requires_request_body = False
+    requires_response_body = False
+
+    def __init__(
+        self,
+        client_id: str,
+        client_secret: str,
+        refresh_token: str | None = None,
+        *,
+        region: Region | str = "na",
+        profile_id: int | str | None = None,
+        account_id: str | None = None,
+        store: TokenStore | None = None,
+        store_key: str = "default",
+        api_hosts: Iterable[str] | None = None,
+        token_url: str | None = None,
+        authorization_url: str | None = None,
+        refresh_margin: float = 300.0,
+        timeout: float = 10.0,
+        max_retries: int = 3,
+        retry_backoff: float = 0.5,
+        clock: Callable[[], float] | None = None,
+        sleep: Callable[[float], None] | None = None,
+    ) -> None:
+        _require_text("client_id", client_id, "AMAZON_ADS_CLIENT_ID")
+        _require_text("client_secret", client_secret, "AMAZON_ADS_CLIENT_SECRET")
+        if refresh_token is not None:
+            _require_text("refresh_token", refresh_token, "AMAZON_ADS_REFRESH_TOKEN")
+        _require_text("store_key", store_key, None)
+        if isinstance(api_hosts, str):
+            raise ConfigurationError("api_hosts must be a list of hosts, not one string")
+        _require_number("refresh_margin", refresh_margin, minimum=0.0)
+        _require_number("timeout", timeout, minimum=0.001)
+        _require_number("retry_backoff", retry_backoff, minimum=0.0)
+        if isinstance(max_retries, bool) or not isinstance(max_retries, int) or max_retries < 0:
+            raise ConfigurationError(f"max_retries must be an int >= 0, got {max_retries!r}")
+        if store is not None and not isinstance(store, TokenStore):
+            raise ConfigurationError(
+                f"store must implement load/save/delete/lock, got {type(store).__name__}"
+            )
+        self.region = Region.parse(region)
+        self.client_id = client_id
+        self._client_secret = client_secret
+        self._token_url = require_secure_url(token_url or self.region.token_url, "token_url")
+        self._authorization_url = require_secure_url(
+            authorization_url or self.region.authorization_url, "authorization_url"
+        )
+        self._hosts = HostScope(ADS_API_HOSTS if api_hosts is None else api_hosts)
+        self._prefixes = self._hosts.prefixes
+        clock = clock or time.time
+        transport = TokenTransport(
+            timeout=timeout,
+            policy=RetryPolicy(max_retries=max_retries, backoff=retry_backoff),
+            clock=clock,
+            sleep=sleep or default_sleep,
+        )
+        self._manager = TokenManager(
+            client_id=client_id,
+            client_secret=client_secret,
+            refresh_token=refresh_token,
+            store=store if store is not None else MemoryTokenStore(),
+            store_key=store_key,
+            token_url=self._token_url,
+            refresh_margin=float(refresh_margin),
+            transport=transport,
+            clock=clock,
+        )
+        self._set_headers(_profile_text(profile_id), _account_text(account_id))
+
+    def _set_headers(self, profile_id: str | None, account_id: str | None) -> None:
+        self.profile_id = profile_id
+        self.account_id = account_id
+        static = [(CLIENT_ID_HEADER, self.client_id)]
+        if profile_id is not None:
+            static.append((SCOPE_HEADER, profile_id))
+        if account_id is not None:
+            static.append((ACCOUNT_HEADER, account_id))
+        self._static_headers = tuple(static)
+
+    def __repr__(self) -> str:
+        return (
+            f"AdsAuth(client_id={self.client_id!r}, region={self.region.value!r}, "
+            f"profile_id={self.profile_id!r}, account_id={self.account_id!r}, "
+            f"store={self._manager.store!r}, key={self._manager.key!r})"
+        )
+
+    # ----- construction helpers ---------------------------------------------------------
+
+    @classmethod
+    def from_env(cls, **overrides: Any) -> AdsAuth:
+        """An AdsAuth from AMAZON_ADS_CLIENT_ID, _CLIENT_SECRET, _REFRESH_TOKEN, _REGION and
+        _PROFILE_ID; keyword arguments override (and add to) what the environment says."""
+        env = os.environ
+        kwargs: dict[str, Any] = {}
+        for name, var in (
+            ("client_id", "AMAZON_ADS_CLIENT_ID"),
+            ("client_secret", "AMAZON_ADS_CLIENT_SECRET"),
+            ("refresh_token", "AMAZON_ADS_REFRESH_TOKEN"),
+            ("region", "AMAZON_ADS_REGION"),
+            ("profile_id", "AMAZON_ADS_PROFILE_ID"),
+        ):
+            value = env.get(var, "").strip()
+            if value:
+                kwargs[name] = value
+        kwargs.update(overrides)
+        for name, var in (
+            ("client_id", "AMAZON_ADS_CLIENT_ID"),
+            ("client_secret", "AMAZON_ADS_CLIENT_SECRET"),
+        ):
+            if not kwargs.get(name):
+                raise ConfigurationError(
+                    f"{var} is not set: export it, or pass {name}= to AdsAuth.from_env()"
+                )
+        return cls(**kwargs)
+
+    def with_profile(self, profile_id: int | str | None) -> AdsAuth:
+        """A view of this auth with another Scope header; it shares the token, locks and
+        store, so switching profiles never costs a token request."""
+        view = copy.copy(self)
+        view._set_headers(_profile_text(profile_id), self.account_id)
+        return view
+
+    # ----- token access ------------------------------------------------------------------
+
+    @property
+    def token(self) -> Token | None:
+        """The token held in memory (fresh or not), without any I/O."""
+        return self._manager.token
+
+    def ensure_token(self) -> Token:
+        """A fresh token, refreshing (blocking) if the one in memory is stale."""
+        return self._manager.ensure()
+
+    async def async_ensure_token(self) -> Token:
+        """A fresh token without blocking the event loop."""
+        return await self._manager.async_ensure()
+
+    def refresh(self) -> Token:
+        """Refresh now, even if the token is fresh. Concurrent callers share one refresh."""
+        current = self._manager.token
+        if current is None:
+            return self._manager.ensure(force=True)
+        return self._manager.ensure(failed=current.access_token)
+
+    def logout(self) -> None:
+        """Forget this grant: drop it from memory and delete it from the store."""
+        self._manager.forget()
+
+    def close(self) -> None:
+        """Close the private HTTP client used for token requests."""
+        self._manager.close()
+
+    def __enter__(self) -> AdsAuth:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+    # ----- the authorization-code grant --------------------------------------------------
+
+    def authorization_request(
+        self,
+        redirect_uri: str,
+        *,
+        scope: str | Iterable[str] = DEFAULT_SCOPE,
+        pkce: bool = True,
+    ) -> AuthorizationRequest:
+        """A consent URL for the user to open, with fresh `state` and (default) PKCE S256."""
+        scopes = scope if isinstance(scope, str) else list(scope)
+        return build_authorization_request(
+            self._authorization_url, self.client_id, redirect_uri, scopes, pkce=pkce
+        )
+
+    def fetch_token(
+        self,
+        *,
+        authorization_response: str | None = None,
+        request: AuthorizationRequest | None = None,
+        code: str | None = None,
+        redirect_uri: str | None = None,
+        code_verifier: str | None = None,
+    ) -> Token:
+        """Exchange an authorization code for tokens and store them under this store key.
+
+        Either `authorization_response` (the URL the browser was redirected to) with the
+        `request` that made the consent URL, or a bare `code` with its `redirect_uri`.
+        Codes live 5 minutes and work once.
+        """
+        if authorization_response is not None:
+            if request is None:
+                raise ConfigurationError(
+                    "fetch_token(authorization_response=...) needs request=, the "
+                    "AuthorizationRequest that produced the consent URL (it holds state)"
+                )
+            code = parse_redirect(authorization_response, request.state)
+            redirect_uri = request.redirect_uri
+            code_verifier = request.code_verifier
+        elif code is None:
+            raise ConfigurationError(
+                "fetch_token needs authorization_response= (with request=) or code="
+            )
+        elif request is not None:
+            redirect_uri = redirect_uri or request.redirect_uri
+            code_verifier = code_verifier or request.code_verifier
+        if not code or not isinstance(code, str):
+            raise ConfigurationError("the authorization code is empty")
+        if not redirect_uri:
+            raise ConfigurationError(
+                "fetch_token(code=...) needs redirect_uri=, exactly as sent to the consent page"
+            )
+        return self._manager.save_new_grant(
+            code_request(
+                self._token_url,
+                self.client_id,
+                self._client_secret,
+                code,
+                redirect_uri,
+                code_verifier,
+            )
+        )
+
+    # ----- requests ------------------------------------------------------------------------
+
+    def __call__(self, r: requests.PreparedRequest) -> requests.PreparedRequest:
+        url = r.url
+        if url is None or not url.startswith(self._prefixes):
+            return r
+        header = self._manager.fresh_header()
+        if header is None:
+            header = "Bearer " + self._manager.ensure().access_token
+        headers = r.headers
+        headers["Authorization"] = header
+        for name, value in self._static_headers:
+            if name not in headers:
+                headers[name] = value
+        r.register_hook("response", self._handle_401)  # type: ignore[no-untyped-call]
+        return r
+
+    def _handle_401(self, r: requests.Response, **kwargs: Any) -> requests.Response:
+        """Response hook: on a 401 to a request we authorized, refresh and replay once."""
+        if r.status_code != 401:
+            return r
+        request = r.request
+        sent = request.headers.get("Authorization")
+        if (
+            not sent
+            or not sent.startswith("Bearer ")
+            or getattr(request, _REPLAYED, False)
+            or request.url is None
+            or not request.url.startswith(self._prefixes)
+        ):
+            return r
+        token = self._manager.ensure(failed=sent[7:])
+        if request.body is not None and not isinstance(request.body, (bytes, str)):
+            return r  # a stream or file body cannot be sent twice: the caller gets the 401
+        r.content  # noqa: B018 - drain, so the connection can be reused
+        r.close()
+        replay = request.copy()
+        setattr(replay, _REPLAYED, True)
+        jar = replay._cookies  # type: ignore[attr-defined]
+        extract_cookies_to_jar(jar, request, r.raw)  # type: ignore[no-untyped-call]
+        replay.prepare_cookies(jar)
+        replay.headers["Authorization"] = f"Bearer {token.access_token}"
+        retried: requests.Response = r.connection.send(replay, **kwargs)
+        retried.history.append(r)
+        retried.request = replay
+        return retried
+
+    # ----- httpx ---------------------------------------------------------------------------
+
+    def _flow(self, request: _R) -> Generator[_R | _NeedToken, Any, None]:
+        """The httpx auth flow, sans I/O: it yields requests to send and _NeedToken when it
+        needs the manager; `sync_auth_flow` and `async_auth_flow` only drive it."""
+        url = request.url
+        if not self._hosts.matches(url.scheme, url.host, url.port):
+            yield request
+            return
+        header = self._manager.fresh_header()
+        if header is None:
+            token: Token = yield _NEED_FRESH
+            header = "Bearer " + token.access_token
+        headers = request.headers
+        headers["Authorization"] = header
+        for name, value in self._static_headers:
+            if name not in headers:
+                headers[name] = value
+        response = yield request
+        if response.status_code != 401 or response.request.headers.get("Authorization") != header:
+            return
+        token = yield _NeedToken(header[7:])
+        if not _replayable(request):
+            return  # a streamed body cannot be sent twice: the caller gets the 401
+        headers["Authorization"] = "Bearer " + token.access_token
+        yield request
+
+    def sync_auth_flow(self, request: _R) -> Generator[_R, Any, None]:
+        flow = self._flow(request)
+        step = next(flow)
+        while True:
+            if isinstance(step, _NeedToken):
+                reply: Any = self._manager.ensure(step.failed)
+            else:
+                reply = yield step
+            try:
+                step = flow.send(reply)
+            except StopIteration:
+                return
+
+    async def async_auth_flow(self, request: _R) -> AsyncGenerator[_R, Any]:
+        flow = self._flow(request)
+        step = next(flow)
+        while True:
+            if isinstance(step, _NeedToken):
+                reply: Any = await self._manager.async_ensure(step.failed)
+            else:
+                reply = yield step
+            try:
+                step = flow.send(reply)
+            except StopIteration:
+                return
+
+
+def _replayable(request: _Request) -> bool:
+    """True when the request body is in memory (httpx raises RequestNotRead for streams)."""
+    try:
+        request.content  # noqa: B018
+    except Exception:  # httpx.RequestNotRead, or httpx2's own class of it
+        return False
+    return True
+
+
+def _require_text(name: str, value: object, env_var: str | None) -> None:
+    if not isinstance(value, str) or not value.strip():
+        where = f" (or set {env_var})" if env_var else ""
+        raise ConfigurationError(f"{name} must be a non-empty string{where}")
+
+
+def _require_number(name: str, value: object, *, minimum: float) -> None:
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not value >= minimum:
+        raise ConfigurationError(f"{name} must be a number >= {minimum}, got {value!r}")
+
+
+def _profile_text(profile_id: int | str | None) -> str | None:
+    if profile_id is None:
+        return None
+    text = str(profile_id).strip()
+    if isinstance(profile_id, bool) or not text.lstrip("-").isdigit():
+        raise ConfigurationError(
+            "profile_id must be a numeric Ads profile id (see GET /v2/profiles), "
+            f"got {profile_id!r}"
+        )
+    return text
+
+
+def _account_text(account_id: str | None) -> str | None:
+    if account_id is None:
+        return None
+    if not isinstance(account_id, str) or not account_id.strip():
+        raise ConfigurationError(f"account_id must be a non-empty string, got {account_id!r}")
+    return account_id.strip()
+
+
+def header_items(auth: AdsAuth, token: Token) -> Mapping[str, str]:
+    """The Ads API headers `auth` would send with `token` (for CLIs and debugging)."""
+    return {"Authorization": f"Bearer {token.access_token}", **dict(auth._static_headers)}

@@ -1,0 +1,346 @@
+"""Login with Amazon, sans I/O: consent URLs, token request messages, and reading answers.
+
+oauthlib builds and parses the OAuth messages. Its Client mutates itself, so each function
+makes a fresh one and copies results into our frozen values. Nothing here touches the network:
+`token_transport` sends what `code_request`/`refresh_request` build and hands the answer to
+`interpret_token_response`, which decides: a Token, a typed error, or "retry (after N s)".
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import secrets
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from oauthlib.oauth2 import WebApplicationClient
+from oauthlib.oauth2.rfc6749 import errors as oauth_errors
+
+from ._errors import (
+    AuthorizationDeniedError,
+    ConfigurationError,
+    InvalidClientError,
+    InvalidGrantError,
+    StateMismatchError,
+    TokenEndpointError,
+    TokenRequestError,
+)
+from ._redact import excerpt, redact
+from ._token import Token
+from ._urls import require_secure_url, with_scheme
+
+DEFAULT_SCOPE = "advertising::campaign_management"
+CODE_LIFETIME_SECONDS = 300
+DEFAULT_EXPIRES_IN = 3600
+MAX_EXPIRES_IN = 86400
+
+_ERROR_HINTS = {
+    "invalid_grant": (
+        "log in again (authorization codes live 5 minutes and work once; a refresh token "
+        "stops working when the user removes the app)"
+    ),
+    "invalid_client": "check the client id and client secret (a rotated secret also fails)",
+    "unauthorized_client": "this client is not authorized for this grant type",
+    "invalid_scope": (
+        "the client is not yet approved for the Amazon Ads API, or the scope is wrong"
+    ),
+    "invalid_request": "the token request was malformed: please report this as a bug",
+    "unsupported_grant_type": "the grant type was refused: please report this as a bug",
+}
+
+
+@dataclasses.dataclass(frozen=True)
+class AuthorizationRequest:
+    """A consent URL and what is needed to check and exchange its redirect.
+
+    Keep it until the redirect comes back: `state` is checked against it and the PKCE
+    `code_verifier` (None without PKCE) goes into the code exchange.
+    """
+
+    url: str
+    state: str
+    redirect_uri: str
+    code_verifier: str | None = dataclasses.field(default=None, repr=False)
+    scope: str = DEFAULT_SCOPE
+
+
+@dataclasses.dataclass(frozen=True)
+class TokenHttpRequest:
+    """A token-endpoint POST ready to send. The body holds secrets: never log it."""
+
+    url: str
+    body: str = dataclasses.field(repr=False)
+    grant_type: str
+    secrets: tuple[str, ...] = dataclasses.field(repr=False)
+    headers: Mapping[str, str] = dataclasses.field(
+        default_factory=lambda: {
+            "Content-Type": "application/x-www-form-urlencoded;charset=UTF-8",
+            "Accept": "application/json",
+        }
+    )
+
+
+@dataclasses.dataclass(frozen=True)
+class RetryLater:
+    """A transient failure: try again, after `retry_after` seconds if the server said so."""
+
+    reason: str
+    status_code: int | None = None
+    retry_after: float | None = None
+
+
+def normalize_scope(scope: str | Sequence[str]) -> str:
+    """Space-separated scopes from a string or a list of them."""
+    items = scope.split() if isinstance(scope, str) else [s for s in scope]
+    if not items or not all(isinstance(s, str) and s.strip() for s in items):
+        raise ConfigurationError(f"scope must name at least one scope, got {scope!r}")
+    return " ".join(items)
+
+
+def build_authorization_request(
+    authorization_url: str,
+    client_id: str,
+    redirect_uri: str,
+    scope: str | Sequence[str] = DEFAULT_SCOPE,
+    *,
+    pkce: bool = True,
+) -> AuthorizationRequest:
+    """The consent URL with a fresh `state` and, with `pkce`, an S256 code challenge."""
+    require_secure_url(authorization_url, "authorization_url")
+    if not isinstance(redirect_uri, str) or "://" not in redirect_uri:
+        raise ConfigurationError(
+            f"redirect_uri must be an absolute URL registered as an Allowed Return URL, "
+            f"got {redirect_uri!r}"
+        )
+    scope_text = normalize_scope(scope)
+    client = WebApplicationClient(client_id)
+    state = secrets.token_urlsafe(24)
+    extra: dict[str, str] = {}
+    verifier: str | None = None
+    if pkce:
+        verifier = secrets.token_urlsafe(64)[:96]
+        extra = {
+            "code_challenge": client.create_code_challenge(verifier, "S256"),
+            "code_challenge_method": "S256",
+        }
+    # oauthlib only knows https; require_secure_url has already allowed loopback http.
+    url = client.prepare_request_uri(
+        with_scheme(authorization_url, "https"),
+        redirect_uri=redirect_uri,
+        scope=scope_text,
+        state=state,
+        **extra,
+    )
+    if authorization_url.startswith("http://"):
+        url = with_scheme(url, "http")
+    return AuthorizationRequest(
+        url=url, state=state, redirect_uri=redirect_uri, code_verifier=verifier, scope=scope_text
+    )
+
+
+def parse_redirect(redirect_url: str, expected_state: str | None) -> str:
+    """The authorization code from a consent redirect URL, after checking `state`.
+
+    Raises StateMismatchError, AuthorizationDeniedError (the redirect carried `error=`), or
+    ConfigurationError when the URL carries no code at all.
+    """
+    if not isinstance(redirect_url, str) or "?" not in redirect_url:
+        raise ConfigurationError(
+            "the redirect URL has no query string: paste the whole URL the browser was sent "
+            "to, including '?code=...&state=...'"
+        )
+    client = WebApplicationClient("unused")
+    try:
+        params = client.parse_request_uri_response(
+            with_scheme(redirect_url, "https"), state=expected_state
+        )
+    except oauth_errors.MismatchingStateError:
+        raise StateMismatchError(
+            "the redirect's state does not match this login attempt: it belongs to another "
+            "(or a forged) consent request; start the login again"
+        ) from None
+    except oauth_errors.OAuth2Error as exc:
+        error = exc.error or "unknown_error"
+        if error == "invalid_request" and "code" in (exc.description or "").lower():
+            raise ConfigurationError(
+                "the redirect URL carries no authorization code: paste the URL the browser "
+                "landed on after you approved"
+            ) from None
+        description = redact(exc.description or "") or None
+        raise AuthorizationDeniedError(
+            f"consent failed with {error!r}"
+            + (f" ({description})" if description else "")
+            + ": "
+            + _ERROR_HINTS.get(error, "the user refused or the client is not allowed"),
+            error=error,
+            description=description,
+        ) from None
+    except ValueError:
+        raise ConfigurationError("the redirect URL could not be parsed") from None
+    code = params.get("code")
+    if not isinstance(code, str) or not code:
+        raise ConfigurationError("the redirect URL carries an empty authorization code")
+    return code
+
+
+def code_request(
+    token_url: str,
+    client_id: str,
+    client_secret: str,
+    code: str,
+    redirect_uri: str,
+    code_verifier: str | None = None,
+) -> TokenHttpRequest:
+    """The authorization-code exchange, credentials in the body as the Ads docs show."""
+    client = WebApplicationClient(client_id)
+    body = client.prepare_request_body(
+        code=code,
+        redirect_uri=redirect_uri,
+        include_client_id=True,
+        client_secret=client_secret,
+        code_verifier=code_verifier,
+    )
+    return TokenHttpRequest(
+        url=token_url,
+        body=body,
+        grant_type="authorization_code",
+        secrets=tuple(s for s in (client_secret, code, code_verifier) if s),
+    )
+
+
+def refresh_request(
+    token_url: str, client_id: str, client_secret: str, refresh_token: str
+) -> TokenHttpRequest:
+    """A refresh-token grant, credentials in the body."""
+    client = WebApplicationClient(client_id)
+    body = client.prepare_refresh_body(
+        refresh_token=refresh_token, client_id=client_id, client_secret=client_secret
+    )
+    return TokenHttpRequest(
+        url=token_url,
+        body=body,
+        grant_type="refresh_token",
+        secrets=(client_secret, refresh_token),
+    )
+
+
+def parse_retry_after(value: str | None) -> float | None:
+    """Seconds from a Retry-After header (delta-seconds only; HTTP dates are ignored)."""
+    if not value:
+        return None
+    try:
+        seconds = float(value.strip())
+    except ValueError:
+        return None
+    return seconds if seconds >= 0 else None
+
+
+def interpret_token_response(
+    request: TokenHttpRequest,
+    status_code: int,
+    content_type: str,
+    body: bytes,
+    retry_after: str | None,
+    now: float,
+) -> Token | RetryLater:
+    """Decide what a token-endpoint answer means.
+
+    Returns a Token (refresh_token may be None: the caller merges in the stored one) or
+    RetryLater for 429/5xx; raises TokenRequestError (and subclasses) for OAuth errors, which
+    are never retried, and TokenEndpointError for answers that are not tokens.
+    """
+    shown_type = content_type.split(";")[0].strip() or "no content type"
+    if status_code == 429 or status_code >= 500:
+        return RetryLater(
+            f"the token endpoint answered HTTP {status_code}",
+            status_code=status_code,
+            retry_after=parse_retry_after(retry_after),
+        )
+    data = _json_object(body)
+    if data is not None and isinstance(data.get("error"), str) and status_code != 200:
+        raise _oauth_error(request, data, status_code)
+    if data is None:
+        raise TokenEndpointError(
+            f"the token endpoint answered HTTP {status_code} with {shown_type}, not a JSON "
+            f"token: {excerpt(body, request.secrets)!r}; check token_url ({request.url})",
+            status_code=status_code,
+        )
+    if status_code != 200:
+        raise TokenEndpointError(
+            f"the token endpoint answered HTTP {status_code} without an OAuth error "
+            f"({shown_type}); check token_url ({request.url})",
+            status_code=status_code,
+        )
+    return _token_from(request, data, now, status_code)
+
+
+def _json_object(body: bytes) -> dict[str, Any] | None:
+    try:
+        data = json.loads(body)
+    except (ValueError, UnicodeDecodeError):
+        return None
+    return data if isinstance(data, dict) else None
+
+
+def _oauth_error(
+    request: TokenHttpRequest, data: Mapping[str, Any], status_code: int
+) -> TokenRequestError:
+    error = str(data["error"])
+    raw_description = data.get("error_description")
+    description = redact(str(raw_description), request.secrets) if raw_description else None
+    hint = _ERROR_HINTS.get(error, "Login with Amazon refused the token request")
+    what = "code exchange" if request.grant_type == "authorization_code" else "token refresh"
+    message = f"{what} failed with {error!r}"
+    if description:
+        message += f" ({description})"
+    message += f": {hint}"
+    cls: type[TokenRequestError] = TokenRequestError
+    if error == "invalid_grant":
+        cls = InvalidGrantError
+    elif error == "invalid_client":
+        cls = InvalidClientError
+    return cls(message, error=error, description=description, status_code=status_code)
+
+
+def _token_from(
+    request: TokenHttpRequest, data: dict[str, Any], now: float, status_code: int
+) -> Token:
+    def bad(what: str) -> TokenEndpointError:
+        return TokenEndpointError(
+            f"the token endpoint answered HTTP 200 with JSON that is not a usable token: {what}",
+            status_code=status_code,
+        )
+
+    token_type = data.get("token_type", "bearer")
+    if not isinstance(token_type, str) or token_type.lower() != "bearer":
+        raise bad(f"token_type is {token_type!r}, expected 'bearer'")
+    expires_in = data.get("expires_in", DEFAULT_EXPIRES_IN)
+    if isinstance(expires_in, bool) or not isinstance(expires_in, (int, float, str)):
+        raise bad("expires_in is not a number")
+    data = dict(data, expires_in=expires_in)
+    try:
+        # oauthlib validates the message (access_token present, expires_in numeric).
+        parsed = WebApplicationClient(request.url).parse_request_body_response(json.dumps(data))
+    except oauth_errors.OAuth2Error as exc:
+        raise bad(exc.description or exc.error or "rejected by oauthlib") from None
+    except ValueError:
+        raise bad("expires_in is not a number") from None
+    access_token = parsed.get("access_token")
+    if not isinstance(access_token, str) or not access_token:
+        raise bad("access_token is missing or empty")
+    lifetime = parsed.get("expires_in")
+    if not isinstance(lifetime, int) or lifetime <= 0:
+        raise bad("expires_in is not a positive number of seconds")
+    refresh_token = parsed.get("refresh_token")
+    if not isinstance(refresh_token, str) or not refresh_token:
+        refresh_token = None
+    scope = parsed.get("scope")
+    scope_text = " ".join(scope) if isinstance(scope, list) else None
+    return Token(
+        access_token=access_token,
+        refresh_token=refresh_token,
+        expires_at=now + min(lifetime, MAX_EXPIRES_IN),
+        token_type="bearer",
+        scope=scope_text,
+    )

@@ -1,0 +1,62 @@
+"""The TokenStore protocol and the in-memory store."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+from contextlib import AbstractContextManager, contextmanager
+from typing import Protocol, runtime_checkable
+
+from ._token import Token
+
+
+@runtime_checkable
+class TokenStore(Protocol):
+    """Where tokens live between refreshes, keyed by a string the caller chooses.
+
+    `lock(key)` must exclude every other user of the same store and key (threads, and for
+    shared stores processes and machines) for as long as it is held: the token manager
+    re-reads, refreshes and saves under it, which is what makes a refresh happen once.
+    `save` must never replace a stored refresh token with none.
+    """
+
+    def load(self, key: str) -> Token | None: ...
+
+    def save(self, key: str, token: Token) -> None: ...
+
+    def delete(self, key: str) -> None: ...
+
+    def lock(self, key: str) -> AbstractContextManager[None]: ...
+
+
+class MemoryTokenStore:
+    """Tokens in this process's memory: the default, and the right store for one process."""
+
+    def __init__(self) -> None:
+        self._tokens: dict[str, Token] = {}
+        self._locks: dict[str, threading.Lock] = {}
+        self._guard = threading.Lock()
+
+    def __repr__(self) -> str:
+        return f"MemoryTokenStore(keys={len(self._tokens)})"
+
+    def load(self, key: str) -> Token | None:
+        return self._tokens.get(key)
+
+    def save(self, key: str, token: Token) -> None:
+        with self._guard:
+            previous = self._tokens.get(key)
+            if previous is not None:
+                token = token.with_refresh_token(previous.refresh_token)
+            self._tokens[key] = token
+
+    def delete(self, key: str) -> None:
+        with self._guard:
+            self._tokens.pop(key, None)
+
+    @contextmanager
+    def lock(self, key: str) -> Iterator[None]:
+        with self._guard:
+            key_lock = self._locks.setdefault(key, threading.Lock())
+        with key_lock:
+            yield

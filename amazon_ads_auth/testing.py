@@ -1,0 +1,677 @@
+"""A local emulator of Login with Amazon and the Amazon Ads API, for tests and offline work.
+
+    with Emulator() as emu:
+        refresh_token = emu.issue_refresh_token()
+        auth = AdsAuth(emu.client_id, emu.client_secret, refresh_token, **emu.auth_kwargs())
+        httpx.get(emu.api_url + "/v2/profiles", auth=auth)
+
+It is a real HTTP server on 127.0.0.1 (a free port, a background thread) that answers like
+Amazon does: the consent redirect, both token grants with single-use codes that expire after
+5 minutes of the emulator's clock, PKCE, client authentication, bearer-token checks, and the
+error bodies Amazon sends. Counters, revocation, fault injection and a gate that holds token
+requests let tests assert how many token requests a client made and what it did under stress.
+"""
+
+from __future__ import annotations
+
+import base64
+import collections
+import dataclasses
+import hashlib
+import hmac
+import http.server
+import json
+import secrets
+import socketserver
+import threading
+import time
+from collections.abc import Callable, Iterable, Mapping
+from typing import Any
+from urllib.parse import parse_qsl, urlencode, urlsplit
+
+__all__ = ["Emulator", "FakeClock", "Fault", "RecordingServer"]
+
+DEMO_CLIENT_ID = "amzn1.application-oa2-client.emulatordemo0000000000000000"
+DEMO_CLIENT_SECRET = "amzn1.oa2-cs.v1.emulator-demo-secret-0000000000000000000000"
+KNOWN_SCOPES = frozenset(
+    {
+        "advertising::campaign_management",
+        "advertising::audiences",
+        "advertising::test:create_account",
+        "cpc_advertising:campaign_management",
+        "profile",
+    }
+)
+_CODE_LIFETIME = 300.0
+_HOLD_LIMIT = 30.0
+
+
+class FakeClock:
+    """A clock you move by hand: pass it as `clock=` to AdsAuth and Emulator."""
+
+    def __init__(self, start: float | None = None) -> None:
+        self._now = time.time() if start is None else start
+        self._guard = threading.Lock()
+
+    def __call__(self) -> float:
+        return self._now
+
+    def advance(self, seconds: float) -> None:
+        with self._guard:
+            self._now += seconds
+
+
+@dataclasses.dataclass(frozen=True)
+class Fault:
+    """One injected failure for the next token request. Build with the class methods."""
+
+    kind: str
+    status: int = 0
+    retry_after: str | None = None
+    seconds: float = 0.0
+    body: bytes = b""
+    content_type: str = "application/json;charset=UTF-8"
+
+    @classmethod
+    def status_code(cls, status: int, *, retry_after: float | str | None = None) -> Fault:
+        """Answer with this HTTP status and an Amazon-style error body."""
+        body = json.dumps(
+            {"error": "server_error" if status >= 500 else "rate_limited",
+             "error_description": f"HTTP {status} from the emulator"}
+        ).encode()
+        after = None if retry_after is None else str(retry_after)
+        return cls("status", status=status, retry_after=after, body=body)
+
+    @classmethod
+    def rate_limited(cls, retry_after: float | str = 1) -> Fault:
+        """429 Too Many Requests with a Retry-After header."""
+        return cls.status_code(429, retry_after=retry_after)
+
+    @classmethod
+    def drop_connection(cls) -> Fault:
+        """Close the connection without answering."""
+        return cls("drop")
+
+    @classmethod
+    def delay(cls, seconds: float) -> Fault:
+        """Wait this long, then answer normally (longer than the client timeout = a timeout)."""
+        return cls("delay", seconds=seconds)
+
+    @classmethod
+    def non_json(cls, status: int = 200) -> Fault:
+        """A plain-text body that is not JSON."""
+        return cls("status", status=status, body=b"not json at all", content_type="text/plain")
+
+    @classmethod
+    def html(cls, status: int = 200) -> Fault:
+        """An HTML error page, as a proxy or load balancer sends."""
+        body = b"<html><head><title>Service Unavailable</title></head><body>Oops</body></html>"
+        return cls("status", status=status, body=body, content_type="text/html")
+
+    @classmethod
+    def json_body(cls, payload: Mapping[str, Any], status: int = 200) -> Fault:
+        """Any JSON payload, e.g. a token without access_token or with a wrong token_type."""
+        return cls("status", status=status, body=json.dumps(payload).encode())
+
+    @classmethod
+    def token_fields(cls, **fields: Any) -> Fault:
+        """A successful token answer with fields replaced (None removes a field)."""
+        return cls("fields", body=json.dumps(fields).encode())
+
+    @classmethod
+    def oauth_error(cls, error: str, description: str = "", status: int = 400) -> Fault:
+        """An OAuth error answer such as invalid_request."""
+        payload = {"error": error, "error_description": description or error}
+        return cls("status", status=status, body=json.dumps(payload).encode())
+
+
+@dataclasses.dataclass
+class _Grant:
+    client_id: str
+    refresh_token: str
+    scope: str
+    revoked: bool = False
+
+
+@dataclasses.dataclass
+class _Code:
+    client_id: str
+    redirect_uri: str
+    scope: str
+    issued_at: float
+    challenge: str | None
+    method: str
+    used: bool = False
+
+
+@dataclasses.dataclass
+class _Access:
+    client_id: str
+    expires_at: float
+    grant: _Grant
+    revoked: bool = False
+
+
+@dataclasses.dataclass(frozen=True)
+class ApiRequest:
+    """An Ads API request as the emulator saw it."""
+
+    method: str
+    path: str
+    headers: Mapping[str, str]
+    status: int
+
+
+class Emulator:
+    """Login with Amazon and the Ads API on a loopback port. Use as a context manager."""
+
+    def __init__(
+        self,
+        *,
+        client_id: str = DEMO_CLIENT_ID,
+        client_secret: str = DEMO_CLIENT_SECRET,
+        redirect_uris: Iterable[str] | None = None,
+        access_token_lifetime: int = 3600,
+        clock: Callable[[], float] = time.time,
+        port: int = 0,
+        profiles: list[dict[str, Any]] | None = None,
+    ) -> None:
+        self.client_id = client_id
+        self.client_secret = client_secret
+        self.redirect_uris = None if redirect_uris is None else set(redirect_uris)
+        self.access_token_lifetime = access_token_lifetime
+        self.expires_in_as_string = False
+        self.omit_refresh_token_on_refresh = False
+        self.deny_consent = False
+        self.token_latency = 0.0
+        self.clock = clock
+        self.profiles = profiles if profiles is not None else [_demo_profile()]
+        self.report_location: str | None = None
+        self.token_requests: collections.Counter[str] = collections.Counter()
+        self.api_requests: collections.Counter[int] = collections.Counter()
+        self.api_log: list[ApiRequest] = []
+        self._grants: dict[str, _Grant] = {}
+        self._codes: dict[str, _Code] = {}
+        self._access: dict[str, _Access] = {}
+        self._faults: collections.deque[Fault] = collections.deque()
+        self._guard = threading.Lock()
+        self._hold = threading.Event()
+        self._hold.set()
+        self._held = threading.Semaphore(0)
+        self._server = _Server(("127.0.0.1", port), _Handler)
+        self._server.emulator = self
+        self._thread: threading.Thread | None = None
+
+    # ----- lifecycle -----------------------------------------------------------------------
+
+    def start(self) -> Emulator:
+        """Serve in a background thread; returns self."""
+        if self._thread is None:
+            self._thread = threading.Thread(
+                target=self._server.serve_forever, name="ads-emulator", daemon=True
+            )
+            self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        """Stop serving and close the socket."""
+        self._hold.set()
+        if self._thread is not None:
+            self._server.shutdown()
+            self._thread.join()
+            self._thread = None
+        self._server.server_close()
+
+    def __enter__(self) -> Emulator:
+        return self.start()
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.stop()
+
+    # ----- addresses ------------------------------------------------------------------------
+
+    @property
+    def port(self) -> int:
+        return int(self._server.server_address[1])
+
+    @property
+    def url(self) -> str:
+        """Base URL, also the Ads API URL: http://127.0.0.1:PORT"""
+        return f"http://127.0.0.1:{self.port}"
+
+    @property
+    def api_url(self) -> str:
+        return self.url
+
+    @property
+    def api_host(self) -> str:
+        return f"127.0.0.1:{self.port}"
+
+    @property
+    def token_url(self) -> str:
+        return f"{self.url}/auth/o2/token"
+
+    @property
+    def authorization_url(self) -> str:
+        return f"{self.url}/ap/oa"
+
+    def auth_kwargs(self) -> dict[str, Any]:
+        """Keyword arguments that point AdsAuth at this emulator."""
+        return {
+            "token_url": self.token_url,
+            "authorization_url": self.authorization_url,
+            "api_hosts": [self.api_host],
+        }
+
+    # ----- control --------------------------------------------------------------------------
+
+    def issue_refresh_token(self, client_id: str | None = None, scope: str = "") -> str:
+        """Create a grant directly (as if the user consented) and return its refresh token."""
+        grant = _Grant(
+            client_id=client_id or self.client_id,
+            refresh_token="Atzr|" + _random_token(400),
+            scope=scope or "advertising::campaign_management",
+        )
+        with self._guard:
+            self._grants[grant.refresh_token] = grant
+        return grant.refresh_token
+
+    def revoke_refresh_token(self, refresh_token: str) -> None:
+        """The user removed the app: the refresh token gives invalid_grant from now on."""
+        with self._guard:
+            grant = self._grants.get(refresh_token)
+            if grant is not None:
+                grant.revoked = True
+
+    def revoke_access_tokens(self) -> None:
+        """Every access token issued so far is rejected with 401 from now on."""
+        with self._guard:
+            for access in self._access.values():
+                access.revoked = True
+
+    def queue_token_faults(self, *faults: Fault) -> None:
+        """The next token requests fail like this, one fault each, in order."""
+        with self._guard:
+            self._faults.extend(faults)
+
+    def hold_token_requests(self) -> None:
+        """Token requests wait (up to 30 s) until `release_token_requests()`."""
+        self._hold.clear()
+
+    def release_token_requests(self) -> None:
+        self._hold.set()
+
+    def wait_for_held_token_request(self, timeout: float = 10.0) -> bool:
+        """True once a token request is waiting at the gate (False after `timeout`)."""
+        return self._held.acquire(timeout=timeout)
+
+    @property
+    def token_request_count(self) -> int:
+        return sum(self.token_requests.values())
+
+    def reset_counters(self) -> None:
+        with self._guard:
+            self.token_requests.clear()
+            self.api_requests.clear()
+            self.api_log.clear()
+
+    def is_valid_access_token(self, access_token: str) -> bool:
+        with self._guard:
+            access = self._access.get(access_token)
+            return access is not None and self._access_ok(access)
+
+    # ----- the endpoints (called from handler threads) ---------------------------------------
+
+    def _consent(self, query: Mapping[str, str]) -> tuple[int, dict[str, str], bytes]:
+        if query.get("client_id") != self.client_id:
+            return _page(400, "Unknown client_id: check the client id of your LwA app.")
+        redirect_uri = query.get("redirect_uri", "")
+        if not redirect_uri or (
+            self.redirect_uris is not None and redirect_uri not in self.redirect_uris
+        ):
+            return _page(400, "redirect_uri is not an Allowed Return URL of this client.")
+        if query.get("response_type") != "code":
+            return _redirect(redirect_uri, error="unsupported_response_type", query=query)
+        scope = query.get("scope", "")
+        if not scope or not set(scope.split()) <= KNOWN_SCOPES:
+            return _redirect(redirect_uri, error="invalid_scope", query=query)
+        if self.deny_consent:
+            return _redirect(redirect_uri, error="access_denied", query=query)
+        method = query.get("code_challenge_method", "plain")
+        challenge = query.get("code_challenge")
+        if challenge is not None and method not in ("plain", "S256"):
+            return _redirect(redirect_uri, error="invalid_request", query=query)
+        code = _random_token(20, alphabet="ANabcdefghijklmnopqrstuvwxyz")
+        with self._guard:
+            self._codes[code] = _Code(
+                client_id=self.client_id,
+                redirect_uri=redirect_uri,
+                scope=scope,
+                issued_at=self.clock(),
+                challenge=challenge,
+                method=method,
+            )
+        params = {"code": code, "scope": scope}
+        if "state" in query:
+            params["state"] = query["state"]
+        return 302, {"Location": _join(redirect_uri, params)}, b""
+
+    def _token(
+        self, form: Mapping[str, str], authorization: str | None
+    ) -> tuple[int, dict[str, str], bytes] | None:
+        """Returns the answer, or None to drop the connection."""
+        with self._guard:
+            self.token_requests[form.get("grant_type", "")] += 1
+            fault = self._faults.popleft() if self._faults else None
+        if not self._hold.is_set():
+            self._held.release()
+            self._hold.wait(_HOLD_LIMIT)
+        if self.token_latency:
+            time.sleep(self.token_latency)
+        if fault is not None:
+            if fault.kind == "drop":
+                return None
+            if fault.kind == "delay":
+                time.sleep(fault.seconds)
+            elif fault.kind == "status":
+                headers = {"Content-Type": fault.content_type}
+                if fault.retry_after is not None:
+                    headers["Retry-After"] = fault.retry_after
+                return fault.status, headers, fault.body
+        status, payload = self._token_answer(form, authorization)
+        if fault is not None and fault.kind == "fields" and status == 200:
+            for name, value in json.loads(fault.body).items():
+                if value is None:
+                    payload.pop(name, None)
+                else:
+                    payload[name] = value
+        return status, {"Content-Type": "application/json;charset=UTF-8"}, json.dumps(
+            payload
+        ).encode()
+
+    def _token_answer(
+        self, form: Mapping[str, str], authorization: str | None
+    ) -> tuple[int, dict[str, Any]]:
+        client_id, client_secret = form.get("client_id"), form.get("client_secret")
+        if authorization and authorization.lower().startswith("basic "):
+            try:
+                decoded = base64.b64decode(authorization[6:]).decode()
+                client_id, _, client_secret = decoded.partition(":")
+            except ValueError:
+                return _oauth(401, "invalid_client", "Client authentication failed")
+        if client_id != self.client_id or not hmac.compare_digest(
+            (client_secret or "").encode(), self.client_secret.encode()
+        ):
+            return _oauth(401, "invalid_client", "Client authentication failed")
+        grant_type = form.get("grant_type")
+        with self._guard:
+            if grant_type == "authorization_code":
+                return self._exchange_code(form, client_secret)
+            if grant_type == "refresh_token":
+                return self._refresh(form)
+        if not grant_type:
+            return _oauth(400, "invalid_request", "The request is missing grant_type")
+        return _oauth(400, "unsupported_grant_type", "The grant type is not supported")
+
+    def _exchange_code(
+        self, form: Mapping[str, str], client_secret: str | None
+    ) -> tuple[int, dict[str, Any]]:
+        code = self._codes.get(form.get("code", ""))
+        invalid = _oauth(400, "invalid_grant", "The request has an invalid grant parameter : code")
+        if code is None or code.used or code.client_id != self.client_id:
+            return invalid
+        if self.clock() - code.issued_at > _CODE_LIFETIME:
+            return invalid
+        if form.get("redirect_uri") != code.redirect_uri:
+            return invalid
+        if code.challenge is not None:
+            verifier = form.get("code_verifier", "")
+            if code.method == "S256":
+                digest = hashlib.sha256(verifier.encode()).digest()
+                expected = base64.urlsafe_b64encode(digest).decode().rstrip("=")
+            else:
+                expected = verifier
+            if not verifier or not hmac.compare_digest(expected, code.challenge):
+                return _oauth(
+                    400,
+                    "invalid_grant",
+                    "The request has an invalid grant parameter : code_verifier",
+                )
+        code.used = True
+        grant = _Grant(self.client_id, "Atzr|" + _random_token(400), code.scope)
+        self._grants[grant.refresh_token] = grant
+        answer = self._new_access(grant)
+        if client_secret:
+            answer["refresh_token"] = grant.refresh_token
+        return 200, answer
+
+    def _refresh(self, form: Mapping[str, str]) -> tuple[int, dict[str, Any]]:
+        grant = self._grants.get(form.get("refresh_token", ""))
+        if grant is None or grant.revoked or grant.client_id != self.client_id:
+            return _oauth(
+                400,
+                "invalid_grant",
+                "The request has an invalid grant parameter : refresh_token. User may have "
+                "revoked or didn't grant the permission.",
+            )
+        answer = self._new_access(grant)
+        if not self.omit_refresh_token_on_refresh:
+            answer["refresh_token"] = grant.refresh_token
+        return 200, answer
+
+    def _new_access(self, grant: _Grant) -> dict[str, Any]:
+        token = "Atza|" + _random_token(400)
+        self._access[token] = _Access(
+            client_id=grant.client_id,
+            expires_at=self.clock() + self.access_token_lifetime,
+            grant=grant,
+        )
+        lifetime: int | str = self.access_token_lifetime
+        if self.expires_in_as_string:
+            lifetime = str(lifetime)
+        return {"access_token": token, "token_type": "bearer", "expires_in": lifetime}
+
+    def _access_ok(self, access: _Access) -> bool:
+        return not access.revoked and not access.grant.revoked and self.clock() < access.expires_at
+
+    def _api(
+        self, method: str, path: str, headers: Mapping[str, str]
+    ) -> tuple[int, dict[str, str], bytes]:
+        status, extra, payload = self._api_answer(method, path, headers)
+        with self._guard:
+            self.api_requests[status] += 1
+            self.api_log.append(ApiRequest(method, path, dict(headers), status))
+        body = json.dumps(payload).encode() if payload is not None else b""
+        return status, {"Content-Type": "application/json", **extra}, body
+
+    def _api_answer(
+        self, method: str, path: str, headers: Mapping[str, str]
+    ) -> tuple[int, dict[str, str], Any]:
+        authorization = headers.get("authorization", "")
+        if not authorization.startswith("Bearer "):
+            return 401, {}, {"code": "UNAUTHORIZED", "details": "Authentication failed"}
+        with self._guard:
+            access = self._access.get(authorization[7:])
+            ok = access is not None and self._access_ok(access)
+        if not ok or access is None:
+            return 401, {}, {"code": "UNAUTHORIZED", "details": "Unauthorized"}
+        if headers.get("amazon-advertising-api-clientid") != access.client_id:
+            return 401, {}, {"code": "UNAUTHORIZED", "details": "Invalid client id"}
+        route = urlsplit(path).path
+        if method == "GET" and route == "/v2/profiles":
+            return 200, {}, self.profiles
+        if route.startswith("/v2/reports/") and route.endswith("/download"):
+            if self.report_location is None:
+                return 404, {}, {"code": "NOT_FOUND", "details": "Report not found"}
+            report_id = route.split("/")[3]
+            location = f"{self.report_location}/{report_id}?X-Amz-Signature={_random_token(16)}"
+            return 307, {"Location": location}, None
+        if "amazon-advertising-api-scope" not in headers and "amazon-ads-accountid" not in headers:
+            return 400, {}, {"code": "400", "details": "Scope header is missing"}
+        return 200, {}, {
+            "ok": True,
+            "method": method,
+            "path": path,
+            "scope": headers.get("amazon-advertising-api-scope"),
+            "accountId": headers.get("amazon-ads-accountid"),
+        }
+
+
+class RecordingServer:
+    """A plain loopback HTTP server that records request headers: a stand-in for S3.
+
+    Like S3 with a pre-signed URL, it refuses a request that also carries Authorization.
+    """
+
+    def __init__(self) -> None:
+        self.requests: list[dict[str, str]] = []
+        self._server = _Server(("127.0.0.1", 0), _RecordingHandler)
+        self._server.recorder = self
+        self._thread: threading.Thread | None = None
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self._server.server_address[1]}"
+
+    def __enter__(self) -> RecordingServer:
+        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self._server.shutdown()
+        if self._thread is not None:
+            self._thread.join()
+        self._server.server_close()
+
+
+class _Server(socketserver.ThreadingMixIn, http.server.HTTPServer):
+    daemon_threads = True
+    allow_reuse_address = True
+    request_queue_size = 256
+    emulator: Emulator
+    recorder: RecordingServer
+
+
+class _BaseHandler(http.server.BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    server: _Server
+
+    def log_message(self, format: str, *args: Any) -> None:
+        """Silent: request lines can carry codes and states."""
+
+    def _body(self) -> bytes:
+        length = int(self.headers.get("Content-Length") or 0)
+        return self.rfile.read(length) if length else b""
+
+    def _answer(self, status: int, headers: Mapping[str, str], body: bytes) -> None:
+        self.send_response(status)
+        for name, value in headers.items():
+            self.send_header(name, value)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        if self.command != "HEAD":
+            self.wfile.write(body)
+
+    def _lower_headers(self) -> dict[str, str]:
+        return {name.lower(): value for name, value in self.headers.items()}
+
+
+class _Handler(_BaseHandler):
+    def do_GET(self) -> None:
+        self._dispatch()
+
+    def do_POST(self) -> None:
+        self._dispatch()
+
+    def do_PUT(self) -> None:
+        self._dispatch()
+
+    def do_DELETE(self) -> None:
+        self._dispatch()
+
+    def _dispatch(self) -> None:
+        emulator = self.server.emulator
+        parts = urlsplit(self.path)
+        body = self._body()
+        if parts.path == "/ap/oa" and self.command == "GET":
+            self._answer(*emulator._consent(dict(parse_qsl(parts.query))))
+        elif parts.path == "/auth/o2/token":
+            if self.command != "POST":
+                self._answer(*_page(405, "Use POST"))
+                return
+            form = dict(parse_qsl(body.decode("utf-8", "replace")))
+            answer = emulator._token(form, self.headers.get("Authorization"))
+            if answer is None:
+                self.close_connection = True
+                self.connection.close()
+                return
+            self._answer(*answer)
+        else:
+            self._answer(*emulator._api(self.command, self.path, self._lower_headers()))
+
+
+class _RecordingHandler(_BaseHandler):
+    def do_GET(self) -> None:
+        headers = self._lower_headers()
+        self.server.recorder.requests.append(headers)
+        if "authorization" in headers:
+            self._answer(
+                400,
+                {"Content-Type": "application/xml"},
+                b"<Error><Code>InvalidArgument</Code><Message>Only one auth mechanism "
+                b"allowed</Message></Error>",
+            )
+        else:
+            self._answer(200, {"Content-Type": "application/octet-stream"}, b"report-bytes")
+
+
+def _oauth(status: int, error: str, description: str) -> tuple[int, dict[str, Any]]:
+    return status, {"error": error, "error_description": description}
+
+
+def _page(status: int, message: str) -> tuple[int, dict[str, str], bytes]:
+    body = f"<html><body><h1>Login with Amazon</h1><p>{message}</p></body></html>".encode()
+    return status, {"Content-Type": "text/html;charset=UTF-8"}, body
+
+
+def _redirect(
+    redirect_uri: str, *, error: str, query: Mapping[str, str]
+) -> tuple[int, dict[str, str], bytes]:
+    params = {"error": error, "error_description": _ERROR_TEXT.get(error, error)}
+    if "state" in query:
+        params["state"] = query["state"]
+    return 302, {"Location": _join(redirect_uri, params)}, b""
+
+
+_ERROR_TEXT = {
+    "access_denied": "The user denied the request.",
+    "invalid_scope": "An unknown scope was requested",
+    "invalid_request": "The request is malformed",
+    "unsupported_response_type": "The response_type is not supported",
+}
+
+
+def _join(url: str, params: Mapping[str, str]) -> str:
+    return url + ("&" if "?" in url else "?") + urlencode(params)
+
+
+def _random_token(length: int, alphabet: str = "") -> str:
+    alphabet = alphabet or "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
+    return "".join(secrets.choice(alphabet) for _ in range(length))
+
+
+def _demo_profile() -> dict[str, Any]:
+    return {
+        "profileId": 3141592653589793,
+        "countryCode": "US",
+        "currencyCode": "USD",
+        "dailyBudget": 999999999.0,
+        "timezone": "America/Los_Angeles",
+        "accountInfo": {
+            "marketplaceStringId": "ATVPDKIKX0DER",
+            "id": "A2EMULATOR0DEMO",
+            "type": "seller",
+            "name": "Emulator Demo Store",
+        },
+    }

@@ -16,6 +16,7 @@ import httpx
 import requests
 from requests.cookies import extract_cookies_to_jar
 
+from ._compat import Httpx2Auth
 from ._errors import ConfigurationError
 from ._lwa import (
     DEFAULT_SCOPE,
@@ -80,10 +81,11 @@ class _NeedToken:
 _NEED_FRESH = _NeedToken(None)
 
 
-class AdsAuth(requests.auth.AuthBase, httpx.Auth):
+class AdsAuth(requests.auth.AuthBase, httpx.Auth, Httpx2Auth):
     """Authentication for the Amazon Ads API, for requests and httpx (sync and async).
 
-    `requests.get(url, auth=auth)`, `httpx.Client(auth=auth)`, `httpx.AsyncClient(auth=auth)`.
+    `requests.get(url, auth=auth)`, `httpx.Client(auth=auth)`, `httpx.AsyncClient(auth=auth)`,
+    and the same with httpx2 when it is installed (one flow serves both).
     Adds `Authorization: Bearer ...`, the ClientId header and, when configured, the profile
     Scope / AccountId headers, but only for the hosts in `api_hosts`. Refreshes before expiry
     and once after a 401, with one token request however many threads and tasks share it.

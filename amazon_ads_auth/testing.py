@@ -23,6 +23,7 @@ import http.server
 import json
 import secrets
 import socketserver
+import sys
 import threading
 import time
 from collections.abc import Callable, Iterable, Mapping
@@ -197,6 +198,8 @@ class Emulator:
         self._guard = threading.Lock()
         self._hold = threading.Event()
         self._hold.set()
+        self._hold_limit = _HOLD_LIMIT
+        self.hold_timeouts = 0
         self._held = threading.Semaphore(0)
         self._server = _Server(("127.0.0.1", port), _Handler)
         self._server.emulator = self
@@ -208,7 +211,7 @@ class Emulator:
         """Serve in a background thread; returns self."""
         if self._thread is None:
             self._thread = threading.Thread(
-                target=self._server.serve_forever, name="ads-emulator", daemon=True
+                target=self._server.serve_forever, args=(0.02,), name="ads-emulator", daemon=True
             )
             self._thread.start()
         return self
@@ -294,8 +297,10 @@ class Emulator:
         with self._guard:
             self._faults.extend(faults)
 
-    def hold_token_requests(self) -> None:
-        """Token requests wait (up to 30 s) until `release_token_requests()`."""
+    def hold_token_requests(self, limit: float = _HOLD_LIMIT) -> None:
+        """Token requests wait until `release_token_requests()`, or `limit` seconds at most
+        (then `hold_timeouts` counts it, so a test can tell it was never released)."""
+        self._hold_limit = limit
         self._hold.clear()
 
     def release_token_requests(self) -> None:
@@ -314,6 +319,17 @@ class Emulator:
             self.token_requests.clear()
             self.api_requests.clear()
             self.api_log.clear()
+
+    def issued_secrets(self) -> list[str]:
+        """Every secret this emulator knows: the client secret and all codes and tokens it
+        issued. Tests scan logs, messages and output for these."""
+        with self._guard:
+            return [
+                self.client_secret,
+                *self._grants,
+                *self._codes,
+                *self._access,
+            ]
 
     def is_valid_access_token(self, access_token: str) -> bool:
         with self._guard:
@@ -365,7 +381,9 @@ class Emulator:
             fault = self._faults.popleft() if self._faults else None
         if not self._hold.is_set():
             self._held.release()
-            self._hold.wait(_HOLD_LIMIT)
+            if not self._hold.wait(self._hold_limit):
+                with self._guard:
+                    self.hold_timeouts += 1
         if self.token_latency:
             time.sleep(self.token_latency)
         if fault is not None:
@@ -534,7 +552,9 @@ class RecordingServer:
         return f"http://127.0.0.1:{self._server.server_address[1]}"
 
     def __enter__(self) -> RecordingServer:
-        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+        self._thread = threading.Thread(
+            target=self._server.serve_forever, args=(0.02,), daemon=True
+        )
         self._thread.start()
         return self
 
@@ -552,15 +572,32 @@ class _Server(socketserver.ThreadingMixIn, http.server.HTTPServer):
     emulator: Emulator
     recorder: RecordingServer
 
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        """A client that hung up (a timeout test) is normal here, not worth a traceback."""
+        if isinstance(sys.exc_info()[1], ConnectionError):
+            return
+        super().handle_error(request, client_address)
+
 
 class _BaseHandler(http.server.BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
+    disable_nagle_algorithm = True  # headers and body are two writes: no 40 ms stalls
     server: _Server
 
     def log_message(self, format: str, *args: Any) -> None:
         """Silent: request lines can carry codes and states."""
 
     def _body(self) -> bytes:
+        if "chunked" in self.headers.get("Transfer-Encoding", "").lower():
+            chunks = []
+            while True:
+                size = int(self.rfile.readline().split(b";")[0].strip() or b"0", 16)
+                if size == 0:
+                    while self.rfile.readline() not in (b"\r\n", b"\n", b""):
+                        pass  # trailers
+                    return b"".join(chunks)
+                chunks.append(self.rfile.read(size))
+                self.rfile.readline()
         length = int(self.headers.get("Content-Length") or 0)
         return self.rfile.read(length) if length else b""
 

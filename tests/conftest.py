@@ -1,0 +1,173 @@
+"""Shared fixtures: the emulator, a fake clock, the HTTP stacks, and the secret scanner."""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import importlib
+import json
+import logging
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import pytest
+import requests
+
+from amazon_ads_auth import AdsAuth
+from amazon_ads_auth.testing import Emulator, FakeClock
+
+HTTPX_MODULES = ["httpx"]
+try:
+    importlib.import_module("httpx2")
+    HTTPX_MODULES.append("httpx2")
+except ImportError:
+    pass
+
+STACKS = ["requests"] + [
+    f"{module}{suffix}" for module in HTTPX_MODULES for suffix in ("", "-async")
+]
+
+
+@dataclasses.dataclass
+class Result:
+    """What a stack's request came back with, in one shape for every stack."""
+
+    status: int
+    body: Any
+    history: list[int]
+    sent: dict[str, str]
+
+
+class Stack:
+    """One HTTP client stack (requests, httpx, httpx async, ...) behind one call."""
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+        self.is_async = name.endswith("-async")
+        self.module_name = name.removesuffix("-async")
+
+    def __repr__(self) -> str:
+        return self.name
+
+    def request(
+        self,
+        method: str,
+        url: str,
+        auth: Any,
+        headers: dict[str, str] | None = None,
+        content: Any = None,
+    ) -> Result:
+        if self.name == "requests":
+            r = requests.request(method, url, auth=auth, headers=headers, data=content, timeout=30)
+            return Result(
+                r.status_code,
+                _body(r.content),
+                [h.status_code for h in r.history],
+                {k.lower(): v for k, v in r.request.headers.items()},
+            )
+        module = importlib.import_module(self.module_name)
+        if self.is_async:
+
+            async def send() -> Any:
+                async with module.AsyncClient(auth=auth, follow_redirects=True, timeout=30) as c:
+                    return await c.request(method, url, headers=headers, content=content)
+
+            r = asyncio.run(send())
+        else:
+            with module.Client(auth=auth, follow_redirects=True, timeout=30) as c:
+                r = c.request(method, url, headers=headers, content=content)
+        return Result(
+            r.status_code,
+            _body(r.content),
+            [h.status_code for h in r.history],
+            {k.lower(): v for k, v in r.request.headers.items()},
+        )
+
+    def get(self, url: str, auth: Any, headers: dict[str, str] | None = None) -> Result:
+        return self.request("GET", url, auth, headers=headers)
+
+
+def _body(content: bytes) -> Any:
+    try:
+        return json.loads(content)
+    except ValueError:
+        return content
+
+
+@pytest.fixture(params=STACKS)
+def stack(request: pytest.FixtureRequest) -> Stack:
+    return Stack(request.param)
+
+
+@pytest.fixture
+def clock() -> FakeClock:
+    return FakeClock()
+
+
+@pytest.fixture
+def sleeps() -> list[float]:
+    """Backoff delays the token transport asked for (recorded, not slept)."""
+    return []
+
+
+class _Capture(logging.Handler):
+    def __init__(self) -> None:
+        super().__init__(level=logging.DEBUG)
+        self.texts: list[str] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        text = record.getMessage()
+        if record.exc_info:
+            text += logging.Formatter().formatException(record.exc_info)
+        self.texts.append(text)
+
+
+@pytest.fixture
+def captured_logs() -> Iterator[list[str]]:
+    """Every log record (any logger, DEBUG and up) emitted during the test, as text."""
+    handler = _Capture()
+    root = logging.getLogger()
+    previous = root.level
+    root.addHandler(handler)
+    root.setLevel(logging.DEBUG)
+    try:
+        yield handler.texts
+    finally:
+        root.removeHandler(handler)
+        root.setLevel(previous)
+
+
+@pytest.fixture
+def emulator(clock: FakeClock, captured_logs: list[str]) -> Iterator[Emulator]:
+    """A running emulator on the test's fake clock. At teardown, no secret it issued may
+    appear in any log record of the test."""
+    with Emulator(clock=clock) as emu:
+        yield emu
+        assert_no_secrets(captured_logs, emu.issued_secrets(), "log records")
+
+
+def assert_no_secrets(texts: list[str], secrets: list[str], where: str) -> None:
+    for text in texts:
+        for secret in secrets:
+            assert secret not in text, f"a secret leaked into {where}: {text[:120]!r}"
+
+
+@pytest.fixture
+def make_auth(
+    emulator: Emulator, clock: FakeClock, sleeps: list[float]
+) -> Iterator[Callable[..., AdsAuth]]:
+    """AdsAuth pointed at the emulator, on the fake clock, with recorded (not real) backoff."""
+    made: list[AdsAuth] = []
+
+    def make(refresh_token: str | None = "issue", **overrides: Any) -> AdsAuth:
+        if refresh_token == "issue":
+            refresh_token = emulator.issue_refresh_token()
+        kwargs: dict[str, Any] = dict(emulator.auth_kwargs(), clock=clock, sleep=sleeps.append)
+        kwargs.update(overrides)
+        auth = AdsAuth(emulator.client_id, emulator.client_secret, refresh_token, **kwargs)
+        made.append(auth)
+        return auth
+
+    yield make
+    for auth in made:
+        auth.close()

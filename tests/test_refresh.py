@@ -1,0 +1,227 @@
+"""Proactive refresh, 401 replay, and never losing a refresh token."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable, Iterator
+
+import pytest
+
+from amazon_ads_auth import AdsAuth, InvalidGrantError, MemoryTokenStore, NoTokenError, Token
+from amazon_ads_auth.testing import Emulator, FakeClock
+from tests.conftest import Stack
+
+
+def test_first_request_fetches_one_token(
+    stack: Stack, emulator: Emulator, make_auth: Callable[..., AdsAuth]
+) -> None:
+    auth = make_auth()
+    assert auth.token is None
+    for _ in range(3):
+        assert stack.get(emulator.api_url + "/v2/profiles", auth).status == 200
+    assert emulator.token_requests == {"refresh_token": 1}
+
+
+def test_proactive_refresh_before_expiry(
+    stack: Stack, emulator: Emulator, make_auth: Callable[..., AdsAuth], clock: FakeClock
+) -> None:
+    auth = make_auth(refresh_margin=300)
+    stack.get(emulator.api_url + "/v2/profiles", auth)
+    first = auth.token
+    assert first is not None
+    clock.advance(3600 - 301)  # still outside the margin
+    stack.get(emulator.api_url + "/v2/profiles", auth)
+    assert emulator.token_requests["refresh_token"] == 1
+    clock.advance(2)  # now inside the 300 s margin: refresh before sending
+    result = stack.get(emulator.api_url + "/v2/profiles", auth)
+    assert result.status == 200
+    assert result.history == []  # no 401 was needed
+    assert emulator.token_requests["refresh_token"] == 2
+    assert auth.token is not None and auth.token.access_token != first.access_token
+
+
+def test_401_refreshes_and_replays_once(
+    stack: Stack, emulator: Emulator, make_auth: Callable[..., AdsAuth]
+) -> None:
+    auth = make_auth(profile_id=7)
+    stack.get(emulator.api_url + "/x", auth)
+    emulator.revoke_access_tokens()  # valid by expiry, revoked at the server
+    result = stack.request("POST", emulator.api_url + "/sp/campaigns/list", auth, content=b"{}")
+    assert result.status == 200
+    assert result.history == [401]
+    assert result.body["method"] == "POST"
+    assert emulator.token_requests["refresh_token"] == 2
+    assert emulator.api_requests == {200: 2, 401: 1}
+
+
+def test_persistent_401_is_returned_after_one_replay(
+    stack: Stack, emulator: Emulator, make_auth: Callable[..., AdsAuth]
+) -> None:
+    # The ClientId header is wrong, so every token is refused: refresh once, replay once, stop.
+    auth = make_auth(profile_id=7)
+    result = stack.get(
+        emulator.api_url + "/x", auth, headers={"Amazon-Advertising-API-ClientId": "other"}
+    )
+    assert result.status == 401
+    assert result.history == [401]
+    assert emulator.token_requests["refresh_token"] == 2
+    assert emulator.api_requests == {401: 2}
+
+
+@pytest.mark.parametrize("status", [403, 429, 500])
+def test_other_errors_never_refresh(
+    stack: Stack, emulator: Emulator, make_auth: Callable[..., AdsAuth], status: int
+) -> None:
+    auth = make_auth(profile_id=7)
+    original = emulator._api_answer
+
+    def answer(method: str, path: str, headers: object) -> object:
+        if path == "/fail":
+            return status, {"Retry-After": "1"}, {"code": str(status), "details": "no"}
+        return original(method, path, headers)  # type: ignore[arg-type]
+
+    emulator._api_answer = answer  # type: ignore[assignment,method-assign]
+    result = stack.get(emulator.api_url + "/fail", auth)
+    assert result.status == status
+    assert result.history == []
+    assert emulator.token_requests["refresh_token"] == 1
+
+
+def _chunks() -> Iterator[bytes]:
+    yield b'{"a":'
+    yield b"1}"
+
+
+async def _achunks() -> object:
+    yield b'{"a":'
+    yield b"1}"
+
+
+def test_streamed_body_gets_the_401_but_the_token_is_renewed(
+    stack: Stack, emulator: Emulator, make_auth: Callable[..., AdsAuth]
+) -> None:
+    auth = make_auth(profile_id=7)
+    stack.get(emulator.api_url + "/x", auth)
+    emulator.revoke_access_tokens()
+    body = _achunks() if stack.is_async else _chunks()
+    result = stack.request("POST", emulator.api_url + "/upload", auth, content=body)
+    assert result.status == 401
+    assert result.history == []
+    assert emulator.token_requests["refresh_token"] == 2
+    # The next request uses the renewed token without another refresh.
+    assert stack.get(emulator.api_url + "/x", auth).status == 200
+    assert emulator.token_requests["refresh_token"] == 2
+
+
+def test_revoked_refresh_token_says_log_in_again(
+    stack: Stack, emulator: Emulator, make_auth: Callable[..., AdsAuth]
+) -> None:
+    refresh_token = emulator.issue_refresh_token()
+    auth = make_auth(refresh_token)
+    emulator.revoke_refresh_token(refresh_token)
+    with pytest.raises(InvalidGrantError, match="log in again") as caught:
+        stack.get(emulator.api_url + "/v2/profiles", auth)
+    assert caught.value.error == "invalid_grant"
+    assert caught.value.status_code == 400
+    assert emulator.token_requests["refresh_token"] == 1  # never retried
+
+
+def test_refresh_token_kept_when_response_omits_it(
+    emulator: Emulator, make_auth: Callable[..., AdsAuth], clock: FakeClock
+) -> None:
+    store = MemoryTokenStore()
+    refresh_token = emulator.issue_refresh_token()
+    emulator.omit_refresh_token_on_refresh = True
+    auth = make_auth(refresh_token, store=store)
+    token = auth.ensure_token()
+    assert token.refresh_token == refresh_token
+    clock.advance(3600)
+    again = auth.ensure_token()
+    assert again.access_token != token.access_token
+    assert again.refresh_token == refresh_token
+    stored = store.load(f"{emulator.client_id}/default")
+    assert stored is not None and stored.refresh_token == refresh_token
+
+
+def test_store_never_replaces_a_refresh_token_with_none() -> None:
+    store = MemoryTokenStore()
+    store.save("k", Token("Atza|a", "Atzr|keep", 10.0))
+    store.save("k", Token("Atza|b", None, 20.0))
+    saved = store.load("k")
+    assert saved is not None
+    assert (saved.access_token, saved.refresh_token) == ("Atza|b", "Atzr|keep")
+
+
+def test_expires_in_as_string_is_accepted(
+    emulator: Emulator, make_auth: Callable[..., AdsAuth], clock: FakeClock
+) -> None:
+    emulator.expires_in_as_string = True
+    token = make_auth().ensure_token()
+    assert token.expires_at == pytest.approx(clock() + 3600)
+
+
+def test_explicit_refresh_token_replaces_a_different_stored_one(
+    emulator: Emulator, make_auth: Callable[..., AdsAuth]
+) -> None:
+    store = MemoryTokenStore()
+    old = make_auth(store=store)
+    old_token = old.ensure_token()
+    new_refresh = emulator.issue_refresh_token()
+    new = make_auth(new_refresh, store=store)
+    token = new.ensure_token()
+    assert token.refresh_token == new_refresh
+    assert token.access_token != old_token.access_token  # the stored access token was dropped
+    assert emulator.token_requests["refresh_token"] == 2
+
+
+def test_equal_explicit_refresh_token_changes_nothing(
+    emulator: Emulator, make_auth: Callable[..., AdsAuth]
+) -> None:
+    store = MemoryTokenStore()
+    refresh_token = emulator.issue_refresh_token()
+    first = make_auth(refresh_token, store=store).ensure_token()
+    second = make_auth(refresh_token, store=store).ensure_token()
+    assert second == first
+    assert emulator.token_requests["refresh_token"] == 1
+
+
+def test_bad_explicit_refresh_token_does_not_touch_the_store(
+    emulator: Emulator, make_auth: Callable[..., AdsAuth]
+) -> None:
+    store = MemoryTokenStore()
+    good = make_auth(store=store).ensure_token()
+    with pytest.raises(InvalidGrantError):
+        make_auth("Atzr|not-a-real-grant", store=store).ensure_token()
+    assert store.load(f"{emulator.client_id}/default") == good
+
+
+def test_no_refresh_token_anywhere(make_auth: Callable[..., AdsAuth]) -> None:
+    with pytest.raises(NoTokenError, match="amazon-ads-auth login"):
+        make_auth(None).ensure_token()
+
+
+def test_refresh_forces_a_new_token(emulator: Emulator, make_auth: Callable[..., AdsAuth]) -> None:
+    auth = make_auth()
+    first = auth.ensure_token()
+    second = auth.refresh()
+    assert second.access_token != first.access_token
+    assert auth.token == second
+    assert emulator.token_requests["refresh_token"] == 2
+
+
+def test_async_ensure_token(emulator: Emulator, make_auth: Callable[..., AdsAuth]) -> None:
+    auth = make_auth()
+    token = asyncio.run(auth.async_ensure_token())
+    assert emulator.is_valid_access_token(token.access_token)
+    assert asyncio.run(auth.async_ensure_token()) is token
+    assert emulator.token_requests["refresh_token"] == 1
+
+
+def test_logout_forgets_the_grant(emulator: Emulator, make_auth: Callable[..., AdsAuth]) -> None:
+    store = MemoryTokenStore()
+    auth = make_auth(None, store=store)
+    make_auth(store=store).ensure_token()
+    assert auth.ensure_token() is not None
+    auth.logout()
+    assert auth.token is None
+    assert store.load(f"{emulator.client_id}/default") is None

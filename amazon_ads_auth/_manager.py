@@ -59,9 +59,9 @@ class TokenManager:
         self._state = _NEVER
         self._generation = 0
         self._lock = threading.Lock()
-        self._loop_locks: weakref.WeakKeyDictionary[
-            asyncio.AbstractEventLoop, asyncio.Lock
-        ] = weakref.WeakKeyDictionary()
+        self._loop_locks: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, asyncio.Lock] = (
+            weakref.WeakKeyDictionary()
+        )
         self._loop_locks_guard = threading.Lock()
 
     def __repr__(self) -> str:

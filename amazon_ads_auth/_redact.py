@@ -20,7 +20,7 @@ def redact(text: str, secrets: Iterable[str | None] = ()) -> str:
 
 def excerpt(body: bytes, secrets: Iterable[str | None] = ()) -> str:
     """A short, redacted, single-line preview of a response body for error messages."""
-    text = body[:_MAX_EXCERPT * 4].decode("utf-8", "replace")
+    text = body[: _MAX_EXCERPT * 4].decode("utf-8", "replace")
     text = " ".join(text.split())
     text = redact(text, secrets)
     if len(text) > _MAX_EXCERPT:

@@ -77,8 +77,10 @@ class Fault:
     def status_code(cls, status: int, *, retry_after: float | str | None = None) -> Fault:
         """Answer with this HTTP status and an Amazon-style error body."""
         body = json.dumps(
-            {"error": "server_error" if status >= 500 else "rate_limited",
-             "error_description": f"HTTP {status} from the emulator"}
+            {
+                "error": "server_error" if status >= 500 else "rate_limited",
+                "error_description": f"HTTP {status} from the emulator",
+            }
         ).encode()
         after = None if retry_after is None else str(retry_after)
         return cls("status", status=status, retry_after=after, body=body)
@@ -403,9 +405,11 @@ class Emulator:
                     payload.pop(name, None)
                 else:
                     payload[name] = value
-        return status, {"Content-Type": "application/json;charset=UTF-8"}, json.dumps(
-            payload
-        ).encode()
+        return (
+            status,
+            {"Content-Type": "application/json;charset=UTF-8"},
+            json.dumps(payload).encode(),
+        )
 
     def _token_answer(
         self, form: Mapping[str, str], authorization: str | None
@@ -526,13 +530,17 @@ class Emulator:
             return 307, {"Location": location}, None
         if "amazon-advertising-api-scope" not in headers and "amazon-ads-accountid" not in headers:
             return 400, {}, {"code": "400", "details": "Scope header is missing"}
-        return 200, {}, {
-            "ok": True,
-            "method": method,
-            "path": path,
-            "scope": headers.get("amazon-advertising-api-scope"),
-            "accountId": headers.get("amazon-ads-accountid"),
-        }
+        return (
+            200,
+            {},
+            {
+                "ok": True,
+                "method": method,
+                "path": path,
+                "scope": headers.get("amazon-advertising-api-scope"),
+                "accountId": headers.get("amazon-ads-accountid"),
+            },
+        )
 
 
 class RecordingServer:
@@ -589,7 +597,7 @@ class _BaseHandler(http.server.BaseHTTPRequestHandler):
 
     def _body(self) -> bytes:
         if "chunked" in self.headers.get("Transfer-Encoding", "").lower():
-            chunks = []
+            chunks: list[bytes] = []
             while True:
                 size = int(self.rfile.readline().split(b";")[0].strip() or b"0", 16)
                 if size == 0:

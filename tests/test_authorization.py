@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable
 from urllib.parse import parse_qs, urlsplit
 
@@ -69,6 +70,8 @@ def test_pkce_round_trip(emulator: Emulator, make_auth: Callable[..., AdsAuth]) 
     # The new grant works for API calls and refreshes.
     assert httpx.get(emulator.api_url + "/v2/profiles", auth=auth).status_code == 200
     assert auth.refresh().refresh_token == token.refresh_token
+    # Loopback http worked without weakening oauthlib for the rest of the process.
+    assert "OAUTHLIB_INSECURE_TRANSPORT" not in os.environ
 
 
 def test_wrong_pkce_verifier_is_refused(

@@ -69,7 +69,11 @@ def test_other_hosts_are_untouched(
         result = stack.get(s3.url + "/bucket/report.json.gz", auth)
     assert result.status == 200
     assert s3.requests, "the stand-in S3 server was not reached"
-    for name in ("authorization", "amazon-advertising-api-clientid", "amazon-advertising-api-scope"):
+    for name in (
+        "authorization",
+        "amazon-advertising-api-clientid",
+        "amazon-advertising-api-scope",
+    ):
         assert name not in s3.requests[0]
     assert emulator.token_request_count == 0
 

@@ -164,7 +164,9 @@ def test_concurrent_forced_refreshes_share_one_request(
     first = auth.ensure_token()
     emulator.reset_counters()
     emulator.token_latency = 0.05
-    results = _run_threads(10, lambda: 1 if auth.refresh().access_token != first.access_token else 0)
+    results = _run_threads(
+        10, lambda: 1 if auth.refresh().access_token != first.access_token else 0
+    )
     assert results == [1] * 10
     assert emulator.token_requests == {"refresh_token": 1}
 

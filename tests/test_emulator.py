@@ -1,0 +1,121 @@
+"""The emulator answers like Login with Amazon and the Ads API (lwa-facts.md)."""
+
+from __future__ import annotations
+
+import base64
+
+import requests
+
+from amazon_ads_auth.testing import Emulator, FakeClock
+
+
+def _token(emulator: Emulator, **form: str) -> requests.Response:
+    return requests.post(emulator.token_url, data=form, timeout=10)
+
+
+def test_consent_checks_client_and_redirect_uri() -> None:
+    with Emulator(redirect_uris=["https://amazon.com"]) as emu:
+        base = {"response_type": "code", "scope": "advertising::campaign_management"}
+        bad_client = requests.get(
+            emu.authorization_url,
+            params={**base, "client_id": "nope", "redirect_uri": "https://amazon.com"},
+            allow_redirects=False,
+            timeout=10,
+        )
+        assert bad_client.status_code == 400
+        bad_redirect = requests.get(
+            emu.authorization_url,
+            params={**base, "client_id": emu.client_id, "redirect_uri": "https://evil.example"},
+            allow_redirects=False,
+            timeout=10,
+        )
+        assert bad_redirect.status_code == 400
+        ok = requests.get(
+            emu.authorization_url,
+            params={
+                **base,
+                "client_id": emu.client_id,
+                "redirect_uri": "https://amazon.com",
+                "state": "s1",
+            },
+            allow_redirects=False,
+            timeout=10,
+        )
+        assert ok.status_code == 302
+        assert ok.headers["location"].startswith("https://amazon.com?code=")
+        assert "state=s1" in ok.headers["location"]
+
+
+def test_token_endpoint_errors_look_like_lwa() -> None:
+    with Emulator() as emu:
+        refresh_token = emu.issue_refresh_token()
+        wrong = _token(
+            emu,
+            grant_type="refresh_token",
+            refresh_token=refresh_token,
+            client_id=emu.client_id,
+            client_secret="wrong",
+        )
+        assert wrong.status_code == 401
+        assert wrong.json()["error"] == "invalid_client"
+        unknown = _token(
+            emu,
+            grant_type="refresh_token",
+            refresh_token="Atzr|unknown",
+            client_id=emu.client_id,
+            client_secret=emu.client_secret,
+        )
+        assert unknown.status_code == 400
+        assert unknown.json()["error"] == "invalid_grant"
+        assert "refresh_token" in unknown.json()["error_description"]
+        grant = _token(
+            emu, grant_type="password", client_id=emu.client_id, client_secret=emu.client_secret
+        )
+        assert grant.json()["error"] == "unsupported_grant_type"
+        basic = base64.b64encode(f"{emu.client_id}:{emu.client_secret}".encode()).decode()
+        ok = requests.post(
+            emu.token_url,
+            timeout=10,
+            data={"grant_type": "refresh_token", "refresh_token": refresh_token},
+            headers={"Authorization": f"Basic {basic}"},
+        )
+        body = ok.json()
+        assert ok.status_code == 200
+        assert ok.headers["content-type"] == "application/json;charset=UTF-8"
+        assert body["token_type"] == "bearer" and body["expires_in"] == 3600
+        assert body["access_token"].startswith("Atza|") and len(body["access_token"]) >= 350
+        assert body["refresh_token"] == refresh_token
+        assert emu.token_requests == {"refresh_token": 3, "password": 1}
+
+
+def test_api_checks_bearer_and_client_id() -> None:
+    clock = FakeClock()
+    with Emulator(clock=clock, access_token_lifetime=60) as emu:
+        refresh_token = emu.issue_refresh_token()
+        access = _token(
+            emu,
+            grant_type="refresh_token",
+            refresh_token=refresh_token,
+            client_id=emu.client_id,
+            client_secret=emu.client_secret,
+        ).json()
+        good = {
+            "Authorization": f"Bearer {access['access_token']}",
+            "Amazon-Advertising-API-ClientId": emu.client_id,
+        }
+        assert requests.get(emu.api_url + "/v2/profiles", headers=good, timeout=10).ok
+        missing_scope = requests.get(emu.api_url + "/sp/x", headers=good, timeout=10)
+        assert missing_scope.status_code == 400
+        assert missing_scope.json()["details"] == "Scope header is missing"
+        no_token = requests.get(emu.api_url + "/v2/profiles", timeout=10)
+        assert no_token.status_code == 401
+        assert no_token.json()["code"] == "UNAUTHORIZED"
+        wrong_client = dict(good, **{"Amazon-Advertising-API-ClientId": "other"})
+        assert (
+            requests.get(emu.api_url + "/v2/profiles", headers=wrong_client, timeout=10).status_code
+            == 401
+        )
+        clock.advance(61)
+        expired = requests.get(emu.api_url + "/v2/profiles", headers=good, timeout=10)
+        assert expired.status_code == 401
+        assert emu.api_requests == {200: 1, 400: 1, 401: 3}

@@ -1,0 +1,42 @@
+"""The README's code works as written (blocks that need Amazon are only compiled)."""
+
+from __future__ import annotations
+
+import pathlib
+import re
+import subprocess
+import sys
+
+ROOT = pathlib.Path(__file__).resolve().parent.parent
+README = (ROOT / "README.md").read_text()
+BLOCKS = re.findall(r"```python\n(.*?)```", README, flags=re.S)
+
+
+def test_every_python_block_compiles() -> None:
+    assert len(BLOCKS) >= 3
+    for block in BLOCKS:
+        compile(block, "README.md", "exec")
+
+
+def test_emulator_block_runs() -> None:
+    block = next(b for b in BLOCKS if "Emulator(clock=clock)" in b)
+    exec(compile(block, "README.md", "exec"), {})
+
+
+def test_first_command_runs_the_demo() -> None:
+    first = re.findall(r"```sh\n(.*?)```", README, flags=re.S)[0]
+    assert "examples/emulator_demo.py" in first
+    out = subprocess.run(
+        [sys.executable, str(ROOT / "examples" / "emulator_demo.py")],
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=60,
+    ).stdout
+    assert "token requests made: 1" in out
+
+
+def test_ci_runs_the_readme_test_command() -> None:
+    second = re.findall(r"```sh\n(.*?)```", README, flags=re.S)[1]
+    command = second.split("&&")[-1].strip().removeprefix("python3 ")
+    assert command in (ROOT / ".ci" / "run").read_text()

@@ -1,0 +1,66 @@
+"""httpx2 support: AdsAuth is an httpx2.Auth when httpx2 is installed, and optional otherwise."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from collections.abc import Callable
+
+import pytest
+
+from amazon_ads_auth import AdsAuth
+from amazon_ads_auth.testing import Emulator
+
+httpx2 = pytest.importorskip("httpx2")
+
+
+def test_httpx2_client_keeps_our_auth_object() -> None:
+    auth = AdsAuth("id", "secret")
+    assert isinstance(auth, httpx2.Auth)
+    with httpx2.Client(auth=auth) as client:
+        assert client.auth is auth
+    assert httpx2.AsyncClient(auth=auth).auth is auth
+
+
+def test_revoked_token_recovered_by_one_refresh_and_one_replay(
+    emulator: Emulator, make_auth: Callable[..., AdsAuth]
+) -> None:
+    auth = make_auth(profile_id=11)
+    with httpx2.Client(auth=auth) as client:
+        assert client.get(emulator.api_url + "/sp/campaigns").status_code == 200
+        emulator.revoke_access_tokens()
+        emulator.reset_counters()
+        response = client.get(emulator.api_url + "/sp/campaigns")
+    assert response.status_code == 200
+    assert [r.status_code for r in response.history] == [401]
+    assert emulator.token_requests == {"refresh_token": 1}
+    assert emulator.api_requests == {401: 1, 200: 1}
+
+
+def test_package_imports_and_works_without_httpx2(emulator: Emulator) -> None:
+    code = f"""
+import sys
+sys.modules["httpx2"] = None  # hide httpx2 in this interpreter only
+import httpx
+import amazon_ads_auth
+from amazon_ads_auth._compat import HAVE_HTTPX2
+assert not HAVE_HTTPX2
+auth = amazon_ads_auth.AdsAuth(
+    {emulator.client_id!r}, {emulator.client_secret!r}, {emulator.issue_refresh_token()!r},
+    token_url={emulator.token_url!r}, api_hosts=[{emulator.api_host!r}],
+)
+print(httpx.get({emulator.api_url!r} + "/v2/profiles", auth=auth).status_code)
+"""
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=60
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "200"
+
+
+def test_no_module_aliasing() -> None:
+    import httpx
+
+    assert sys.modules["httpx"] is httpx
+    assert sys.modules["httpx2"] is httpx2
+    assert httpx is not httpx2

@@ -20,7 +20,11 @@ from ._errors import (
     TokenFormatError,
     TokenRequestError,
 )
+from ._file_store import FileTokenStore
+from ._keyring_store import KeyringTokenStore
 from ._lwa import AuthorizationRequest
+from ._open_store import open_store
+from ._redis_store import RedisTokenStore
 from ._regions import Region
 from ._store import MemoryTokenStore, TokenStore
 from ._token import Token
@@ -31,10 +35,13 @@ __all__ = [
     "AuthorizationDeniedError",
     "AuthorizationRequest",
     "ConfigurationError",
+    "FileTokenStore",
     "InvalidClientError",
     "InvalidGrantError",
+    "KeyringTokenStore",
     "MemoryTokenStore",
     "NoTokenError",
+    "RedisTokenStore",
     "Region",
     "StateMismatchError",
     "StoreError",
@@ -43,6 +50,7 @@ __all__ = [
     "TokenFormatError",
     "TokenRequestError",
     "TokenStore",
+    "open_store",
 ]
 
 __version__ = "0.1.0"

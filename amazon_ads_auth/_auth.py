@@ -26,6 +26,7 @@ from ._lwa import (
     parse_redirect,
 )
 from ._manager import TokenManager
+from ._open_store import open_store
 from ._regions import ADS_API_HOSTS, Region
 from ._store import MemoryTokenStore, TokenStore
 from ._token import Token
@@ -181,8 +182,9 @@ class AdsAuth(requests.auth.AuthBase, httpx.Auth, Httpx2Auth):
 
     @classmethod
     def from_env(cls, **overrides: Any) -> AdsAuth:
-        """An AdsAuth from AMAZON_ADS_CLIENT_ID, _CLIENT_SECRET, _REFRESH_TOKEN, _REGION and
-        _PROFILE_ID; keyword arguments override (and add to) what the environment says."""
+        """An AdsAuth from AMAZON_ADS_CLIENT_ID, _CLIENT_SECRET, _REFRESH_TOKEN, _REGION,
+        _PROFILE_ID, _STORE_KEY and _TOKEN_STORE (a URL for `open_store`); keyword arguments
+        override (and add to) what the environment says."""
         env = os.environ
         kwargs: dict[str, Any] = {}
         for name, var in (
@@ -191,10 +193,14 @@ class AdsAuth(requests.auth.AuthBase, httpx.Auth, Httpx2Auth):
             ("refresh_token", "AMAZON_ADS_REFRESH_TOKEN"),
             ("region", "AMAZON_ADS_REGION"),
             ("profile_id", "AMAZON_ADS_PROFILE_ID"),
+            ("store_key", "AMAZON_ADS_STORE_KEY"),
         ):
             value = env.get(var, "").strip()
             if value:
                 kwargs[name] = value
+        store_url = env.get("AMAZON_ADS_TOKEN_STORE", "").strip()
+        if store_url and "store" not in overrides:
+            kwargs["store"] = open_store(store_url)
         kwargs.update(overrides)
         for name, var in (
             ("client_id", "AMAZON_ADS_CLIENT_ID"),

@@ -1,0 +1,124 @@
+"""KeyringTokenStore: tokens in the OS keychain (macOS Keychain, Windows Credential Locker,
+Secret Service), for a desktop. Keyrings have no locks, so the lock is a file lock."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+from ._errors import ConfigurationError, StoreError, TokenFormatError
+from ._file_store import FileTokenStore, default_data_dir
+from ._token import Token
+
+_INDEX = "__index__"
+
+
+def _keyring_module() -> Any:
+    try:
+        import keyring
+        import keyring.backends.fail
+        import keyring.errors
+    except ImportError:
+        raise ConfigurationError(
+            "KeyringTokenStore needs keyring: pip install 'amazon-ads-auth[keyring]'"
+        ) from None
+    return keyring
+
+
+class KeyringTokenStore:
+    """Tokens as JSON secrets of `service` in the OS keyring, one entry per key.
+
+    Raises StoreError at construction when no keyring backend is usable. `lock_folder`
+    (default: "locks" under the user data folder) holds the per-key lock files.
+    """
+
+    def __init__(
+        self,
+        service: str = "amazon-ads-auth",
+        *,
+        lock_folder: str | Path | None = None,
+        lock_timeout: float = 60.0,
+    ) -> None:
+        self._keyring = _keyring_module()
+        backend = self._keyring.get_keyring()
+        if isinstance(backend, self._keyring.backends.fail.Keyring):
+            raise StoreError(
+                "no OS keyring backend is available: on Linux install and unlock a Secret "
+                "Service (gnome-keyring, KWallet) or `pip install keyrings.alt`; or use "
+                "FileTokenStore / RedisTokenStore instead"
+            )
+        self.service = service
+        # The file store's locking (per-key lock files, 0700 folder) serves as our lock.
+        self._locks = FileTokenStore(
+            lock_folder if lock_folder is not None else default_data_dir() / "locks",
+            lock_timeout=lock_timeout,
+        )
+
+    def __repr__(self) -> str:
+        return f"KeyringTokenStore(service={self.service!r})"
+
+    def _call(self, doing: str, function: Any, *args: str) -> Any:
+        try:
+            return function(self.service, *args)
+        except self._keyring.errors.KeyringError as exc:
+            raise StoreError(
+                f"the OS keyring failed while {doing} ({type(exc).__name__}): is it unlocked?"
+            ) from None
+
+    def load(self, key: str) -> Token | None:
+        raw = self._call("loading a token", self._keyring.get_password, key)
+        if raw is None:
+            return None
+        try:
+            return Token.from_dict(json.loads(raw))
+        except (ValueError, TokenFormatError):
+            raise StoreError(
+                f"the keyring entry {key!r} of service {self.service!r} is not a token; it was "
+                "left untouched: delete it and log in again"
+            ) from None
+
+    def save(self, key: str, token: Token) -> None:
+        previous = self.load(key)
+        if previous is not None:
+            token = token.with_refresh_token(previous.refresh_token)
+        self._call("saving a token", self._keyring.set_password, key, json.dumps(token.to_dict()))
+        if previous is None:
+            self._update_index(add=key)
+
+    def delete(self, key: str) -> None:
+        if self._call("reading a token", self._keyring.get_password, key) is None:
+            return
+        try:
+            self._call("deleting a token", self._keyring.delete_password, key)
+        except StoreError:
+            if self._call("reading a token", self._keyring.get_password, key) is not None:
+                raise
+        self._update_index(remove=key)
+
+    @contextlib.contextmanager
+    def lock(self, key: str) -> Iterator[None]:
+        with self._locks.lock(f"{self.service}/{key}"):
+            yield
+
+    def keys(self) -> list[str]:
+        """Keys saved through this store (keyrings cannot list entries, so we keep an index)."""
+        raw = self._call("reading the index", self._keyring.get_password, _INDEX)
+        try:
+            keys = json.loads(raw) if raw else []
+        except ValueError:
+            keys = []
+        return sorted(k for k in keys if isinstance(k, str))
+
+    def _update_index(self, *, add: str | None = None, remove: str | None = None) -> None:
+        with self._locks.lock(f"{self.service}/{_INDEX}"):
+            keys = set(self.keys())
+            if add:
+                keys.add(add)
+            if remove:
+                keys.discard(remove)
+            self._call(
+                "writing the index", self._keyring.set_password, _INDEX, json.dumps(sorted(keys))
+            )

@@ -1,0 +1,72 @@
+"""Process entry points for the multiprocess tests (spawned: they must be importable)."""
+
+from __future__ import annotations
+
+import threading
+from typing import Any
+
+import requests
+
+from amazon_ads_auth import AdsAuth, FileTokenStore, RedisTokenStore, Token, TokenStore
+
+
+def make_store(spec: tuple[Any, ...]) -> TokenStore:
+    """("file", path) or ("redis", url, prefix, lock_ttl)."""
+    if spec[0] == "file":
+        return FileTokenStore(spec[1], lock_timeout=30)
+    _, url, prefix, lock_ttl = spec
+    return RedisTokenStore(url, prefix=prefix, lock_ttl=lock_ttl, lock_timeout=30)
+
+
+def call_api(
+    spec: tuple[Any, ...],
+    emulator: dict[str, Any],
+    barrier: Any,
+    results: Any,
+    threads: int = 1,
+) -> None:
+    """One process of a stampede: its own AdsAuth on the shared store, `threads` threads that
+    all call the API at once; reports statuses and the access token it ended with."""
+    auth = AdsAuth(
+        emulator["client_id"],
+        emulator["client_secret"],
+        store=make_store(spec),
+        token_url=emulator["token_url"],
+        api_hosts=[emulator["api_host"]],
+        profile_id=1,
+    )
+    session = requests.Session()
+    statuses: list[int] = []
+    guard = threading.Lock()
+    barrier.wait(60)
+
+    def one() -> None:
+        status = session.get(emulator["api_url"] + "/sp/campaigns", auth=auth, timeout=60)
+        with guard:
+            statuses.append(status.status_code)
+
+    workers = [threading.Thread(target=one) for _ in range(threads)]
+    for worker in workers:
+        worker.start()
+    for worker in workers:
+        worker.join()
+    token = auth.token
+    results.put((statuses, token.access_token if token else None))
+
+
+def hold_lock(spec: tuple[Any, ...], key: str, acquired: Any) -> None:
+    """Take the store lock and never let go (the test SIGKILLs us)."""
+    store = make_store(spec)
+    with store.lock(key):
+        acquired.set()
+        threading.Event().wait()
+
+
+def save_in_a_loop(path: str, refresh_token: str, written: Any) -> None:
+    """Save ever-newer tokens as fast as possible (the test SIGKILLs us mid-write)."""
+    store = FileTokenStore(path)
+    n = 0
+    while True:
+        n += 1
+        store.save("k", Token(f"Atza|{n:08d}" + "x" * 400, refresh_token, 10.0**9 + n))
+        written.value = n

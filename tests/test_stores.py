@@ -219,7 +219,7 @@ def test_keyring_without_backend_says_what_to_install(tmp_path: pathlib.Path) ->
     previous = keyring.get_keyring()
     keyring.set_keyring(keyring.backends.fail.Keyring())
     try:
-        with pytest.raises(StoreError, match="keyrings.alt"):
+        with pytest.raises(StoreError, match=r"keyrings\.alt"):
             KeyringTokenStore(lock_folder=tmp_path)
     finally:
         keyring.set_keyring(previous)
@@ -237,7 +237,7 @@ def test_keyring_entries_are_json_under_the_service(
 
 def test_redis_connection_error_is_a_store_error() -> None:
     store = RedisTokenStore("redis://:hunter2-password@127.0.0.1:9/0")
-    with pytest.raises(StoreError, match="127.0.0.1:9") as caught:
+    with pytest.raises(StoreError, match=r"127\.0\.0\.1:9") as caught:
         store.load("k")
     assert "hunter2" not in str(caught.value)
     assert "hunter2" not in repr(store)
@@ -269,7 +269,7 @@ def test_open_store_schemes(
 
 @pytest.mark.parametrize("url", ["postgres://u:p@h/db", "nonsense", "", "ftp:x"])
 def test_open_store_unknown_scheme_lists_the_known_ones(url: str) -> None:
-    with pytest.raises(ConfigurationError, match="memory:.*file:.*keyring:.*redis://") as e:
+    with pytest.raises(ConfigurationError, match=r"memory:.*file:.*keyring:.*redis://") as e:
         open_store(url)
     assert ":p@" not in str(e.value)
 

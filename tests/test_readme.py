@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import pathlib
 import re
 import subprocess
@@ -23,9 +24,22 @@ def test_emulator_block_runs() -> None:
     exec(compile(block, "README.md", "exec"), {})
 
 
-def test_first_command_runs_the_demo() -> None:
+def test_first_command_logs_in_against_the_emulator() -> None:
     first = re.findall(r"```sh\n(.*?)```", README, flags=re.S)[0]
-    assert "examples/emulator_demo.py" in first
+    command = first.split("&&")[-1].split()
+    assert command[:2] == ["amazon-ads-auth", "login"]
+    result = subprocess.run(
+        [sys.executable, "-m", "amazon_ads_auth", *command[1:]],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env={**os.environ, "BROWSER": ""},
+    )
+    assert result.returncode == 0, result.stderr
+    assert "Emulator Demo Store" in result.stdout
+
+
+def test_demo_example_runs() -> None:
     out = subprocess.run(
         [sys.executable, str(ROOT / "examples" / "emulator_demo.py")],
         capture_output=True,

@@ -117,7 +117,7 @@ class FileTokenStore:
         if not isinstance(key, str) or not key:
             raise StoreError("store keys must be non-empty strings")
         # Readable prefix for people, hash for uniqueness and safety against "../" and case.
-        digest = hashlib.sha256(key.encode()).hexdigest()[:16]
+        digest = hashlib.sha256(key.encode("utf-8", "surrogatepass")).hexdigest()[:16]
         readable = _SAFE.sub("_", key)[:64].strip("._") or "key"
         return self.path / f"{readable}-{digest}.json"
 

@@ -24,10 +24,14 @@ def is_loopback(host: str) -> bool:
 
 def require_secure_url(url: str, what: str) -> str:
     """Return `url` if it is https, or http to a loopback host; else raise ConfigurationError."""
-    parts = urlsplit(url)
-    if parts.scheme == "https" and parts.hostname:
+    try:
+        parts = urlsplit(url)
+        host = parts.hostname
+    except (ValueError, TypeError, AttributeError):
+        raise ConfigurationError(f"{what} is not a URL: {url!r}") from None
+    if parts.scheme == "https" and host:
         return url
-    if parts.scheme == "http" and parts.hostname and is_loopback(parts.hostname):
+    if parts.scheme == "http" and host and is_loopback(host):
         return url
     raise ConfigurationError(
         f"{what} must be an https:// URL (plain http is allowed only to loopback "
@@ -87,12 +91,12 @@ def _parse_entry(entry: str) -> list[tuple[str, str, int | None]]:
     if not isinstance(entry, str) or not entry.strip():
         raise ConfigurationError(f"api_hosts entries must be host names, got {entry!r}")
     text = entry.strip()
-    parts = urlsplit(text if "://" in text else f"//{text}")
-    host = (parts.hostname or "").lower()
     try:
+        parts = urlsplit(text if "://" in text else f"//{text}")
+        host = (parts.hostname or "").lower()
         port = parts.port
     except ValueError:
-        raise ConfigurationError(f"api_hosts entry {entry!r} has an invalid port") from None
+        raise ConfigurationError(f"api_hosts entry {entry!r} is not a host[:port]") from None
     if not host:
         raise ConfigurationError(f"api_hosts entry {entry!r} has no host")
     loopback = is_loopback(host)

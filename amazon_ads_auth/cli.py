@@ -13,6 +13,7 @@ import json
 import sys
 import threading
 import time
+import urllib.request
 import webbrowser
 from collections.abc import Callable, Iterator, Sequence
 from typing import Any, TypeVar
@@ -302,9 +303,14 @@ def _open_browser(url: str) -> bool:
 
 
 def _follow(url: str) -> None:
-    """Be the browser for the emulator: load the consent page and follow its redirect."""
-    with contextlib.suppress(requests.RequestException):
-        requests.get(_location(url), timeout=30)
+    """Be the browser for the emulator: load the consent page and follow its redirect.
+    The redirect carries the code, so it is fetched with urllib, which logs no URLs
+    (requests' urllib3 would write it to a DEBUG log)."""
+    with contextlib.suppress(OSError, AdsAuthError):
+        location = _location(url)
+        if location.startswith(("http://127.0.0.1", "http://localhost")):
+            with urllib.request.urlopen(location, timeout=30):  # noqa: S310 - loopback only
+                pass
 
 
 def _location(url: str) -> str:

@@ -22,7 +22,9 @@ import hmac
 import http.server
 import json
 import secrets
+import socket
 import socketserver
+import struct
 import sys
 import threading
 import time
@@ -94,6 +96,11 @@ class Fault:
     def drop_connection(cls) -> Fault:
         """Close the connection without answering."""
         return cls("drop")
+
+    @classmethod
+    def reset_connection(cls) -> Fault:
+        """Abort the connection with a TCP reset (RST) instead of an answer."""
+        return cls("reset")
 
     @classmethod
     def delay(cls, seconds: float) -> Fault:
@@ -191,6 +198,7 @@ class Emulator:
         self.profiles = profiles if profiles is not None else [_demo_profile()]
         self.report_location: str | None = None
         self.token_requests: collections.Counter[str] = collections.Counter()
+        self.token_request_times: list[float] = []  # time.monotonic() of each token request
         self.api_requests: collections.Counter[int] = collections.Counter()
         self.api_log: list[ApiRequest] = []
         self._grants: dict[str, _Grant] = {}
@@ -319,6 +327,7 @@ class Emulator:
     def reset_counters(self) -> None:
         with self._guard:
             self.token_requests.clear()
+            self.token_request_times.clear()
             self.api_requests.clear()
             self.api_log.clear()
 
@@ -376,10 +385,11 @@ class Emulator:
 
     def _token(
         self, form: Mapping[str, str], authorization: str | None
-    ) -> tuple[int, dict[str, str], bytes] | None:
-        """Returns the answer, or None to drop the connection."""
+    ) -> tuple[int, dict[str, str], bytes] | str:
+        """Returns the answer, or "drop" / "reset" to end the connection without one."""
         with self._guard:
             self.token_requests[form.get("grant_type", "")] += 1
+            self.token_request_times.append(time.monotonic())
             fault = self._faults.popleft() if self._faults else None
         if not self._hold.is_set():
             self._held.release()
@@ -389,8 +399,8 @@ class Emulator:
         if self.token_latency:
             time.sleep(self.token_latency)
         if fault is not None:
-            if fault.kind == "drop":
-                return None
+            if fault.kind in ("drop", "reset"):
+                return fault.kind
             if fault.kind == "delay":
                 time.sleep(fault.seconds)
             elif fault.kind == "status":
@@ -647,8 +657,12 @@ class _Handler(_BaseHandler):
                 return
             form = dict(parse_qsl(body.decode("utf-8", "replace")))
             answer = emulator._token(form, self.headers.get("Authorization"))
-            if answer is None:
+            if isinstance(answer, str):
                 self.close_connection = True
+                if answer == "reset":  # linger 0: close() sends RST, not FIN
+                    self.connection.setsockopt(
+                        socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0)
+                    )
                 self.connection.close()
                 return
             self._answer(*answer)

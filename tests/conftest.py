@@ -110,40 +110,119 @@ def sleeps() -> list[float]:
     return []
 
 
-class _Capture(logging.Handler):
+SENTINEL_CLIENT_SECRET = "sentinel-client-secret-" + "7f3a9c1e5b2d4086"
+
+
+class SecretScanner(logging.Handler):
+    """Collects every text a secret could leak into during a test: log records (any logger,
+    DEBUG and up), AdsAuthError messages, reprs of our objects, and CLI output. At teardown
+    it fails the test if any planted sentinel or any secret an emulator issued shows up."""
+
     def __init__(self) -> None:
         super().__init__(level=logging.DEBUG)
-        self.texts: list[str] = []
+        self.texts: list[tuple[str, str]] = []
+        self.logs: list[str] = []
+        self.emulators: list[Emulator] = []
 
     def emit(self, record: logging.LogRecord) -> None:
         text = record.getMessage()
         if record.exc_info:
             text += logging.Formatter().formatException(record.exc_info)
-        self.texts.append(text)
+        self.logs.append(text)
+        self.texts.append(("a log record", text))
+
+    def secrets(self) -> list[str]:
+        found = [SENTINEL_CLIENT_SECRET]
+        for emulator in self.emulators:
+            found.extend(emulator.issued_secrets())
+        return found
+
+    def check(self) -> None:
+        secrets = self.secrets()
+        for where, text in self.texts:
+            for secret in secrets:
+                assert secret not in text, f"a secret leaked into {where}: {text[:160]!r}"
 
 
-@pytest.fixture
-def captured_logs() -> Iterator[list[str]]:
-    """Every log record (any logger, DEBUG and up) emitted during the test, as text."""
-    handler = _Capture()
+def _recording(scanner: SecretScanner, where: str, original: Any) -> Any:
+    def wrapper(self: Any, *args: Any, **kwargs: Any) -> Any:
+        result = original(self, *args, **kwargs)
+        scanner.texts.append((where, result if isinstance(result, str) else str(self)))
+        return result
+
+    return wrapper
+
+
+@pytest.fixture(autouse=True)
+def secret_scanner(monkeypatch: pytest.MonkeyPatch) -> Iterator[SecretScanner]:
+    """Used by the whole suite: plants the sentinel client secret (the `emulator` fixture's)
+    and fails any test where a secret appears in a log record, an exception message, a repr
+    or CLI output (except `token`, whose job is to print one)."""
+    import click.testing
+
+    import amazon_ads_auth
+    from amazon_ads_auth import _errors, _lwa, _manager
+
+    scanner = SecretScanner()
     root = logging.getLogger()
     previous = root.level
-    root.addHandler(handler)
+    root.addHandler(scanner)
     root.setLevel(logging.DEBUG)
+
+    original_init = Emulator.__init__
+
+    def track(self: Emulator, *args: Any, **kwargs: Any) -> None:
+        original_init(self, *args, **kwargs)
+        scanner.emulators.append(self)
+
+    monkeypatch.setattr(Emulator, "__init__", track)
+
+    original_error_init = _errors.AdsAuthError.__init__
+
+    def record_error(self: Exception, *args: Any, **kwargs: Any) -> None:
+        original_error_init(self, *args, **kwargs)  # type: ignore[arg-type]
+        scanner.texts.append(("an exception message", str(self)))
+
+    monkeypatch.setattr(_errors.AdsAuthError, "__init__", record_error)
+    for cls in (
+        amazon_ads_auth.AdsAuth,
+        amazon_ads_auth.Token,
+        amazon_ads_auth.AuthorizationRequest,
+        amazon_ads_auth.FileTokenStore,
+        amazon_ads_auth.RedisTokenStore,
+        _lwa.TokenHttpRequest,
+        _manager.TokenManager,
+    ):
+        monkeypatch.setattr(cls, "__repr__", _recording(scanner, "a repr", cls.__repr__))
+
+    original_invoke = click.testing.CliRunner.invoke
+
+    def invoke(self: Any, cli: Any, args: Any = None, *rest: Any, **kwargs: Any) -> Any:
+        result = original_invoke(self, cli, args, *rest, **kwargs)
+        if not args or next(iter(args)) != "token":
+            scanner.texts.append(("CLI output", result.output))
+        return result
+
+    monkeypatch.setattr(click.testing.CliRunner, "invoke", invoke)
     try:
-        yield handler.texts
+        yield scanner
     finally:
-        root.removeHandler(handler)
+        root.removeHandler(scanner)
         root.setLevel(previous)
+    scanner.check()
 
 
 @pytest.fixture
-def emulator(clock: FakeClock, captured_logs: list[str]) -> Iterator[Emulator]:
-    """A running emulator on the test's fake clock. At teardown, no secret it issued may
-    appear in any log record of the test."""
-    with Emulator(clock=clock) as emu:
+def captured_logs(secret_scanner: SecretScanner) -> list[str]:
+    """Every log record (any logger, DEBUG and up) emitted during the test, as text."""
+    return secret_scanner.logs
+
+
+@pytest.fixture
+def emulator(clock: FakeClock) -> Iterator[Emulator]:
+    """A running emulator on the test's fake clock, with the sentinel client secret."""
+    with Emulator(clock=clock, client_secret=SENTINEL_CLIENT_SECRET) as emu:
         yield emu
-        assert_no_secrets(captured_logs, emu.issued_secrets(), "log records")
 
 
 def assert_no_secrets(texts: list[str], secrets: list[str], where: str) -> None:

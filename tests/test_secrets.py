@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
+from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
@@ -12,7 +13,7 @@ import requests
 from amazon_ads_auth import AdsAuth, AdsAuthError, MemoryTokenStore
 from amazon_ads_auth._lwa import code_request, refresh_request
 from amazon_ads_auth.testing import Emulator, FakeClock, Fault
-from tests.conftest import Stack, assert_no_secrets
+from tests.conftest import SENTINEL_CLIENT_SECRET, Stack, assert_no_secrets
 
 
 def test_reprs_hide_every_secret(emulator: Emulator, make_auth: Callable[..., AdsAuth]) -> None:
@@ -96,3 +97,17 @@ def test_no_secret_in_logs_or_errors_across_every_path(
     assert len(errors) == 8
     assert_no_secrets(errors, secrets, "an exception message")
     assert_no_secrets(captured_logs, secrets, "log records")
+
+
+def test_the_suite_wide_scanner_catches_a_leak(
+    secret_scanner: Any, emulator: Emulator, make_auth: Callable[..., AdsAuth]
+) -> None:
+    token = make_auth().ensure_token()
+    logging.getLogger("some.library").debug("sending %s", token.access_token)
+    with pytest.raises(AssertionError, match="a secret leaked into a log record"):
+        secret_scanner.check()
+    secret_scanner.texts.clear()  # the planted leak is ours; let teardown pass
+    AdsAuthError(f"oops {SENTINEL_CLIENT_SECRET}")
+    with pytest.raises(AssertionError, match="an exception message"):
+        secret_scanner.check()
+    secret_scanner.texts.clear()

@@ -70,3 +70,48 @@ def save_in_a_loop(path: str, refresh_token: str, written: Any) -> None:
         n += 1
         store.save("k", Token(f"Atza|{n:08d}" + "x" * 400, refresh_token, 10.0**9 + n))
         written.value = n
+
+
+def soak(
+    spec: tuple[Any, ...],
+    emulator: dict[str, Any],
+    threads: int,
+    seconds: float,
+    barrier: Any,
+    results: Any,
+) -> None:
+    """Call the API from `threads` threads for `seconds`; report (calls, failures)."""
+    import time
+
+    auth = AdsAuth(
+        emulator["client_id"],
+        emulator["client_secret"],
+        store=make_store(spec),
+        token_url=emulator["token_url"],
+        api_hosts=[emulator["api_host"]],
+        profile_id=1,
+        refresh_margin=emulator["refresh_margin"],
+    )
+    session = requests.Session()
+    session.mount("http://", requests.adapters.HTTPAdapter(pool_maxsize=threads))
+    counts = {"calls": 0, "failures": 0}
+    guard = threading.Lock()
+    barrier.wait(60)
+    deadline = time.monotonic() + seconds
+
+    def loop() -> None:
+        while time.monotonic() < deadline:
+            try:
+                ok = session.get(emulator["api_url"] + "/sp/campaigns", auth=auth, timeout=30).ok
+            except Exception:
+                ok = False
+            with guard:
+                counts["calls"] += 1
+                counts["failures"] += 0 if ok else 1
+
+    workers = [threading.Thread(target=loop) for _ in range(threads)]
+    for worker in workers:
+        worker.start()
+    for worker in workers:
+        worker.join()
+    results.put((counts["calls"], counts["failures"]))

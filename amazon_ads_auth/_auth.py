@@ -40,21 +40,6 @@ ACCOUNT_HEADER = "Amazon-Ads-AccountId"
 _REPLAYED = "_amazon_ads_auth_replayed"
 
 
-class _URL(Protocol):
-    @property
-    def scheme(self) -> str: ...
-    @property
-    def host(self) -> str: ...
-    @property
-    def port(self) -> int | None: ...
-
-
-class _Headers(Protocol):
-    def __contains__(self, key: object) -> bool: ...
-    def __setitem__(self, key: str, value: str) -> None: ...
-    def get(self, key: str, default: None = None) -> str | None: ...
-
-
 class _Request(Protocol):
     """What the flow needs of an httpx-style request (httpx and httpx2 alike)."""
 
@@ -170,6 +155,8 @@ class AdsAuth(requests.auth.AuthBase, httpx.Auth, Httpx2Auth):
         if account_id is not None:
             static.append((ACCOUNT_HEADER, account_id))
         self._static_headers = tuple(static)
+        self._static_headers_lower = tuple((n, n.lower(), v) for n, v in static)
+        self._static_headers_raw = tuple((n, n.lower().encode(), v) for n, v in static)
 
     def __repr__(self) -> str:
         return (
@@ -329,10 +316,14 @@ class AdsAuth(requests.auth.AuthBase, httpx.Auth, Httpx2Auth):
             header = "Bearer " + self._manager.ensure().access_token
         headers = r.headers
         headers["Authorization"] = header
-        for name, value in self._static_headers:
-            if name not in headers:
+        # Membership through the lower-cased store: `name in headers` on requests'
+        # CaseInsensitiveDict raises and catches KeyError when absent, the common case.
+        present = getattr(headers, "_store", None)
+        for name, lowered, value in self._static_headers_lower:
+            if (lowered not in present) if present is not None else (name not in headers):
                 headers[name] = value
-        r.register_hook("response", self._handle_401)  # type: ignore[no-untyped-call]
+        # Appended directly: register_hook's isinstance(hook, Callable) is an ABC check.
+        r.hooks["response"].append(self._handle_401)
         return r
 
     def _handle_401(self, r: requests.Response, **kwargs: Any) -> requests.Response:
@@ -379,9 +370,12 @@ class AdsAuth(requests.auth.AuthBase, httpx.Auth, Httpx2Auth):
             token: Token = yield _NEED_FRESH
             header = "Bearer " + token.access_token
         headers = request.headers
+        # Membership through `raw` (bytes pairs): `name in headers` would first decode every
+        # header to learn the encoding, which costs more than everything else we do here.
+        present = {key.lower() for key, _ in headers.raw}
         headers["Authorization"] = header
-        for name, value in self._static_headers:
-            if name not in headers:
+        for name, lowered, value in self._static_headers_raw:
+            if lowered not in present:
                 headers[name] = value
         response = yield request
         if response.status_code != 401 or response.request.headers.get("Authorization") != header:

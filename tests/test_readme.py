@@ -54,3 +54,11 @@ def test_ci_runs_the_readme_test_command() -> None:
     second = re.findall(r"```sh\n(.*?)```", README, flags=re.S)[1]
     command = second.split("&&")[-1].strip().removeprefix("python3 ")
     assert command in (ROOT / ".ci" / "run").read_text()
+
+
+def test_fault_matrix_table_lists_every_row() -> None:
+    from tests.test_fault_matrix import ROWS
+
+    table = README[README.index("### The fault matrix") :]
+    for row in ROWS:
+        assert f"| {row.name} |" in table, row.name

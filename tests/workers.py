@@ -18,6 +18,19 @@ def make_store(spec: tuple[Any, ...]) -> TokenStore:
     return RedisTokenStore(url, prefix=prefix, lock_ttl=lock_ttl, lock_timeout=30)
 
 
+def make_auth(spec: tuple[Any, ...], emulator: dict[str, Any], **overrides: Any) -> AdsAuth:
+    """This process's own AdsAuth on the shared store, pointed at the test's emulator."""
+    return AdsAuth(
+        emulator["client_id"],
+        emulator["client_secret"],
+        store=make_store(spec),
+        token_url=emulator["token_url"],
+        api_hosts=[emulator["api_host"]],
+        profile_id=1,
+        **overrides,
+    )
+
+
 def call_api(
     spec: tuple[Any, ...],
     emulator: dict[str, Any],
@@ -27,14 +40,7 @@ def call_api(
 ) -> None:
     """One process of a stampede: its own AdsAuth on the shared store, `threads` threads that
     all call the API at once; reports statuses and the access token it ended with."""
-    auth = AdsAuth(
-        emulator["client_id"],
-        emulator["client_secret"],
-        store=make_store(spec),
-        token_url=emulator["token_url"],
-        api_hosts=[emulator["api_host"]],
-        profile_id=1,
-    )
+    auth = make_auth(spec, emulator)
     session = requests.Session()
     statuses: list[int] = []
     guard = threading.Lock()
@@ -83,15 +89,7 @@ def soak(
     """Call the API from `threads` threads for `seconds`; report (calls, failures)."""
     import time
 
-    auth = AdsAuth(
-        emulator["client_id"],
-        emulator["client_secret"],
-        store=make_store(spec),
-        token_url=emulator["token_url"],
-        api_hosts=[emulator["api_host"]],
-        profile_id=1,
-        refresh_margin=emulator["refresh_margin"],
-    )
+    auth = make_auth(spec, emulator, refresh_margin=emulator["refresh_margin"])
     session = requests.Session()
     session.mount("http://", requests.adapters.HTTPAdapter(pool_maxsize=threads))
     counts = {"calls": 0, "failures": 0}

@@ -341,6 +341,8 @@ class AdsAuth(requests.auth.AuthBase, httpx.Auth, Httpx2Auth):
         ):
             return r
         token = self._manager.ensure(failed=sent[7:])
+        if token.access_token == sent[7:]:
+            return r  # no new token to try (a refresh just proved these 401s are not its fault)
         if request.body is not None and not isinstance(request.body, (bytes, str)):
             return r  # a stream or file body cannot be sent twice: the caller gets the 401
         r.content  # noqa: B018 - drain, so the connection can be reused
@@ -354,6 +356,8 @@ class AdsAuth(requests.auth.AuthBase, httpx.Auth, Httpx2Auth):
         retried: requests.Response = r.connection.send(replay, **kwargs)
         retried.history.append(r)
         retried.request = replay
+        if retried.status_code == 401:
+            self._manager.note_refresh_did_not_help(token.access_token)
         return retried
 
     # ----- httpx ---------------------------------------------------------------------------
@@ -381,10 +385,14 @@ class AdsAuth(requests.auth.AuthBase, httpx.Auth, Httpx2Auth):
         if response.status_code != 401 or response.request.headers.get("Authorization") != header:
             return
         token = yield _NeedToken(header[7:])
+        if token.access_token == header[7:]:
+            return  # no new token to try (a refresh just proved these 401s are not its fault)
         if not _replayable(request):
             return  # a streamed body cannot be sent twice: the caller gets the 401
         headers["Authorization"] = "Bearer " + token.access_token
-        yield request
+        response = yield request
+        if response.status_code == 401:
+            self._manager.note_refresh_did_not_help(token.access_token)
 
     def sync_auth_flow(self, request: _R) -> Generator[_R, Any, None]:
         flow = self._flow(request)

@@ -26,6 +26,7 @@ from ._transport import TokenTransport
 logger = logging.getLogger("amazon_ads_auth")
 
 _NEVER: tuple[float, str, Token | None] = (float("-inf"), "", None)
+_UNHELPED_SECONDS = 60.0
 
 
 class TokenManager:
@@ -58,6 +59,7 @@ class TokenManager:
         # (stale_at, "Bearer <access>", token): replaced as a whole so readers never tear.
         self._state = _NEVER
         self._generation = 0
+        self._unhelped: tuple[str, float] = ("", 0.0)
         self._lock = threading.Lock()
         self._loop_locks: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, asyncio.Lock] = (
             weakref.WeakKeyDictionary()
@@ -91,13 +93,15 @@ class TokenManager:
     def ensure(self, failed: str | None = None, *, force: bool = False) -> Token:
         """A fresh token, refreshing at most once however many callers ask at the same time.
 
-        `failed` is an access token the API just rejected: it is never returned again.
+        `failed` is an access token the API just rejected: it is not returned again (unless
+        a refresh was just shown not to cure its 401s, see `note_refresh_did_not_help`).
         `force` refreshes even a fresh token, unless another caller refreshed meanwhile.
         """
-        return self._ensure(failed, force, self._generation)
+        return self._ensure(self._still_failed(failed), force, self._generation)
 
     async def async_ensure(self, failed: str | None = None, *, force: bool = False) -> Token:
         """`ensure` for asyncio: tasks queue on a loop lock, one of them goes to a thread."""
+        failed = self._still_failed(failed)
         generation = self._generation
         async with self._loop_lock():
             current = self._state[2]
@@ -105,6 +109,19 @@ class TokenManager:
                 assert current is not None
                 return current
             return await asyncio.to_thread(self._ensure, failed, force, generation)
+
+    def note_refresh_did_not_help(self, access_token: str) -> None:
+        """A request replayed with this token right after a 401 got 401 again: those 401s are
+        about something else (profile, scope, client id), not the token. For a minute, 401s
+        with this token cost no token request, so a misconfigured profile cannot turn every
+        API call into a refresh."""
+        self._unhelped = (access_token, self._clock() + _UNHELPED_SECONDS)
+
+    def _still_failed(self, failed: str | None) -> str | None:
+        token, until = self._unhelped
+        if failed is not None and failed == token and self._clock() < until:
+            return None
+        return failed
 
     def save_new_grant(self, request: TokenHttpRequest) -> Token:
         """Exchange an authorization code and store the result as this key's grant."""

@@ -55,7 +55,7 @@ def test_401_refreshes_and_replays_once(
 
 
 def test_persistent_401_is_returned_after_one_replay(
-    stack: Stack, emulator: Emulator, make_auth: Callable[..., AdsAuth]
+    stack: Stack, emulator: Emulator, make_auth: Callable[..., AdsAuth], clock: FakeClock
 ) -> None:
     # The ClientId header is wrong, so every token is refused: refresh once, replay once, stop.
     auth = make_auth(profile_id=7)
@@ -66,6 +66,19 @@ def test_persistent_401_is_returned_after_one_replay(
     assert result.history == [401]
     assert emulator.token_requests["refresh_token"] == 2
     assert emulator.api_requests == {401: 2}
+    # The refresh did not help, so for a minute these 401s cost no token request (and the
+    # unchanged token is not replayed)...
+    again = stack.get(
+        emulator.api_url + "/x", auth, headers={"Amazon-Advertising-API-ClientId": "other"}
+    )
+    assert (again.status, again.history) == (401, [])
+    assert emulator.token_requests["refresh_token"] == 2
+    # ...while a request that works still works with that token...
+    assert stack.get(emulator.api_url + "/x", auth).status == 200
+    # ...and after the minute a 401 may try a refresh again.
+    clock.advance(61)
+    stack.get(emulator.api_url + "/x", auth, headers={"Amazon-Advertising-API-ClientId": "o"})
+    assert emulator.token_requests["refresh_token"] == 3
 
 
 @pytest.mark.parametrize("status", [403, 429, 500])

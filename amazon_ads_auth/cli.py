@@ -282,7 +282,7 @@ def login(
             code=code, redirect_uri=redirect_uri, code_verifier=request.code_verifier
         )
         click.echo(
-            f"Logged in: grant stored in {target.store_url} under key "
+            f"Logged in: grant stored in {store!r} under key "
             f"{auth.client_id}/{target.store_key}; refresh token ends in "
             f"{_last4(token.refresh_token)}",
             err=True,

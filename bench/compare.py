@@ -23,9 +23,7 @@ import multiprocessing
 import os
 import platform
 import statistics
-import sys
 import tempfile
-import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -50,6 +48,7 @@ from overhead import (
     static_httpx_auth,
 )
 from requests_oauthlib import OAuth2Session
+from stampede import failures_of, start_redis
 
 from amazon_ads_auth import AdsAuth, FileTokenStore, MemoryTokenStore, Token
 from amazon_ads_auth.testing import Emulator
@@ -242,30 +241,6 @@ def _client(peer: str, info: dict[str, Any], spec: tuple[str, str]) -> Any:
     return lambda: session_a.get(url, headers=headers, timeout=60).ok
 
 
-def _threads(call: Callable[[], bool], count: int) -> int:
-    failures = 0
-    guard = threading.Lock()
-    barrier = threading.Barrier(count)
-
-    def run() -> None:
-        nonlocal failures
-        barrier.wait()
-        try:
-            ok = call()
-        except Exception:
-            ok = False
-        if not ok:
-            with guard:
-                failures += 1
-
-    pool = [threading.Thread(target=run) for _ in range(count)]
-    for thread in pool:
-        thread.start()
-    for thread in pool:
-        thread.join()
-    return failures
-
-
 def _tasks(peer: str, info: dict[str, Any], spec: tuple[str, str], count: int) -> int:
     url = info["api_url"] + "/sp/campaigns"
     headers = {
@@ -356,7 +331,7 @@ def stampede(redis_url: str | None) -> list[tuple[str, str, str, int, int]]:
                 )
             name = peer.split()[0] if peer != "AdsAuth" else "AdsAuth"
             if scenario == "50 threads":
-                failures = _threads(_client(name, info, spec), 50)
+                failures = failures_of(_client(name, info, spec), 50)
             elif scenario == "200 tasks":
                 failures = _tasks(name, info, spec, 200)
             else:
@@ -443,13 +418,6 @@ def revocation() -> list[tuple[str, int, int]]:
 # ----- report ----------------------------------------------------------------------------
 
 
-def start_redis() -> tuple[Any, str] | None:
-    sys.path.insert(0, str(Path(__file__).parent))
-    from stampede import start_redis as start
-
-    return start()
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="fewer requests and repeats")
@@ -476,7 +444,7 @@ def main() -> None:
         lines.append(f"| {stack} | {name} | {value:.1f} | {value - floors[stack]:+.1f} |")
     print("\n".join(lines), flush=True)
 
-    redis_server = start_redis()
+    redis_server = start_redis()  # from stampede.py
     try:
         rows = stampede(redis_server[1] if redis_server else None)
     finally:

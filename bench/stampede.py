@@ -18,6 +18,7 @@ import subprocess
 import tempfile
 import threading
 import time
+from collections.abc import Callable
 from typing import Any
 
 import requests
@@ -54,13 +55,25 @@ def worker(
     )
     session = requests.Session()
     session.mount("http://", requests.adapters.HTTPAdapter(pool_maxsize=threads))
+    start.wait(60)
+    url = info["api_url"] + "/sp/campaigns"
+    results.put(failures_of(lambda: session.get(url, auth=auth, timeout=60).ok, threads))
+
+
+def failures_of(call: Callable[[], bool], threads: int) -> int:
+    """Run `call` once in each of `threads` threads released together; count the failures
+    (a False result or an exception)."""
     failures = 0
     guard = threading.Lock()
-    start.wait(60)
+    barrier = threading.Barrier(threads)
 
     def one() -> None:
         nonlocal failures
-        ok = session.get(info["api_url"] + "/sp/campaigns", auth=auth, timeout=60).ok
+        barrier.wait()
+        try:
+            ok = call()
+        except Exception:
+            ok = False
         if not ok:
             with guard:
                 failures += 1
@@ -70,7 +83,7 @@ def worker(
         thread.start()
     for thread in pool:
         thread.join()
-    results.put(failures)
+    return failures
 
 
 def run(

@@ -16,7 +16,7 @@ import pytest
 
 from amazon_ads_auth import FileTokenStore, RedisTokenStore, Token
 from amazon_ads_auth.testing import Emulator
-from tests.workers import call_api, hold_lock, make_store, save_in_a_loop
+from tests.workers import call_api, emulator_info, hold_lock, make_store, save_in_a_loop
 
 SPAWN = multiprocessing.get_context("spawn")
 PROCESSES = 4
@@ -36,13 +36,7 @@ def test_processes_share_one_refresh(store_spec: tuple[Any, ...]) -> None:
         refresh_token = emu.issue_refresh_token()
         expired = Token("Atza|expired", refresh_token, time.time() - 10)
         make_store(store_spec).save(f"{emu.client_id}/default", expired)
-        info = {
-            "client_id": emu.client_id,
-            "client_secret": emu.client_secret,
-            "token_url": emu.token_url,
-            "api_host": emu.api_host,
-            "api_url": emu.api_url,
-        }
+        info = emulator_info(emu)
         barrier = SPAWN.Barrier(PROCESSES)
         results = SPAWN.Queue()
         processes = [

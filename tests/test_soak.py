@@ -16,7 +16,7 @@ import pytest
 
 from amazon_ads_auth import Token
 from amazon_ads_auth.testing import Emulator
-from tests.workers import make_store, soak
+from tests.workers import emulator_info, make_store, soak
 
 SPAWN = multiprocessing.get_context("spawn")
 SECONDS = float(os.environ.get("SOAK_SECONDS", "60"))
@@ -36,14 +36,7 @@ def test_soak(kind: str, tmp_path: pathlib.Path, request: pytest.FixtureRequest)
     with Emulator(access_token_lifetime=int(LIFETIME)) as emu:
         refresh_token = emu.issue_refresh_token()
         make_store(spec).save(f"{emu.client_id}/default", Token("Atza|x", refresh_token, 0.0))
-        info = {
-            "client_id": emu.client_id,
-            "client_secret": emu.client_secret,
-            "token_url": emu.token_url,
-            "api_host": emu.api_host,
-            "api_url": emu.api_url,
-            "refresh_margin": MARGIN,
-        }
+        info = emulator_info(emu, refresh_margin=MARGIN)
         barrier = SPAWN.Barrier(4)
         results = SPAWN.Queue()
         processes = [

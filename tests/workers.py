@@ -8,6 +8,19 @@ from typing import Any
 import requests
 
 from amazon_ads_auth import AdsAuth, FileTokenStore, RedisTokenStore, Token, TokenStore
+from amazon_ads_auth.testing import Emulator
+
+
+def emulator_info(emulator: Emulator, **extra: Any) -> dict[str, Any]:
+    """What a worker process needs to reach the test's emulator (picklable)."""
+    return {
+        "client_id": emulator.client_id,
+        "client_secret": emulator.client_secret,
+        "token_url": emulator.token_url,
+        "api_host": emulator.api_host,
+        "api_url": emulator.api_url,
+        **extra,
+    }
 
 
 def make_store(spec: tuple[Any, ...]) -> TokenStore:

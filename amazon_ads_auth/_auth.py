@@ -298,9 +298,7 @@ class AdsAuth(requests.auth.AuthBase, httpx.Auth, Httpx2Auth):
         url = r.url
         if url is None or not url.startswith(self._prefixes):
             return r
-        header = self._manager.fresh_header()
-        if header is None:
-            header = "Bearer " + self._manager.ensure().access_token
+        header = self._manager.fresh_header() or _bearer(self._manager.ensure())
         headers = r.headers
         headers["Authorization"] = header
         # Membership through the lower-cased store: `name in headers` on requests'
@@ -339,7 +337,7 @@ class AdsAuth(requests.auth.AuthBase, httpx.Auth, Httpx2Auth):
         jar = replay._cookies  # type: ignore[attr-defined]
         extract_cookies_to_jar(jar, request, r.raw)  # type: ignore[no-untyped-call]
         replay.prepare_cookies(jar)
-        replay.headers["Authorization"] = f"Bearer {token.access_token}"
+        replay.headers["Authorization"] = _bearer(token)
         retried: requests.Response = r.connection.send(replay, **kwargs)
         retried.history.append(r)
         retried.request = replay
@@ -458,4 +456,4 @@ def _account_text(account_id: str | None) -> str | None:
 
 def header_items(auth: AdsAuth, token: Token) -> Mapping[str, str]:
     """The Ads API headers `auth` would send with `token` (for CLIs and debugging)."""
-    return {"Authorization": f"Bearer {token.access_token}", **dict(auth._static_headers)}
+    return {"Authorization": _bearer(token), **dict(auth._static_headers)}

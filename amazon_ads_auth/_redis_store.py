@@ -33,9 +33,11 @@ class RedisTokenStore:
     """Tokens as JSON under `prefix + key` in Redis, locked with redis-py's Lock.
 
     `url_or_client` is a redis:// or rediss:// URL or a `redis.Redis` client. `lock_ttl`
-    must exceed a token request's worst case (timeout x attempts, plus backoff): the default
-    120 s covers the library defaults (10 s x 4 attempts plus backoff). `lock_timeout` bounds
-    the wait for another holder before StoreError.
+    must exceed a refresh's worst case: with the library defaults that is 4 attempts x 10 s
+    plus 3 waits of at most 60 s (a capped Retry-After), 220 s, so the default is 240 s. It
+    also stays under the default refresh margin (300 s): if a holder crashes, the fleet's
+    access tokens are still valid when the lock expires. `lock_timeout` bounds the wait for
+    another holder before StoreError.
     """
 
     def __init__(
@@ -43,8 +45,8 @@ class RedisTokenStore:
         url_or_client: str | redis.Redis,
         *,
         prefix: str = "amazon-ads-auth:",
-        lock_timeout: float = 150.0,
-        lock_ttl: float = 120.0,
+        lock_timeout: float = 270.0,
+        lock_ttl: float = 240.0,
     ) -> None:
         module = _redis_module()
         if isinstance(url_or_client, str):

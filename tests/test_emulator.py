@@ -119,3 +119,34 @@ def test_api_checks_bearer_and_client_id() -> None:
         expired = requests.get(emu.api_url + "/v2/profiles", headers=good, timeout=10)
         assert expired.status_code == 401
         assert emu.api_requests == {200: 1, 400: 1, 401: 3}
+
+
+def test_pkce_plain_method() -> None:
+    with Emulator() as emu:
+        verifier = "v" * 50
+        consent = requests.get(
+            emu.authorization_url,
+            params={
+                "client_id": emu.client_id,
+                "scope": "advertising::campaign_management",
+                "response_type": "code",
+                "redirect_uri": "https://amazon.com",
+                "code_challenge": verifier,
+                "code_challenge_method": "plain",
+            },
+            allow_redirects=False,
+            timeout=10,
+        )
+        code = consent.headers["location"].split("code=")[1].split("&")[0]
+        form = {
+            "grant_type": "authorization_code",
+            "code": code,
+            "redirect_uri": "https://amazon.com",
+            "client_id": emu.client_id,
+            "client_secret": emu.client_secret,
+        }
+        wrong = _token(emu, **form, code_verifier="w" * 50)
+        assert wrong.json()["error"] == "invalid_grant"
+        right = _token(emu, **form, code_verifier=verifier)
+        assert right.status_code == 200
+        assert right.json()["refresh_token"].startswith("Atzr|")

@@ -30,7 +30,7 @@ from ._open_store import open_store
 from ._regions import ADS_API_HOSTS, Region
 from ._store import MemoryTokenStore, TokenStore
 from ._token import Token
-from ._transport import RetryPolicy, TokenTransport, default_sleep
+from ._transport import RetryPolicy, TokenTransport
 from ._urls import HostScope, require_secure_url
 
 CLIENT_ID_HEADER = "Amazon-Advertising-API-ClientId"
@@ -118,7 +118,7 @@ class AdsAuth(requests.auth.AuthBase, httpx.Auth, Httpx2Auth):
             timeout=timeout,
             policy=RetryPolicy(max_retries=max_retries, backoff=retry_backoff),
             clock=clock,
-            sleep=sleep or default_sleep,
+            sleep=sleep or time.sleep,
         )
         self._manager = TokenManager(
             client_id=client_id,

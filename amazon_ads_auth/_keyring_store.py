@@ -9,8 +9,9 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from ._errors import ConfigurationError, StoreError, TokenFormatError
+from ._errors import ConfigurationError, StoreError
 from ._file_store import FileTokenStore, default_data_dir
+from ._store import decode_token
 from ._token import Token
 
 _INDEX = "__index__"
@@ -72,13 +73,7 @@ class KeyringTokenStore:
         raw = self._call("loading a token", self._keyring.get_password, key)
         if raw is None:
             return None
-        try:
-            return Token.from_dict(json.loads(raw))
-        except (ValueError, TokenFormatError):
-            raise StoreError(
-                f"the keyring entry {key!r} of service {self.service!r} is not a token; it was "
-                "left untouched: delete it and log in again"
-            ) from None
+        return decode_token(raw, f"the keyring entry {key!r} of service {self.service!r}")
 
     def save(self, key: str, token: Token) -> None:
         previous = self.load(key)

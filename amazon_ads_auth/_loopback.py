@@ -15,10 +15,10 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from ._errors import AdsAuthError, ConfigurationError
-from ._lwa import parse_redirect
+from ._lwa import CODE_LIFETIME_SECONDS, parse_redirect
 from ._urls import is_loopback
 
-CODE_LIFETIME = 300.0
+CODE_LIFETIME = float(CODE_LIFETIME_SECONDS)  # wait no longer than a code lives
 
 
 class LoginTimeoutError(AdsAuthError):

@@ -12,7 +12,8 @@ import json
 from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
-from ._errors import ConfigurationError, StoreError, TokenFormatError
+from ._errors import ConfigurationError, StoreError
+from ._store import decode_token
 from ._token import Token
 
 if TYPE_CHECKING:
@@ -150,10 +151,4 @@ class RedisTokenStore:
         return sorted(found)
 
     def _decode(self, key: str, raw: bytes | str) -> Token:
-        try:
-            return Token.from_dict(json.loads(raw))
-        except (ValueError, TokenFormatError):
-            raise StoreError(
-                f"the Redis value {self.prefix + key} at {self._where()} is not a token; it "
-                "was left untouched: delete it and log in again"
-            ) from None
+        return decode_token(raw, f"the Redis value {self.prefix + key} at {self._where()}")

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import json
 import threading
 from collections.abc import Iterator
 from contextlib import AbstractContextManager, contextmanager
 from typing import Protocol, runtime_checkable
 
+from ._errors import StoreError, TokenFormatError
 from ._token import Token
 
 
@@ -27,6 +29,16 @@ class TokenStore(Protocol):
     def delete(self, key: str) -> None: ...
 
     def lock(self, key: str) -> AbstractContextManager[None]: ...
+
+
+def decode_token(raw: str | bytes, where: str) -> Token:
+    """A Token from the JSON a store kept; StoreError naming `where` if it is not one."""
+    try:
+        return Token.from_dict(json.loads(raw))
+    except (ValueError, TokenFormatError):
+        raise StoreError(
+            f"{where} is not a token; it was left untouched: delete it and log in again"
+        ) from None
 
 
 class MemoryTokenStore:

@@ -10,7 +10,6 @@ import dataclasses
 import logging
 import random
 import threading
-import time
 from collections.abc import Callable
 
 import httpx
@@ -115,8 +114,3 @@ class TokenTransport:
             response.headers.get("retry-after"),
             sent_at,
         )
-
-
-def default_sleep(seconds: float) -> None:
-    """time.sleep, named so tests can swap it for a recorder."""
-    time.sleep(seconds)

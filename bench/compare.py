@@ -48,7 +48,7 @@ from overhead import (
     static_httpx_auth,
 )
 from requests_oauthlib import OAuth2Session
-from stampede import failures_of, start_redis
+from stampede import failures_of, make_store, start_redis
 
 from amazon_ads_auth import AdsAuth, FileTokenStore, MemoryTokenStore, Token
 from amazon_ads_auth.testing import Emulator
@@ -184,15 +184,7 @@ def _ads_auth(info: dict[str, Any], store: Any) -> AdsAuth:
 
 
 def _store(spec: tuple[str, str]) -> Any:
-    kind, where = spec
-    if kind == "file":
-        return FileTokenStore(where)
-    if kind == "redis":
-        from amazon_ads_auth import RedisTokenStore
-
-        url, _, prefix = where.partition("|")
-        return RedisTokenStore(url, prefix=prefix)
-    return MemoryTokenStore()
+    return make_store(spec) or MemoryTokenStore()
 
 
 def _expired_peer_token(info: dict[str, Any]) -> dict[str, Any]:

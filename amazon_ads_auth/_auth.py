@@ -7,7 +7,6 @@ Every decision about tokens is the TokenManager's (`_manager`).
 from __future__ import annotations
 
 import copy
-import os
 import time
 from collections.abc import AsyncGenerator, Callable, Generator, Iterable, Mapping
 from typing import Any, Protocol, TypeVar
@@ -18,16 +17,23 @@ from requests.cookies import extract_cookies_to_jar
 
 from ._compat import Httpx2Auth
 from ._errors import ConfigurationError
+from ._limits import DEFAULT_REFRESH_DEADLINE, DEFAULT_REFRESH_MARGIN
 from ._lwa import (
     DEFAULT_SCOPE,
     AuthorizationRequest,
     build_authorization_request,
-    code_request,
-    parse_redirect,
+    code_exchange_request,
 )
 from ._manager import TokenManager
-from ._open_store import open_store
 from ._regions import ADS_API_HOSTS, Region
+from ._settings import (
+    account_text,
+    env_kwargs,
+    profile_text,
+    require_margin,
+    require_number,
+    require_text,
+)
 from ._store import MemoryTokenStore, TokenStore
 from ._token import Token
 from ._transport import RetryPolicy, TokenTransport
@@ -81,29 +87,32 @@ class AdsAuth(requests.auth.AuthBase, httpx.Auth, Httpx2Auth):
         api_hosts: Iterable[str] | None = None,
         token_url: str | None = None,
         authorization_url: str | None = None,
-        refresh_margin: float = 300.0,
+        refresh_margin: float = DEFAULT_REFRESH_MARGIN,
         timeout: float = 10.0,
         max_retries: int = 3,
         retry_backoff: float = 0.5,
+        refresh_deadline: float = DEFAULT_REFRESH_DEADLINE,
         clock: Callable[[], float] | None = None,
         sleep: Callable[[float], None] | None = None,
     ) -> None:
-        _require_text("client_id", client_id, "AMAZON_ADS_CLIENT_ID")
-        _require_text("client_secret", client_secret, "AMAZON_ADS_CLIENT_SECRET")
+        require_text("client_id", client_id, "AMAZON_ADS_CLIENT_ID", header=True)
+        require_text("client_secret", client_secret, "AMAZON_ADS_CLIENT_SECRET")
         if refresh_token is not None:
-            _require_text("refresh_token", refresh_token, "AMAZON_ADS_REFRESH_TOKEN")
-        _require_text("store_key", store_key, None)
+            require_text("refresh_token", refresh_token, "AMAZON_ADS_REFRESH_TOKEN")
+        require_text("store_key", store_key, None)
         if isinstance(api_hosts, str):
             raise ConfigurationError("api_hosts must be a list of hosts, not one string")
-        _require_number("refresh_margin", refresh_margin, minimum=0.0)
-        _require_number("timeout", timeout, minimum=0.001)
-        _require_number("retry_backoff", retry_backoff, minimum=0.0)
-        if isinstance(max_retries, bool) or not isinstance(max_retries, int) or max_retries < 0:
-            raise ConfigurationError(f"max_retries must be an int >= 0, got {max_retries!r}")
+        margin = require_margin(refresh_margin)
         if store is not None and not isinstance(store, TokenStore):
             raise ConfigurationError(
                 f"store must implement load/save/delete/lock, got {type(store).__name__}"
             )
+        deadline = require_number("refresh_deadline", refresh_deadline, minimum=0.001)
+        policy = RetryPolicy(
+            max_retries=_require_count(max_retries),
+            backoff=require_number("retry_backoff", retry_backoff, minimum=0.0),
+            deadline=_deadline_within_lock(store, deadline),
+        )
         self.region = Region.parse(region)
         self.client_id = client_id
         self._client_secret = client_secret
@@ -115,8 +124,8 @@ class AdsAuth(requests.auth.AuthBase, httpx.Auth, Httpx2Auth):
         self._prefixes = self._hosts.prefixes
         clock = clock or time.time
         transport = TokenTransport(
-            timeout=timeout,
-            policy=RetryPolicy(max_retries=max_retries, backoff=retry_backoff),
+            timeout=require_number("timeout", timeout, minimum=0.001),
+            policy=policy,
             clock=clock,
             sleep=sleep or time.sleep,
         )
@@ -127,11 +136,11 @@ class AdsAuth(requests.auth.AuthBase, httpx.Auth, Httpx2Auth):
             store=store if store is not None else MemoryTokenStore(),
             store_key=store_key,
             token_url=self._token_url,
-            refresh_margin=float(refresh_margin),
+            refresh_margin=margin,
             transport=transport,
             clock=clock,
         )
-        self._set_headers(_profile_text(profile_id), _account_text(account_id))
+        self._set_headers(profile_text(profile_id), account_text(account_id))
 
     def _set_headers(self, profile_id: str | None, account_id: str | None) -> None:
         self.profile_id = profile_id
@@ -159,38 +168,13 @@ class AdsAuth(requests.auth.AuthBase, httpx.Auth, Httpx2Auth):
         """An AdsAuth from AMAZON_ADS_CLIENT_ID, _CLIENT_SECRET, _REFRESH_TOKEN, _REGION,
         _PROFILE_ID, _STORE_KEY and _TOKEN_STORE (a URL for `open_store`); keyword arguments
         override (and add to) what the environment says."""
-        env = os.environ
-        kwargs: dict[str, Any] = {}
-        for name, var in (
-            ("client_id", "AMAZON_ADS_CLIENT_ID"),
-            ("client_secret", "AMAZON_ADS_CLIENT_SECRET"),
-            ("refresh_token", "AMAZON_ADS_REFRESH_TOKEN"),
-            ("region", "AMAZON_ADS_REGION"),
-            ("profile_id", "AMAZON_ADS_PROFILE_ID"),
-            ("store_key", "AMAZON_ADS_STORE_KEY"),
-        ):
-            value = env.get(var, "").strip()
-            if value:
-                kwargs[name] = value
-        store_url = env.get("AMAZON_ADS_TOKEN_STORE", "").strip()
-        if store_url and "store" not in overrides:
-            kwargs["store"] = open_store(store_url)
-        kwargs.update(overrides)
-        for name, var in (
-            ("client_id", "AMAZON_ADS_CLIENT_ID"),
-            ("client_secret", "AMAZON_ADS_CLIENT_SECRET"),
-        ):
-            if not kwargs.get(name):
-                raise ConfigurationError(
-                    f"{var} is not set: export it, or pass {name}= to AdsAuth.from_env()"
-                )
-        return cls(**kwargs)
+        return cls(**env_kwargs(overrides))
 
     def with_profile(self, profile_id: int | str | None) -> AdsAuth:
         """A view of this auth with another Scope header; it shares the token, locks and
         store, so switching profiles never costs a token request."""
         view = copy.copy(self)
-        view._set_headers(_profile_text(profile_id), self.account_id)
+        view._set_headers(profile_text(profile_id), self.account_id)
         return view
 
     # ----- token access ------------------------------------------------------------------
@@ -259,36 +243,16 @@ class AdsAuth(requests.auth.AuthBase, httpx.Auth, Httpx2Auth):
         `request` that made the consent URL, or a bare `code` with its `redirect_uri`.
         Codes live 5 minutes and work once.
         """
-        if authorization_response is not None:
-            if request is None:
-                raise ConfigurationError(
-                    "fetch_token(authorization_response=...) needs request=, the "
-                    "AuthorizationRequest that produced the consent URL (it holds state)"
-                )
-            code = parse_redirect(authorization_response, request.state)
-            redirect_uri = request.redirect_uri
-            code_verifier = request.code_verifier
-        elif code is None:
-            raise ConfigurationError(
-                "fetch_token needs authorization_response= (with request=) or code="
-            )
-        elif request is not None:
-            redirect_uri = redirect_uri or request.redirect_uri
-            code_verifier = code_verifier or request.code_verifier
-        if not code or not isinstance(code, str):
-            raise ConfigurationError("the authorization code is empty")
-        if not redirect_uri:
-            raise ConfigurationError(
-                "fetch_token(code=...) needs redirect_uri=, exactly as sent to the consent page"
-            )
         return self._manager.save_new_grant(
-            code_request(
+            code_exchange_request(
                 self._token_url,
                 self.client_id,
                 self._client_secret,
-                code,
-                redirect_uri,
-                code_verifier,
+                authorization_response=authorization_response,
+                request=request,
+                code=code,
+                redirect_uri=redirect_uri,
+                code_verifier=code_verifier,
             )
         )
 
@@ -423,35 +387,20 @@ def _replayable(request: _Request) -> bool:
     return True
 
 
-def _require_text(name: str, value: object, env_var: str | None) -> None:
-    if not isinstance(value, str) or not value.strip():
-        where = f" (or set {env_var})" if env_var else ""
-        raise ConfigurationError(f"{name} must be a non-empty string{where}")
+def _require_count(max_retries: object) -> int:
+    if isinstance(max_retries, bool) or not isinstance(max_retries, int) or max_retries < 0:
+        raise ConfigurationError(f"max_retries must be an int >= 0, got {max_retries!r}")
+    return max_retries
 
 
-def _require_number(name: str, value: object, *, minimum: float) -> None:
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not value >= minimum:
-        raise ConfigurationError(f"{name} must be a number >= {minimum}, got {value!r}")
-
-
-def _profile_text(profile_id: int | str | None) -> str | None:
-    if profile_id is None:
-        return None
-    text = str(profile_id).strip()
-    if isinstance(profile_id, bool) or not text.lstrip("-").isdigit():
-        raise ConfigurationError(
-            "profile_id must be a numeric Ads profile id (see GET /v2/profiles), "
-            f"got {profile_id!r}"
-        )
-    return text
-
-
-def _account_text(account_id: str | None) -> str | None:
-    if account_id is None:
-        return None
-    if not isinstance(account_id, str) or not account_id.strip():
-        raise ConfigurationError(f"account_id must be a non-empty string, got {account_id!r}")
-    return account_id.strip()
+def _deadline_within_lock(store: object, deadline: float) -> float:
+    """A store lock with a TTL must outlive the refresh it guards, or a second process
+    could refresh while the first still is: a shorter TTL shortens the deadline to 80% of
+    it."""
+    ttl = getattr(store, "lock_ttl", None)
+    if isinstance(ttl, (int, float)) and not isinstance(ttl, bool) and ttl > 0:
+        return min(deadline, 0.8 * float(ttl))
+    return deadline
 
 
 def header_items(auth: AdsAuth, token: Token) -> Mapping[str, str]:

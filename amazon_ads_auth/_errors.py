@@ -7,9 +7,25 @@ from "try later". No message here ever contains a secret: callers build them fro
 
 from __future__ import annotations
 
+from typing import Any
+
 
 class AdsAuthError(Exception):
-    """Root of every error this library raises."""
+    """Root of every error this library raises.
+
+    Picklable with its fields (`error`, `status_code`, ...), so it crosses process
+    boundaries (ProcessPoolExecutor, multiprocessing) intact.
+    """
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (_rebuild, (type(self), self.args, dict(self.__dict__)))
+
+
+def _rebuild(cls: type[AdsAuthError], args: tuple[Any, ...], state: dict[str, Any]) -> Any:
+    error = cls.__new__(cls)
+    Exception.__init__(error, *args)
+    error.__dict__.update(state)
+    return error
 
 
 class ConfigurationError(AdsAuthError, ValueError):
@@ -62,9 +78,16 @@ class TokenEndpointError(AdsAuthError):
     """The token endpoint could not be used: network failure, timeout, 429/5xx, or an answer
     that is not a token, after the configured retries."""
 
-    def __init__(self, message: str, *, status_code: int | None = None) -> None:
+    def __init__(
+        self,
+        message: str,
+        *,
+        status_code: int | None = None,
+        retry_after: float | None = None,
+    ) -> None:
         super().__init__(message)
         self.status_code = status_code
+        self.retry_after = retry_after
 
 
 class StoreError(AdsAuthError):

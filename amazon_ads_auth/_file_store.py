@@ -24,12 +24,17 @@ import filelock
 import platformdirs
 
 from ._errors import StoreError, TokenFormatError
+from ._limits import DEFAULT_LOCK_WAIT
+from ._store import require_token
 from ._token import Token
 
 logger = logging.getLogger("amazon_ads_auth")
 
 _FORMAT = 1
 _SAFE = re.compile(r"[^A-Za-z0-9._-]+")
+_PARTIAL_PREFIX = ".tmp-"
+_PARTIAL_SUFFIX = ".partial"
+_MAX_FILE = 1024 * 1024  # a token file is about 1 KiB
 
 
 def default_data_dir() -> Path:
@@ -41,10 +46,20 @@ class FileTokenStore:
     """Tokens as 0600 JSON files in a 0700 folder, with atomic writes and per-key file locks.
 
     `path` defaults to "tokens" under the platform's user data folder. `lock_timeout` bounds
-    the wait for another process's lock (StoreError naming the lock file after that).
+    the wait for another process's lock (StoreError naming the lock file after that); its
+    default outlasts a whole refresh (see `_limits`).
+
+    On a shared machine the folder and every token file must belong to the current user and
+    the folder must not be writable by others: anything else is refused with StoreError,
+    never adopted. Only special files are refused too (a FIFO, a folder, a symlink).
     """
 
-    def __init__(self, path: str | os.PathLike[str] | None = None, *, lock_timeout: float = 60.0):
+    def __init__(
+        self,
+        path: str | os.PathLike[str] | None = None,
+        *,
+        lock_timeout: float = DEFAULT_LOCK_WAIT,
+    ):
         self.path = Path(path) if path is not None else default_data_dir() / "tokens"
         self.lock_timeout = lock_timeout
         self._ensure_folder()
@@ -61,17 +76,21 @@ class FileTokenStore:
         return self._token_of(document, self._file(key))
 
     def save(self, key: str, token: Token) -> None:
+        require_token(token)
         target = self._file(key)
         previous = self._read(target)
         if previous is not None:
             # Never replace a stored refresh token with none.
             token = token.with_refresh_token(self._token_of(previous, target).refresh_token)
         document = {"format": _FORMAT, "key": key, "token": token.to_dict()}
+        self._remove_stale_partials(target)
         self._write_atomically(target, json.dumps(document, indent=1).encode())
 
     def delete(self, key: str) -> None:
+        """Remove the grant, even a corrupt one, and any half-written copy of it."""
         target = self._file(key)
         self._refuse_symlink(target)
+        self._remove_stale_partials(target)
         try:
             target.unlink()
         except FileNotFoundError:
@@ -82,8 +101,7 @@ class FileTokenStore:
 
     @contextlib.contextmanager
     def lock(self, key: str) -> Iterator[None]:
-        lock_path = self._file(key).with_suffix(".lock")
-        file_lock = filelock.FileLock(lock_path, timeout=self.lock_timeout, mode=0o600)
+        file_lock, lock_path = self._file_lock(key)
         try:
             file_lock.acquire()
         except filelock.Timeout:
@@ -98,9 +116,30 @@ class FileTokenStore:
         finally:
             file_lock.release()
 
+    @contextlib.contextmanager
+    def try_lock(self, key: str) -> Iterator[bool]:
+        """The key's lock if no other process holds it: yields whether it was taken."""
+        file_lock, lock_path = self._file_lock(key)
+        try:
+            file_lock.acquire(blocking=False)
+        except filelock.Timeout:
+            yield False
+            return
+        except OSError as exc:
+            raise StoreError(f"could not lock {lock_path}: {exc.strerror}") from None
+        try:
+            yield True
+        finally:
+            file_lock.release()
+
     def keys(self) -> list[str]:
-        """Every key stored here (for listing grants)."""
-        found = []
+        """Every key stored here (for listing grants); unreadable files are skipped."""
+        return [key for key, _ in self.entries()]
+
+    def entries(self) -> list[tuple[str, Path]]:
+        """(key, file) for every readable token file; a file that cannot be read is
+        listed under the key "?" so callers can show it."""
+        found: list[tuple[str, Path]] = []
         for entry in sorted(self.path.glob("*.json")):
             try:
                 document = self._read(entry)
@@ -108,7 +147,7 @@ class FileTokenStore:
                 logger.warning("skipping a token file: %s", exc)
                 continue
             if document is not None and isinstance(document.get("key"), str):
-                found.append(document["key"])
+                found.append((document["key"], entry))
         return found
 
     # ----- files --------------------------------------------------------------------------
@@ -121,22 +160,42 @@ class FileTokenStore:
         readable = _SAFE.sub("_", key)[:64].strip("._") or "key"
         return self.path / f"{readable}-{digest}.json"
 
+    def _file_lock(self, key: str) -> tuple[filelock.FileLock, Path]:
+        lock_path = self._file(key).with_suffix(".lock")
+        return filelock.FileLock(lock_path, timeout=self.lock_timeout, mode=0o600), lock_path
+
     def _ensure_folder(self) -> None:
         try:
-            self.path.mkdir(mode=0o700, parents=True, exist_ok=True)
-            info = os.lstat(self.path)
+            try:
+                info = os.lstat(self.path)
+            except FileNotFoundError:
+                self.path.mkdir(mode=0o700, parents=True, exist_ok=True)
+                info = os.lstat(self.path)
         except OSError as exc:
-            raise StoreError(f"could not create the token folder {self.path}: {exc}") from None
+            raise StoreError(
+                f"could not create the token folder {self.path}: {exc.strerror}"
+            ) from None
         if stat.S_ISLNK(info.st_mode) or not stat.S_ISDIR(info.st_mode):
             raise StoreError(f"the token folder {self.path} is not a plain folder")
-        if info.st_mode & 0o077:
-            if info.st_uid != os.getuid():
-                raise StoreError(
-                    f"the token folder {self.path} is readable by others and not yours: "
-                    "use a folder of your own"
-                )
-            os.chmod(self.path, 0o700)
-            logger.warning("tightened the permissions of %s to 0700", self.path)
+        if info.st_uid != os.geteuid():
+            raise StoreError(
+                f"the token folder {self.path} belongs to another user (uid {info.st_uid}): "
+                "refusing to use it; pick a folder of your own"
+            )
+        if info.st_mode & 0o022:
+            raise StoreError(
+                f"the token folder {self.path} is writable by other users (mode "
+                f"{stat.S_IMODE(info.st_mode):o}): refusing to use it; pick a folder of your "
+                "own, or `chmod 700` it"
+            )
+        if info.st_mode & 0o055:
+            # Not ours to chmod (we did not create it); the files themselves are 0600.
+            logger.warning(
+                "the token folder %s is readable by other users (mode %o); its token files "
+                "are 0600",
+                self.path,
+                stat.S_IMODE(info.st_mode),
+            )
 
     def _refuse_symlink(self, target: Path) -> None:
         if target.is_symlink():
@@ -146,8 +205,9 @@ class FileTokenStore:
             )
 
     def _read(self, target: Path) -> dict[str, Any] | None:
+        flags = os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0)
         try:
-            fd = os.open(target, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0))
+            fd = os.open(target, flags)
         except FileNotFoundError:
             return None
         except OSError as exc:
@@ -156,20 +216,41 @@ class FileTokenStore:
             raise StoreError(f"could not read {target}: {exc.strerror}") from None
         with os.fdopen(fd, "rb") as handle:
             info = os.fstat(handle.fileno())
+            self._check_file(target, info)
             if info.st_mode & 0o077:
-                os.fchmod(handle.fileno(), 0o600)
+                try:
+                    os.fchmod(handle.fileno(), 0o600)
+                except OSError as exc:
+                    raise StoreError(f"could not tighten {target}: {exc.strerror}") from None
                 logger.warning("tightened the permissions of %s to 0600", target)
-            raw = handle.read()
+            try:
+                raw = handle.read(_MAX_FILE)
+            except OSError as exc:
+                raise StoreError(f"could not read {target}: {exc.strerror}") from None
         try:
             document = json.loads(raw)
-        except (ValueError, UnicodeDecodeError):
+        except (ValueError, UnicodeDecodeError, RecursionError):
             document = None
         if not isinstance(document, dict) or document.get("format") != _FORMAT:
             raise StoreError(
                 f"the token file {target} is corrupt or from an unknown version; it was left "
-                "untouched: move it away (or delete it) and log in again"
+                "untouched: run `amazon-ads-auth logout` for that grant (or move the file "
+                "away) and log in again"
             )
         return document
+
+    @staticmethod
+    def _check_file(target: Path, info: os.stat_result) -> None:
+        if not stat.S_ISREG(info.st_mode):
+            raise StoreError(
+                f"refusing to use {target}: it is not a regular file (a folder, FIFO or "
+                "device); remove it"
+            )
+        if info.st_uid != os.geteuid():
+            raise StoreError(
+                f"refusing to use {target}: it belongs to another user (uid {info.st_uid}), "
+                "so it may be planted; remove it if you do not know where it came from"
+            )
 
     def _token_of(self, document: dict[str, Any], target: Path) -> Token:
         try:
@@ -177,13 +258,37 @@ class FileTokenStore:
         except TokenFormatError as exc:
             raise StoreError(
                 f"the token file {target} holds no valid token ({exc}); it was left untouched: "
-                "move it away (or delete it) and log in again"
+                "run `amazon-ads-auth logout` for that grant (or move the file away) and log "
+                "in again"
             ) from None
+
+    def _remove_stale_partials(self, target: Path) -> None:
+        """Remove half-written copies a killed writer left: this key's (we hold its lock),
+        and other keys' whose lock no one holds. They may hold a refresh token."""
+        for partial in self.path.glob(f"{_PARTIAL_PREFIX}*{_PARTIAL_SUFFIX}"):
+            # ".tmp-<stem>.<random>.partial"; an older version wrote ".tmp-<random>.partial".
+            middle = partial.name[len(_PARTIAL_PREFIX) : -len(_PARTIAL_SUFFIX)]
+            stem = middle.rpartition(".")[0]
+            if stem != target.stem and stem:
+                busy = filelock.FileLock(self.path / f"{stem}.lock", mode=0o600)
+                try:
+                    busy.acquire(blocking=False)
+                except (filelock.Timeout, OSError):
+                    continue
+                try:
+                    _unlink_quietly(partial)
+                finally:
+                    busy.release()
+                continue
+            _unlink_quietly(partial)
 
     def _write_atomically(self, target: Path, data: bytes) -> None:
         self._refuse_symlink(target)
-        fd, temp_name = tempfile.mkstemp(dir=self.path, prefix=".tmp-", suffix=".partial")
+        temp_name: str | None = None
         try:
+            fd, temp_name = tempfile.mkstemp(
+                dir=self.path, prefix=f"{_PARTIAL_PREFIX}{target.stem}.", suffix=_PARTIAL_SUFFIX
+            )
             with os.fdopen(fd, "wb") as handle:
                 os.fchmod(handle.fileno(), 0o600)
                 handle.write(data)
@@ -191,9 +296,9 @@ class FileTokenStore:
                 os.fsync(handle.fileno())
             os.replace(temp_name, target)
         except OSError as exc:
-            with contextlib.suppress(OSError):
-                os.unlink(temp_name)
-            raise StoreError(f"could not write {target}: {exc.strerror}") from None
+            if temp_name is not None:
+                _unlink_quietly(Path(temp_name))
+            raise StoreError(f"could not write {target}: {exc.strerror or exc}") from None
         self._fsync_folder()
 
     def _fsync_folder(self) -> None:
@@ -203,3 +308,8 @@ class FileTokenStore:
                 os.fsync(fd)
             finally:
                 os.close(fd)
+
+
+def _unlink_quietly(path: Path) -> None:
+    with contextlib.suppress(OSError):
+        path.unlink()

@@ -11,7 +11,8 @@ from typing import Any
 
 from ._errors import ConfigurationError, StoreError
 from ._file_store import FileTokenStore, default_data_dir
-from ._store import decode_token
+from ._limits import DEFAULT_LOCK_WAIT
+from ._store import decode_token, require_token
 from ._token import Token
 
 _INDEX = "__index__"
@@ -41,7 +42,7 @@ class KeyringTokenStore:
         service: str = "amazon-ads-auth",
         *,
         lock_folder: str | Path | None = None,
-        lock_timeout: float = 60.0,
+        lock_timeout: float = DEFAULT_LOCK_WAIT,
     ) -> None:
         self._keyring = _keyring_module()
         backend = self._keyring.get_keyring()
@@ -76,6 +77,7 @@ class KeyringTokenStore:
         return decode_token(raw, f"the keyring entry {key!r} of service {self.service!r}")
 
     def save(self, key: str, token: Token) -> None:
+        require_token(token)
         previous = self.load(key)
         if previous is not None:
             token = token.with_refresh_token(previous.refresh_token)
@@ -97,6 +99,9 @@ class KeyringTokenStore:
     def lock(self, key: str) -> Iterator[None]:
         with self._locks.lock(f"{self.service}/{key}"):
             yield
+
+    def try_lock(self, key: str) -> contextlib.AbstractContextManager[bool]:
+        return self._locks.try_lock(f"{self.service}/{key}")
 
     def keys(self) -> list[str]:
         """Keys saved through this store (keyrings cannot list entries, so we keep an index)."""

@@ -9,8 +9,12 @@ makes a fresh one and copies results into our frozen values. Nothing here touche
 from __future__ import annotations
 
 import dataclasses
+import datetime
+import email.utils
 import json
+import math
 import secrets
+import time
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -18,6 +22,7 @@ from oauthlib.oauth2 import WebApplicationClient
 from oauthlib.oauth2.rfc6749 import errors as oauth_errors
 
 from ._errors import (
+    AdsAuthError,
     AuthorizationDeniedError,
     ConfigurationError,
     InvalidClientError,
@@ -28,6 +33,7 @@ from ._errors import (
 )
 from ._redact import excerpt, redact
 from ._token import Token
+from ._token_http import MAX_TOKEN_BODY
 from ._urls import require_secure_url, with_scheme
 
 DEFAULT_SCOPE = "advertising::campaign_management"
@@ -92,7 +98,10 @@ class RetryLater:
 
 def normalize_scope(scope: str | Sequence[str]) -> str:
     """Space-separated scopes from a string or a list of them."""
-    items = scope.split() if isinstance(scope, str) else [s for s in scope]
+    try:
+        items = scope.split() if isinstance(scope, str) else list(scope)
+    except TypeError:
+        items = []
     if not items or not all(isinstance(s, str) and s.strip() for s in items):
         raise ConfigurationError(f"scope must name at least one scope, got {scope!r}")
     return " ".join(items)
@@ -151,37 +160,46 @@ def parse_redirect(redirect_url: str, expected_state: str | None) -> str:
             "to, including '?code=...&state=...'"
         )
     client = WebApplicationClient("unused")
+    # Errors are raised after the except blocks, so they carry no oauthlib context (which
+    # holds the redirect URL, and with it the code).
+    failure: AdsAuthError | None = None
     try:
         params = client.parse_request_uri_response(
             with_scheme(redirect_url, "https"), state=expected_state
         )
     except oauth_errors.MismatchingStateError:
-        raise StateMismatchError(
+        failure = StateMismatchError(
             "the redirect's state does not match this login attempt: it belongs to another "
             "(or a forged) consent request; start the login again"
-        ) from None
+        )
     except oauth_errors.OAuth2Error as exc:
-        error = exc.error or "unknown_error"
-        if error == "invalid_request" and "code" in (exc.description or "").lower():
-            raise ConfigurationError(
-                "the redirect URL carries no authorization code: paste the URL the browser "
-                "landed on after you approved"
-            ) from None
-        description = redact(exc.description or "") or None
-        raise AuthorizationDeniedError(
-            f"consent failed with {error!r}"
-            + (f" ({description})" if description else "")
-            + ": "
-            + _ERROR_HINTS.get(error, "the user refused or the client is not allowed"),
-            error=error,
-            description=description,
-        ) from None
+        failure = _consent_error(exc.error or "unknown_error", exc.description)
     except ValueError:
-        raise ConfigurationError("the redirect URL could not be parsed") from None
+        failure = ConfigurationError("the redirect URL could not be parsed")
+    if failure is not None:
+        raise failure
     code = params.get("code")
     if not isinstance(code, str) or not code:
         raise ConfigurationError("the redirect URL carries an empty authorization code")
     return code
+
+
+def _consent_error(error: str, raw_description: str | None) -> AdsAuthError:
+    if error == "invalid_request" and "code" in (raw_description or "").lower():
+        return ConfigurationError(
+            "the redirect URL carries no authorization code: paste the URL the browser "
+            "landed on after you approved"
+        )
+    error = redact(error)[:100]
+    description = redact(raw_description or "") or None
+    return AuthorizationDeniedError(
+        f"consent failed with {error!r}"
+        + (f" ({description})" if description else "")
+        + ": "
+        + _ERROR_HINTS.get(error, "the user refused or the client is not allowed"),
+        error=error,
+        description=description,
+    )
 
 
 def code_request(
@@ -209,6 +227,44 @@ def code_request(
     )
 
 
+def code_exchange_request(
+    token_url: str,
+    client_id: str,
+    client_secret: str,
+    *,
+    authorization_response: str | None = None,
+    request: AuthorizationRequest | None = None,
+    code: str | None = None,
+    redirect_uri: str | None = None,
+    code_verifier: str | None = None,
+) -> TokenHttpRequest:
+    """The code exchange for `AdsAuth.fetch_token`: from the redirect URL (checked against
+    the `request` that made the consent URL), or from a bare code and its redirect URI."""
+    if authorization_response is not None:
+        if request is None:
+            raise ConfigurationError(
+                "fetch_token(authorization_response=...) needs request=, the "
+                "AuthorizationRequest that produced the consent URL (it holds state)"
+            )
+        code = parse_redirect(authorization_response, request.state)
+        redirect_uri = request.redirect_uri
+        code_verifier = request.code_verifier
+    elif code is None:
+        raise ConfigurationError(
+            "fetch_token needs authorization_response= (with request=) or code="
+        )
+    elif request is not None:
+        redirect_uri = redirect_uri or request.redirect_uri
+        code_verifier = code_verifier or request.code_verifier
+    if not code or not isinstance(code, str):
+        raise ConfigurationError("the authorization code is empty")
+    if not redirect_uri:
+        raise ConfigurationError(
+            "fetch_token(code=...) needs redirect_uri=, exactly as sent to the consent page"
+        )
+    return code_request(token_url, client_id, client_secret, code, redirect_uri, code_verifier)
+
+
 def refresh_request(
     token_url: str, client_id: str, client_secret: str, refresh_token: str
 ) -> TokenHttpRequest:
@@ -225,15 +281,24 @@ def refresh_request(
     )
 
 
-def parse_retry_after(value: str | None) -> float | None:
-    """Seconds from a Retry-After header (delta-seconds only; HTTP dates are ignored)."""
+def parse_retry_after(value: str | None, now: float | None = None) -> float | None:
+    """Seconds from a Retry-After header: delta-seconds, or an HTTP date (seconds from
+    `now`, default the wall clock). None when absent or unreadable."""
     if not value:
         return None
+    text = value.strip()
     try:
-        seconds = float(value.strip())
+        seconds = float(text)
     except ValueError:
-        return None
-    return seconds if seconds >= 0 else None
+        try:
+            when = email.utils.parsedate_to_datetime(text)
+        except (TypeError, ValueError, IndexError, OverflowError):
+            return None
+        if when.tzinfo is None:
+            when = when.replace(tzinfo=datetime.timezone.utc)
+        seconds = when.timestamp() - (time.time() if now is None else now)
+        return max(0.0, seconds)
+    return seconds if math.isfinite(seconds) and seconds >= 0 else None
 
 
 def interpret_token_response(
@@ -243,6 +308,8 @@ def interpret_token_response(
     body: bytes,
     retry_after: str | None,
     now: float,
+    *,
+    too_large: bool = False,
 ) -> Token | RetryLater:
     """Decide what a token-endpoint answer means.
 
@@ -256,6 +323,13 @@ def interpret_token_response(
             f"the token endpoint answered HTTP {status_code}",
             status_code=status_code,
             retry_after=parse_retry_after(retry_after),
+        )
+    if too_large:
+        raise TokenEndpointError(
+            f"the token endpoint answered HTTP {status_code} with more than "
+            f"{MAX_TOKEN_BODY // 1024} KiB ({shown_type}); a token is far smaller: check "
+            f"token_url ({request.url})",
+            status_code=status_code,
         )
     data = _json_object(body)
     if data is not None and isinstance(data.get("error"), str) and status_code != 200:
@@ -278,7 +352,7 @@ def interpret_token_response(
 def _json_object(body: bytes) -> dict[str, Any] | None:
     try:
         data = json.loads(body)
-    except (ValueError, UnicodeDecodeError):
+    except (ValueError, UnicodeDecodeError, RecursionError):
         return None
     return data if isinstance(data, dict) else None
 
@@ -286,7 +360,7 @@ def _json_object(body: bytes) -> dict[str, Any] | None:
 def _oauth_error(
     request: TokenHttpRequest, data: Mapping[str, Any], status_code: int
 ) -> TokenRequestError:
-    error = str(data["error"])
+    error = redact(str(data["error"]), request.secrets)[:100]
     raw_description = data.get("error_description")
     description = redact(str(raw_description), request.secrets) if raw_description else None
     hint = _ERROR_HINTS.get(error, "Login with Amazon refused the token request")
@@ -318,14 +392,20 @@ def _token_from(
     expires_in = data.get("expires_in", DEFAULT_EXPIRES_IN)
     if isinstance(expires_in, bool) or not isinstance(expires_in, (int, float, str)):
         raise bad("expires_in is not a number")
+    if isinstance(expires_in, float) and not math.isfinite(expires_in):
+        raise bad("expires_in is not a finite number")
+    if isinstance(expires_in, str) and len(expires_in) > 20:
+        raise bad("expires_in is not a number of seconds")
     data = dict(data, expires_in=expires_in)
+    if not isinstance(data.get("scope", ""), (str, list)):
+        data.pop("scope")  # an unreadable scope is not worth refusing the token over
     try:
         # oauthlib validates the message (access_token present, expires_in numeric).
         parsed = WebApplicationClient(request.url).parse_request_body_response(json.dumps(data))
     except oauth_errors.OAuth2Error as exc:
         raise bad(exc.description or exc.error or "rejected by oauthlib") from None
-    except ValueError:
-        raise bad("expires_in is not a number") from None
+    except (ValueError, OverflowError, TypeError, AttributeError):
+        raise bad("expires_in or scope is not readable") from None
     access_token = parsed.get("access_token")
     if not isinstance(access_token, str) or not access_token:
         raise bad("access_token is missing or empty")
@@ -336,7 +416,7 @@ def _token_from(
     if not isinstance(refresh_token, str) or not refresh_token:
         refresh_token = None
     scope = parsed.get("scope")
-    scope_text = " ".join(scope) if isinstance(scope, list) else None
+    scope_text = " ".join(map(str, scope)) if isinstance(scope, list) else None
     return Token(
         access_token=access_token,
         refresh_token=refresh_token,

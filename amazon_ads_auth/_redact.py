@@ -1,28 +1,65 @@
-"""Scrubbing secrets out of text that may reach a message, a log record or a terminal."""
+"""Scrubbing secrets out of text that may reach a message, a log record or a terminal.
+
+A secret can come back in another form than it was sent: percent-encoded in a URL or form
+body (`Atzr%7C...`, `+` for spaces), or HTML-escaped in an error page. Every form is removed,
+and text is redacted before it is cut short, so an excerpt never shows the start of a secret.
+"""
 
 from __future__ import annotations
 
+import html
 import re
 from collections.abc import Iterable
+from urllib.parse import quote, quote_plus, urlsplit, urlunsplit
 
-# LwA tokens carry these prefixes; anything shaped like one is a secret wherever it appears.
-_TOKEN_PATTERN = re.compile(r"Atz[ar]\|[^\s\"'&,;]+")
+# LwA tokens carry these prefixes (the "|" possibly encoded); anything shaped like one is a
+# secret wherever it appears.
+_TOKEN_PATTERN = re.compile(r"Atz[ar](?:\||%7[Cc]|&#124;|&#x7[Cc];|&vert;)[^\s\"'&,;<>]+")
 _MAX_EXCERPT = 200
+REDACTED = "<redacted>"
+
+
+def _forms(secret: str) -> set[str]:
+    return {
+        secret,
+        quote(secret, safe=""),
+        quote_plus(secret, safe=""),
+        quote(secret),
+        html.escape(secret),
+        html.escape(secret).replace("|", "&#124;"),
+    }
 
 
 def redact(text: str, secrets: Iterable[str | None] = ()) -> str:
-    """Return `text` with every given secret and every LwA-shaped token replaced."""
+    """Return `text` with every given secret (raw, percent-encoded or HTML-escaped) and every
+    LwA-shaped token replaced."""
     for secret in secrets:
         if secret and len(secret) >= 4:
-            text = text.replace(secret, "<redacted>")
-    return _TOKEN_PATTERN.sub("<redacted>", text)
+            # Longest forms first, so a form containing another is replaced whole.
+            for form in sorted(_forms(secret), key=len, reverse=True):
+                text = text.replace(form, REDACTED)
+    return _TOKEN_PATTERN.sub(REDACTED, text)
 
 
 def excerpt(body: bytes, secrets: Iterable[str | None] = ()) -> str:
     """A short, redacted, single-line preview of a response body for error messages."""
-    text = body[: _MAX_EXCERPT * 4].decode("utf-8", "replace")
+    text = body.decode("utf-8", "replace")
     text = " ".join(text.split())
     text = redact(text, secrets)
     if len(text) > _MAX_EXCERPT:
         text = text[:_MAX_EXCERPT] + "..."
     return text
+
+
+def mask_url(url: str) -> str:
+    """`url` with any password replaced by "***" (store URLs such as redis://:pw@host)."""
+    try:
+        parts = urlsplit(url)
+        password = parts.password
+    except ValueError:
+        return "<an unreadable URL>"
+    if not password:
+        return url
+    user = parts.username or ""
+    host = parts.netloc.rpartition("@")[2]
+    return urlunsplit(parts._replace(netloc=f"{user}:***@{host}"))

@@ -13,7 +13,8 @@ from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
 from ._errors import ConfigurationError, StoreError
-from ._store import decode_token
+from ._limits import DEFAULT_LOCK_TTL, DEFAULT_LOCK_WAIT
+from ._store import decode_token, require_token
 from ._token import Token
 
 if TYPE_CHECKING:
@@ -33,12 +34,11 @@ def _redis_module() -> Any:
 class RedisTokenStore:
     """Tokens as JSON under `prefix + key` in Redis, locked with redis-py's Lock.
 
-    `url_or_client` is a redis:// or rediss:// URL or a `redis.Redis` client. `lock_ttl`
-    must exceed a refresh's worst case: with the library defaults that is 4 attempts x 10 s
-    plus 3 waits of at most 60 s (a capped Retry-After), 220 s, so the default is 240 s. It
-    also stays under the default refresh margin (300 s): if a holder crashes, the fleet's
-    access tokens are still valid when the lock expires. `lock_timeout` bounds the wait for
-    another holder before StoreError.
+    `url_or_client` is a redis:// or rediss:// URL or a `redis.Redis` client. The lock
+    defaults come from the refresh deadline (`_limits`): `lock_ttl` (150 s) outlasts a whole
+    refresh (at most 120 s) plus its save, and stays under the default refresh margin
+    (300 s), so if a holder crashes the fleet's access tokens are still valid when its lock
+    expires. `lock_timeout` (180 s) waits past a dead holder's TTL before StoreError.
     """
 
     def __init__(
@@ -46,8 +46,8 @@ class RedisTokenStore:
         url_or_client: str | redis.Redis,
         *,
         prefix: str = "amazon-ads-auth:",
-        lock_timeout: float = 270.0,
-        lock_ttl: float = 240.0,
+        lock_timeout: float = DEFAULT_LOCK_WAIT,
+        lock_ttl: float = DEFAULT_LOCK_TTL,
     ) -> None:
         module = _redis_module()
         if isinstance(url_or_client, str):
@@ -85,6 +85,7 @@ class RedisTokenStore:
         return None if raw is None else self._decode(key, raw)
 
     def save(self, key: str, token: Token) -> None:
+        require_token(token)
         name = self.prefix + key
         try:
             with self._client.pipeline() as pipe:
@@ -113,6 +114,21 @@ class RedisTokenStore:
 
     @contextlib.contextmanager
     def lock(self, key: str) -> Iterator[None]:
+        with self._locked(key, blocking=True) as acquired:
+            if not acquired:
+                raise StoreError(
+                    f"timed out after {self.lock_timeout}s waiting for the Redis lock "
+                    f"{self.prefix}lock:{key} at {self._where()}; it expires by itself within "
+                    f"{self.lock_ttl}s"
+                )
+            yield
+
+    def try_lock(self, key: str) -> contextlib.AbstractContextManager[bool]:
+        """The key's lock if no one holds it: yields whether it was taken."""
+        return self._locked(key, blocking=False)
+
+    @contextlib.contextmanager
+    def _locked(self, key: str, *, blocking: bool) -> Iterator[bool]:
         name = f"{self.prefix}lock:{key}"
         redis_lock = self._client.lock(
             name,
@@ -121,16 +137,14 @@ class RedisTokenStore:
             thread_local=False,
         )
         try:
-            acquired = redis_lock.acquire()
+            acquired = redis_lock.acquire(blocking=blocking)
         except self._errors as exc:
             raise self._fail(f"taking the lock {name}", exc) from None
         if not acquired:
-            raise StoreError(
-                f"timed out after {self.lock_timeout}s waiting for the Redis lock {name} at "
-                f"{self._where()}; it expires by itself within {self.lock_ttl}s"
-            )
+            yield False
+            return
         try:
-            yield
+            yield True
         finally:
             # The lock may have expired (a very slow holder): that is not an error here.
             with contextlib.suppress(*self._errors):

@@ -9,6 +9,7 @@ from contextlib import AbstractContextManager, contextmanager
 from typing import Protocol, runtime_checkable
 
 from ._errors import StoreError, TokenFormatError
+from ._fork import forget_locks_at_fork
 from ._token import Token
 
 
@@ -31,14 +32,39 @@ class TokenStore(Protocol):
     def lock(self, key: str) -> AbstractContextManager[None]: ...
 
 
+def try_lock(store: TokenStore, key: str) -> AbstractContextManager[bool]:
+    """The store's lock without waiting: yields True if taken, False if another holder has
+    it. Stores may offer `try_lock(key)`; for one that does not, this waits for `lock(key)`
+    (only background refreshes use it, so no caller waits)."""
+    method = getattr(store, "try_lock", None)
+    if method is not None:
+        return method(key)  # type: ignore[no-any-return]
+    return _waiting(store, key)
+
+
+@contextmanager
+def _waiting(store: TokenStore, key: str) -> Iterator[bool]:
+    with store.lock(key):
+        yield True
+
+
 def decode_token(raw: str | bytes, where: str) -> Token:
     """A Token from the JSON a store kept; StoreError naming `where` if it is not one."""
     try:
         return Token.from_dict(json.loads(raw))
-    except (ValueError, TokenFormatError):
+    except (ValueError, TokenFormatError, RecursionError):
         raise StoreError(
             f"{where} is not a token; it was left untouched: delete it and log in again"
         ) from None
+
+
+def require_token(token: object) -> None:
+    """Stores keep Token objects only: refuse anything else at once, with what to do."""
+    if not isinstance(token, Token):
+        raise StoreError(
+            f"a store saves Token objects, got {type(token).__name__}: build one with "
+            "Token.from_dict(...) first"
+        )
 
 
 class MemoryTokenStore:
@@ -48,6 +74,7 @@ class MemoryTokenStore:
         self._tokens: dict[str, Token] = {}
         self._locks: dict[str, threading.Lock] = {}
         self._guard = threading.Lock()
+        forget_locks_at_fork(self)
 
     def __repr__(self) -> str:
         return f"MemoryTokenStore(keys={len(self._tokens)})"
@@ -56,6 +83,7 @@ class MemoryTokenStore:
         return self._tokens.get(key)
 
     def save(self, key: str, token: Token) -> None:
+        require_token(token)
         with self._guard:
             previous = self._tokens.get(key)
             if previous is not None:
@@ -68,7 +96,25 @@ class MemoryTokenStore:
 
     @contextmanager
     def lock(self, key: str) -> Iterator[None]:
-        with self._guard:
-            key_lock = self._locks.setdefault(key, threading.Lock())
-        with key_lock:
+        with self._key_lock(key):
             yield
+
+    @contextmanager
+    def try_lock(self, key: str) -> Iterator[bool]:
+        key_lock = self._key_lock(key)
+        if not key_lock.acquire(blocking=False):
+            yield False
+            return
+        try:
+            yield True
+        finally:
+            key_lock.release()
+
+    def _key_lock(self, key: str) -> threading.Lock:
+        with self._guard:
+            return self._locks.setdefault(key, threading.Lock())
+
+    def _after_fork(self) -> None:
+        # A lock held by another thread at fork time would never be released in the child.
+        self._guard = threading.Lock()
+        self._locks = {}

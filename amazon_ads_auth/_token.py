@@ -32,7 +32,7 @@ class Token:
         if (
             isinstance(self.expires_at, bool)
             or not isinstance(self.expires_at, (int, float))
-            or not math.isfinite(self.expires_at)
+            or not _finite(self.expires_at)
         ):
             raise TokenFormatError("expires_at must be a finite number of epoch seconds")
         if not isinstance(self.token_type, str):
@@ -86,3 +86,10 @@ class Token:
         if self.refresh_token or not refresh_token:
             return self
         return dataclasses.replace(self, refresh_token=refresh_token)
+
+
+def _finite(value: float) -> bool:
+    try:
+        return math.isfinite(value)
+    except OverflowError:  # an int too large for a float
+        return False

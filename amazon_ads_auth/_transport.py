@@ -1,7 +1,10 @@
-"""Sending token requests: one HTTP client of our own, retries with backoff and Retry-After.
+"""Sending token requests: retries with backoff and Retry-After, inside one deadline.
 
-The token call uses its own httpx.Client, never the user's session, so an auth object can
-never recurse into itself. Async callers run this in a worker thread (see `_manager`).
+Each attempt ends within `timeout` seconds, connect through the last body byte
+(`_token_http`). The whole cycle (attempts, backoff and Retry-After waits) ends within
+`RetryPolicy.deadline`; the store locks' TTL and wait are derived from that deadline
+(`_limits`), so a refresh can never outlive the lock that makes it single-flight.
+The token call never uses the user's session, so an auth object cannot recurse into itself.
 """
 
 from __future__ import annotations
@@ -9,12 +12,14 @@ from __future__ import annotations
 import dataclasses
 import logging
 import random
-import threading
+import time
 from collections.abc import Callable
 
-import httpx
+import httpcore
 
+from . import _token_http
 from ._errors import TokenEndpointError
+from ._limits import DEFAULT_REFRESH_DEADLINE
 from ._lwa import RetryLater, TokenHttpRequest, interpret_token_response
 from ._token import Token
 
@@ -23,12 +28,14 @@ logger = logging.getLogger("amazon_ads_auth")
 
 @dataclasses.dataclass(frozen=True)
 class RetryPolicy:
-    """How often and how long to wait when the token endpoint fails transiently."""
+    """How often and how long to wait when the token endpoint fails transiently, and the
+    deadline for the whole cycle."""
 
     max_retries: int = 3
     backoff: float = 0.5
     max_backoff: float = 30.0
     max_retry_after: float = 60.0
+    deadline: float = DEFAULT_REFRESH_DEADLINE
 
     def delay(self, attempt: int, retry_after: float | None) -> float:
         """Seconds to wait before retry number `attempt` (0-based): the server's Retry-After
@@ -40,7 +47,7 @@ class RetryPolicy:
 
 
 class TokenTransport:
-    """Sends token requests over a private httpx.Client, retrying transient failures."""
+    """Sends token requests, retrying transient failures within the policy's deadline."""
 
     def __init__(
         self,
@@ -54,63 +61,73 @@ class TokenTransport:
         self._policy = policy
         self._clock = clock
         self._sleep = sleep
-        self._client: httpx.Client | None = None
-        self._client_guard = threading.Lock()
 
     def close(self) -> None:
-        """Close the private HTTP client (a later request opens a new one)."""
-        with self._client_guard:
-            client, self._client = self._client, None
-        if client is not None:
-            client.close()
+        """Nothing stays open between requests; kept so callers can always close."""
 
-    def _http(self) -> httpx.Client:
-        with self._client_guard:
-            if self._client is None:
-                self._client = httpx.Client(timeout=self._timeout, follow_redirects=False)
-            return self._client
-
-    def send(self, request: TokenHttpRequest) -> Token:
-        """POST `request`; return the Token or raise a typed error after the retries."""
-        attempts = self._policy.max_retries + 1
+    def send(self, request: TokenHttpRequest, *, retry: bool = True) -> Token:
+        """POST `request`; return the Token or raise a typed error. `retry=False` makes one
+        attempt (the background refresh keeps its own, slower schedule)."""
+        retries = self._policy.max_retries if retry else 0
+        # Time used so far: attempts as measured, waits as asked for (an injected `sleep`
+        # may not really sleep, so the monotonic clock alone would not count them).
+        used = 0.0
         last: RetryLater | None = None
-        for attempt in range(attempts):
+        attempts = 0
+        for attempt in range(retries + 1):
             if last is not None:
                 delay = self._policy.delay(attempt - 1, last.retry_after)
+                if used + delay >= self._policy.deadline:
+                    break
                 logger.warning(
                     "token request failed (%s); retry %d of %d in %.2fs",
                     last.reason,
                     attempt,
-                    self._policy.max_retries,
+                    retries,
                     delay,
                 )
                 self._sleep(delay)
-            outcome = self._attempt(request)
+                used += delay
+            started = time.monotonic()
+            outcome = self._attempt(request, min(self._timeout, self._policy.deadline - used))
+            used += time.monotonic() - started
+            attempts += 1
             if isinstance(outcome, Token):
                 return outcome
             last = outcome
+            if used >= self._policy.deadline:
+                break
         assert last is not None
         raise TokenEndpointError(
             f"{last.reason} after {attempts} attempt(s) to {request.url}; Login with Amazon "
             "may be unavailable, try again later",
             status_code=last.status_code,
+            retry_after=last.retry_after,
         )
 
-    def _attempt(self, request: TokenHttpRequest) -> Token | RetryLater:
+    def _attempt(self, request: TokenHttpRequest, timeout: float) -> Token | RetryLater:
         sent_at = self._clock()
         try:
-            response = self._http().post(
-                request.url, content=request.body.encode(), headers=dict(request.headers)
+            answer = _token_http.post(
+                request.url, request.body.encode(), request.headers, max(timeout, 0.001)
             )
-        except httpx.TimeoutException:
-            return RetryLater(f"the token request timed out after {self._timeout}s")
-        except httpx.TransportError as exc:
+        except httpcore.TimeoutException:
+            return RetryLater(f"the token request timed out after {timeout:g}s")
+        except (httpcore.UnsupportedProtocol, httpcore.LocalProtocolError) as exc:
+            unsendable = type(exc).__name__
+        except (httpcore.NetworkError, httpcore.ProtocolError, httpcore.ProxyError, OSError) as exc:
             return RetryLater(f"could not reach the token endpoint ({type(exc).__name__})")
-        return interpret_token_response(
-            request,
-            response.status_code,
-            response.headers.get("content-type", ""),
-            response.content,
-            response.headers.get("retry-after"),
-            sent_at,
+        else:
+            return interpret_token_response(
+                request,
+                answer.status_code,
+                answer.content_type,
+                answer.body,
+                answer.retry_after,
+                sent_at,
+                too_large=answer.too_large,
+            )
+        # Raised outside the except block, so the error carries no httpcore context.
+        raise TokenEndpointError(
+            f"the token request to {request.url} could not be sent ({unsendable}): check token_url"
         )

@@ -289,6 +289,17 @@ class Emulator:
             self._grants[grant.refresh_token] = grant
         return grant.refresh_token
 
+    def accept_access_token(
+        self, access_token: str, expires_at: float, refresh_token: str | None = None
+    ) -> None:
+        """Treat `access_token` as issued for a grant until `expires_at` (to seed a store
+        with a token the API accepts, e.g. one that is already inside its refresh margin)."""
+        with self._guard:
+            grant = self._grants.get(refresh_token or "") or next(iter(self._grants.values()))
+            self._access[access_token] = _Access(
+                client_id=grant.client_id, expires_at=expires_at, grant=grant
+            )
+
     def revoke_refresh_token(self, refresh_token: str) -> None:
         """The user removed the app: the refresh token gives invalid_grant from now on."""
         with self._guard:

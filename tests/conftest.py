@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import dataclasses
 import importlib
 import json
@@ -85,6 +86,17 @@ class Stack:
 
     def get(self, url: str, auth: Any, headers: dict[str, str] | None = None) -> Result:
         return self.request("GET", url, auth, headers=headers)
+
+
+def eventually(predicate: Callable[[], object], timeout: float = 10.0) -> None:
+    """Poll `predicate` (with a bound) until it holds: for work done by background threads."""
+    import time
+
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"not true within {timeout}s: {predicate}")
+        time.sleep(0.005)
 
 
 def _body(content: bytes) -> Any:
@@ -252,9 +264,9 @@ def make_auth(
         auth.close()
 
 
-@pytest.fixture(scope="session")
-def redis_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """A real redis-server on a free loopback port for the whole session."""
+@contextlib.contextmanager
+def running_redis(folder: Any) -> Iterator[tuple[Any, str]]:
+    """A real redis-server on a free loopback port: (process, url)."""
     import shutil
     import socket
     import subprocess
@@ -268,7 +280,6 @@ def redis_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
-    folder = tmp_path_factory.mktemp("redis")
     process = subprocess.Popen(
         [
             binary,
@@ -299,8 +310,15 @@ def redis_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
                 pytest.fail("redis-server did not start")
             time.sleep(0.02)
     try:
-        yield url
+        yield process, url
     finally:
         client.close()
         process.terminate()
         process.wait(timeout=10)
+
+
+@pytest.fixture(scope="session")
+def redis_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A real redis-server on a free loopback port for the whole session."""
+    with running_redis(tmp_path_factory.mktemp("redis")) as (_, url):
+        yield url

@@ -9,7 +9,7 @@ import pytest
 
 from amazon_ads_auth import AdsAuth, InvalidGrantError, MemoryTokenStore, NoTokenError, Token
 from amazon_ads_auth.testing import Emulator, FakeClock
-from tests.conftest import Stack
+from tests.conftest import Stack, eventually
 
 
 def test_first_request_fetches_one_token(
@@ -32,12 +32,16 @@ def test_proactive_refresh_before_expiry(
     clock.advance(3600 - 301)  # still outside the margin
     stack.get(emulator.api_url + "/v2/profiles", auth)
     assert emulator.token_requests["refresh_token"] == 1
-    clock.advance(2)  # now inside the 300 s margin: refresh before sending
+    clock.advance(2)  # now inside the 300 s margin: sent with the valid token, refreshed behind
+    emulator.hold_token_requests()
     result = stack.get(emulator.api_url + "/v2/profiles", auth)
-    assert result.status == 200
+    assert result.status == 200  # answered while the refresh is held at the token endpoint
     assert result.history == []  # no 401 was needed
+    assert result.sent["authorization"] == "Bearer " + first.access_token
+    assert emulator.wait_for_held_token_request()
+    emulator.release_token_requests()
+    eventually(lambda: auth.token is not None and auth.token.access_token != first.access_token)
     assert emulator.token_requests["refresh_token"] == 2
-    assert auth.token is not None and auth.token.access_token != first.access_token
 
 
 def test_401_refreshes_and_replays_once(
@@ -198,14 +202,22 @@ def test_equal_explicit_refresh_token_changes_nothing(
     assert emulator.token_requests["refresh_token"] == 1
 
 
-def test_bad_explicit_refresh_token_does_not_touch_the_store(
-    emulator: Emulator, make_auth: Callable[..., AdsAuth]
+def test_bad_explicit_refresh_token_falls_back_to_the_stored_grant(
+    emulator: Emulator, make_auth: Callable[..., AdsAuth], captured_logs: list[str]
 ) -> None:
     store = MemoryTokenStore()
     good = make_auth(store=store).ensure_token()
-    with pytest.raises(InvalidGrantError):
-        make_auth("Atzr|not-a-real-grant", store=store).ensure_token()
+    # A stale AMAZON_ADS_REFRESH_TOKEN, say: LwA refuses it, the stored grant still works.
+    assert make_auth("Atzr|not-a-real-grant", store=store).ensure_token() == good
     assert store.load(f"{emulator.client_id}/default") == good
+    assert any("was refused (invalid_grant); using the stored grant" in t for t in captured_logs)
+
+
+def test_bad_explicit_refresh_token_without_a_stored_grant_raises(
+    make_auth: Callable[..., AdsAuth],
+) -> None:
+    with pytest.raises(InvalidGrantError):
+        make_auth("Atzr|not-a-real-grant").ensure_token()
 
 
 def test_no_refresh_token_anywhere(make_auth: Callable[..., AdsAuth]) -> None:

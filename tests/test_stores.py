@@ -142,14 +142,17 @@ def test_file_permissions(tmp_path: pathlib.Path) -> None:
     assert json.loads(files[0].read_text())["key"] == "k"
 
 
-def test_loose_permissions_are_tightened(tmp_path: pathlib.Path) -> None:
+def test_loose_file_permissions_are_tightened_but_a_folder_is_never_chmodded(
+    tmp_path: pathlib.Path,
+) -> None:
     folder = tmp_path / "tokens"
     FileTokenStore(folder).save("k", token(1))
+    assert stat.S_IMODE(folder.stat().st_mode) == 0o700  # a folder it creates is 0700
     target = next(folder.glob("*.json"))
     os.chmod(folder, 0o755)
     os.chmod(target, 0o644)
     store = FileTokenStore(folder)
-    assert stat.S_IMODE(folder.stat().st_mode) == 0o700
+    assert stat.S_IMODE(folder.stat().st_mode) == 0o755  # not created by the store: left alone
     assert store.load("k") == token(1)
     assert stat.S_IMODE(target.stat().st_mode) == 0o600
 

@@ -126,3 +126,29 @@ def soak(
     for worker in workers:
         worker.join()
     results.put((counts["calls"], counts["failures"]))
+
+
+def calls_in_the_margin(
+    spec: tuple[Any, ...], emulator: dict[str, Any], calls: int, results: Any, old: str
+) -> None:
+    """Make `calls` API calls while the stored token is inside its refresh margin (the test
+    holds token requests meanwhile, so a call that waited would not come back), report the
+    statuses, then wait (bounded) until this process has picked up a newer token."""
+    import time
+
+    auth = make_auth(spec, emulator, timeout=60)
+    session = requests.Session()
+    statuses = [
+        session.get(emulator["api_url"] + "/sp/campaigns", auth=auth, timeout=60).status_code
+        for _ in range(calls)
+    ]
+    results.put(("statuses", statuses))
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        session.get(emulator["api_url"] + "/sp/campaigns", auth=auth, timeout=60)
+        token = auth.token
+        if token is not None and token.access_token != old:
+            break
+        time.sleep(0.05)
+    token = auth.token
+    results.put(("token", token.access_token if token else None))

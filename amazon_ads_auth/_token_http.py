@@ -1,0 +1,154 @@
+"""One token-endpoint POST with a hard deadline and a cap on the answer's size.
+
+httpx's `timeout` bounds each socket operation, so a server that trickles a byte at a time
+can hold a request for minutes. Here every read, write and connect gets the time left until
+the attempt's deadline, through an httpcore network backend that wraps the standard one, so
+the whole attempt (connect through the last body byte) ends by then. The body is read up to
+`MAX_TOKEN_BODY` bytes and no further.
+
+A fresh connection pool per attempt: token requests are rare (one per hour per grant), and a
+pool that is never shared cannot hand a forked child its parent's socket.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import time
+import urllib.request
+from collections.abc import Iterable, Mapping
+from typing import Any
+from urllib.parse import urlsplit
+
+import httpcore
+import httpx
+
+from ._urls import is_loopback
+
+MAX_TOKEN_BODY = 64 * 1024
+
+
+@dataclasses.dataclass(frozen=True)
+class RawAnswer:
+    """What came back: status, headers we use, and at most MAX_TOKEN_BODY bytes of body."""
+
+    status_code: int
+    content_type: str
+    retry_after: str | None
+    body: bytes
+    too_large: bool
+
+
+class _DeadlineStream(httpcore.NetworkStream):
+    def __init__(self, inner: httpcore.NetworkStream, deadline: float) -> None:
+        self._inner = inner
+        self._deadline = deadline
+
+    def _left(self, timeout: float | None, error: type[Exception]) -> float:
+        left = self._deadline - time.monotonic()
+        if left <= 0:
+            raise error("the attempt's deadline passed")
+        return left if timeout is None else min(timeout, left)
+
+    def read(self, max_bytes: int, timeout: float | None = None) -> bytes:
+        return self._inner.read(max_bytes, self._left(timeout, httpcore.ReadTimeout))
+
+    def write(self, buffer: bytes, timeout: float | None = None) -> None:
+        # Small writes (a token request is < 4 KiB), so one deadline check per call suffices.
+        self._inner.write(buffer, self._left(timeout, httpcore.WriteTimeout))
+
+    def close(self) -> None:
+        self._inner.close()
+
+    def start_tls(
+        self, ssl_context: Any, server_hostname: str | None = None, timeout: float | None = None
+    ) -> httpcore.NetworkStream:
+        inner = self._inner.start_tls(
+            ssl_context, server_hostname, self._left(timeout, httpcore.ConnectTimeout)
+        )
+        return _DeadlineStream(inner, self._deadline)
+
+    def get_extra_info(self, info: str) -> Any:
+        return self._inner.get_extra_info(info)
+
+
+class _DeadlineBackend(httpcore.NetworkBackend):
+    def __init__(self, deadline: float) -> None:
+        self._inner = httpcore.SyncBackend()
+        self._deadline = deadline
+
+    def connect_tcp(
+        self,
+        host: str,
+        port: int,
+        timeout: float | None = None,
+        local_address: str | None = None,
+        socket_options: Iterable[Any] | None = None,
+    ) -> httpcore.NetworkStream:
+        left = self._deadline - time.monotonic()
+        if left <= 0:
+            raise httpcore.ConnectTimeout("the attempt's deadline passed")
+        stream = self._inner.connect_tcp(
+            host,
+            port,
+            left if timeout is None else min(timeout, left),
+            local_address,
+            socket_options,
+        )
+        return _DeadlineStream(stream, self._deadline)
+
+    def connect_unix_socket(
+        self,
+        path: str,
+        timeout: float | None = None,
+        socket_options: Iterable[Any] | None = None,
+    ) -> httpcore.NetworkStream:  # pragma: no cover - token URLs are http(s)
+        raise httpcore.ConnectError("unix sockets are not used for token requests")
+
+
+def _pool(url: str, backend: httpcore.NetworkBackend) -> httpcore.ConnectionPool:
+    """A one-shot pool, through the environment's proxy (HTTPS_PROXY, NO_PROXY) if any;
+    never through a proxy for loopback addresses."""
+    parts = urlsplit(url)
+    host = parts.hostname or ""
+    ssl_context = httpx.create_ssl_context()
+    proxy = urllib.request.getproxies().get(parts.scheme)
+    if proxy and not is_loopback(host) and not urllib.request.proxy_bypass(host):
+        return httpcore.HTTPProxy(
+            proxy_url=proxy, ssl_context=ssl_context, network_backend=backend, max_connections=1
+        )
+    return httpcore.ConnectionPool(ssl_context=ssl_context, network_backend=backend)
+
+
+def post(url: str, body: bytes, headers: Mapping[str, str], timeout: float) -> RawAnswer:
+    """POST and read the answer, all within `timeout` seconds (httpcore.TimeoutException
+    after that; other httpcore errors for network failures)."""
+    deadline = time.monotonic() + timeout
+    pool = _pool(url, _DeadlineBackend(deadline))
+    extensions = {"timeout": dict.fromkeys(("connect", "read", "write", "pool"), timeout)}
+    try:
+        with pool.stream(
+            "POST",
+            url,
+            headers=[*headers.items(), ("Content-Length", str(len(body)))],
+            content=body,
+            extensions=extensions,
+        ) as response:
+            chunks: list[bytes] = []
+            size = 0
+            too_large = False
+            for chunk in response.iter_stream():
+                size += len(chunk)
+                if size > MAX_TOKEN_BODY:
+                    too_large = True
+                    break
+                chunks.append(chunk)
+            found = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in response.headers}
+            return RawAnswer(
+                status_code=response.status,
+                content_type=found.get("content-type", ""),
+                retry_after=found.get("retry-after"),
+                body=b"".join(chunks),
+                too_large=too_large,
+            )
+    finally:
+        pool.close()

@@ -10,6 +10,7 @@ import copy
 import time
 from collections.abc import AsyncGenerator, Callable, Generator, Iterable, Mapping
 from typing import Any, Protocol, TypeVar
+from urllib.parse import urljoin, urlsplit
 
 import httpx
 import requests
@@ -272,13 +273,38 @@ class AdsAuth(requests.auth.AuthBase, httpx.Auth, Httpx2Auth):
             if (lowered not in present) if present is not None else (name not in headers):
                 headers[name] = value
         # Appended directly: register_hook's isinstance(hook, Callable) is an ABC check.
-        r.hooks["response"].append(self._handle_401)
+        r.hooks["response"].append(self._on_response)
         return r
 
+    def _on_response(self, r: requests.Response, **kwargs: Any) -> requests.Response:
+        """Response hook: replay once after a 401; strip our headers before a redirect."""
+        status = r.status_code
+        if status == 401:
+            return self._handle_401(r, **kwargs)
+        if 300 <= status < 400 and "location" in r.headers:
+            self._strip_before_redirect(r)
+        return r
+
+    def _strip_before_redirect(self, r: requests.Response) -> None:
+        """requests builds the redirected request as a copy of `r.request` after the hooks
+        run: drop the Ads headers (and our Authorization) from it when the target is not an
+        Ads API origin, so a report's S3 URL never sees the client id or profile."""
+        target = urlsplit(urljoin(r.url, r.headers["location"]))
+        try:
+            port = target.port
+        except ValueError:
+            port = None
+        if target.hostname and self._hosts.matches(target.scheme, target.hostname, port):
+            return
+        headers = r.request.headers
+        for name, _, _ in self._static_headers_lower:
+            headers.pop(name, None)
+        sent = headers.get("Authorization")
+        if sent is not None and sent.startswith("Bearer "):
+            headers.pop("Authorization", None)
+
     def _handle_401(self, r: requests.Response, **kwargs: Any) -> requests.Response:
-        """Response hook: on a 401 to a request we authorized, refresh and replay once."""
-        if r.status_code != 401:
-            return r
+        """On a 401 to a request we authorized, refresh and replay once."""
         request = r.request
         sent = request.headers.get("Authorization")
         if (

@@ -134,21 +134,24 @@ class FileTokenStore:
 
     def keys(self) -> list[str]:
         """Every key stored here (for listing grants); unreadable files are skipped."""
-        return [key for key, _ in self.entries()]
+        return self._scan()[0]
 
-    def entries(self) -> list[tuple[str, Path]]:
-        """(key, file) for every readable token file; a file that cannot be read is
-        listed under the key "?" so callers can show it."""
-        found: list[tuple[str, Path]] = []
+    def problems(self) -> list[str]:
+        """What is wrong with each token file here that cannot be read (for `status`)."""
+        return self._scan()[1]
+
+    def _scan(self) -> tuple[list[str], list[str]]:
+        keys: list[str] = []
+        problems: list[str] = []
         for entry in sorted(self.path.glob("*.json")):
             try:
                 document = self._read(entry)
             except StoreError as exc:
-                logger.warning("skipping a token file: %s", exc)
+                problems.append(str(exc))
                 continue
             if document is not None and isinstance(document.get("key"), str):
-                found.append((document["key"], entry))
-        return found
+                keys.append(document["key"])
+        return keys, problems
 
     # ----- files --------------------------------------------------------------------------
 

@@ -1,8 +1,12 @@
-"""The loopback listener for `login`: receives one consent redirect on 127.0.0.1.
+"""The loopback listener for `login`: receives one consent redirect on the loopback address.
 
 It binds before the browser opens (so a taken port fails at once), listens on 127.0.0.1
-only, answers exactly one request on the redirect URI's path, checks `state`, tells the
-browser what happened, and closes: a second request finds nothing listening.
+(or ::1 for an `http://[::1]:PORT/` redirect URI) only, and waits for the one request on
+the redirect URI's path that carries this login's `state`. Connections are served
+concurrently, each with a short timeout, so an idle connection cannot block the real
+redirect. A request with another state (a stale tab, or a local page probing the port)
+gets a 400 and the listener keeps waiting; only the matching redirect ends it, with the
+code or with the error Amazon sent. After that nothing is listening.
 """
 
 from __future__ import annotations
@@ -10,15 +14,17 @@ from __future__ import annotations
 import errno
 import html
 import http.server
+import socket
 import threading
 from typing import Any
 from urllib.parse import urlsplit
 
-from ._errors import AdsAuthError, ConfigurationError
+from ._errors import AdsAuthError, ConfigurationError, StateMismatchError
 from ._lwa import CODE_LIFETIME_SECONDS, parse_redirect
 from ._urls import is_loopback
 
 CODE_LIFETIME = float(CODE_LIFETIME_SECONDS)  # wait no longer than a code lives
+_CONNECTION_TIMEOUT = 10.0
 
 
 class LoginTimeoutError(AdsAuthError):
@@ -28,37 +34,51 @@ class LoginTimeoutError(AdsAuthError):
 def loopback_port(redirect_uri: str) -> int | None:
     """The port to listen on if `redirect_uri` is http://localhost:PORT/... or
     http://127.0.0.1:PORT/..., else None."""
-    parts = urlsplit(redirect_uri)
-    if parts.scheme != "http" or not parts.hostname or not is_loopback(parts.hostname):
-        return None
     try:
-        return parts.port or 80
+        parts = urlsplit(redirect_uri)
+        host = parts.hostname
+        port = parts.port
     except ValueError:
-        raise ConfigurationError(f"the redirect URI {redirect_uri!r} has an invalid port") from None
+        raise ConfigurationError(
+            f"the redirect URI {redirect_uri!r} is not a valid URL (check its brackets and port)"
+        ) from None
+    if parts.scheme != "http" or not host or not is_loopback(host):
+        return None
+    return port or 80
+
+
+def _bind_address(redirect_uri: str) -> tuple[str, int, socket.AddressFamily]:
+    port = loopback_port(redirect_uri)
+    if port is None:
+        raise ConfigurationError(f"{redirect_uri!r} is not a loopback redirect URI")
+    host = urlsplit(redirect_uri).hostname or ""
+    if ":" in host:  # an IPv6 loopback such as ::1
+        return host, port, socket.AF_INET6
+    return "127.0.0.1", port, socket.AF_INET
 
 
 class RedirectListener:
     """Receive one redirect for `redirect_uri` and return its authorization code."""
 
     def __init__(self, redirect_uri: str, expected_state: str) -> None:
-        port = loopback_port(redirect_uri)
-        if port is None:
-            raise ConfigurationError(f"{redirect_uri!r} is not a loopback redirect URI")
+        host, port, family = _bind_address(redirect_uri)
         self.path = urlsplit(redirect_uri).path or "/"
         self.redirect_uri = redirect_uri
         self.expected_state = expected_state
         self._done = threading.Event()
+        self._guard = threading.Lock()
         self._code: str | None = None
         self._error: AdsAuthError | None = None
+        server_class = _OneShotServer6 if family == socket.AF_INET6 else _OneShotServer
         try:
-            self.server = _OneShotServer(("127.0.0.1", port), _Handler)
+            self.server = server_class((host, port), _Handler)
         except OSError as exc:
             if exc.errno == errno.EADDRINUSE:
                 raise ConfigurationError(
-                    f"port {port} on 127.0.0.1 is already in use: stop what uses it, or pick "
+                    f"port {port} on {host} is already in use: stop what uses it, or pick "
                     "another port in --redirect-uri (and register that URL with your client)"
                 ) from None
-            raise ConfigurationError(f"cannot listen on 127.0.0.1:{port}: {exc}") from None
+            raise ConfigurationError(f"cannot listen on {host}:{port}: {exc}") from None
         self.server.listener = self
         host, bound_port = self.server.socket.getsockname()[:2]
         self.address: tuple[str, int] = (str(host), int(bound_port))
@@ -103,21 +123,37 @@ class RedirectListener:
         """Handle a request for the redirect path: decide, remember, and build the page."""
         url = f"http://127.0.0.1{path}"
         try:
-            self._code = parse_redirect(url, self.expected_state)
-            status, page = 200, "Amazon Ads access granted. You can close this window."
+            code = parse_redirect(url, self.expected_state)
+        except StateMismatchError:
+            # Not this login's redirect: say so, and keep waiting for the real one.
+            return 400, "This is not the redirect of the login in progress; it was ignored."
         except AdsAuthError as exc:
-            self._error = exc
-            status, page = 400, f"Login failed: {exc}"
-        self._done.set()
-        return status, page
+            with self._guard:
+                if self._done.is_set():
+                    return 404, "Not the login redirect."
+                self._error = exc
+                self._done.set()
+            return 400, f"Login failed: {exc}"
+        with self._guard:
+            if self._done.is_set():
+                return 404, "Not the login redirect."
+            self._code = code
+            self._done.set()
+        return 200, "Amazon Ads access granted. You can close this window."
 
 
-class _OneShotServer(http.server.HTTPServer):
+class _OneShotServer(http.server.ThreadingHTTPServer):
     listener: RedirectListener
+    daemon_threads = True
+
+
+class _OneShotServer6(_OneShotServer):
+    address_family = socket.AF_INET6
 
 
 class _Handler(http.server.BaseHTTPRequestHandler):
     server: _OneShotServer
+    timeout = _CONNECTION_TIMEOUT  # an idle connection is dropped, never waited on
 
     def log_message(self, format: str, *args: Any) -> None:
         """Silent: the request line carries the code."""

@@ -28,6 +28,7 @@ from ._background import SoftRefreshSchedule
 from ._errors import AdsAuthError, InvalidGrantError, NoTokenError, StoreError
 from ._fork import forget_locks_at_fork
 from ._lwa import TokenHttpRequest, refresh_request
+from ._redact import Secret
 from ._store import TokenStore, try_lock
 from ._token import Token
 from ._transport import TokenTransport
@@ -55,7 +56,7 @@ class TokenManager:
         clock: Callable[[], float],
     ) -> None:
         self._client_id = client_id
-        self._client_secret = client_secret
+        self._client_secret = Secret(client_secret)
         self._store = store
         self._key = f"{client_id}/{store_key}"
         self._store_key = store_key
@@ -64,7 +65,7 @@ class TokenManager:
         self._transport = transport
         self._clock = clock
         # An explicit refresh token wins over a different stored one, once, on first use.
-        self._pending_refresh_token = refresh_token
+        self._pending_refresh_token = None if refresh_token is None else Secret(refresh_token)
         # (stale_at, "Bearer <access>", token): replaced as a whole so readers never tear.
         self._state = _NEVER
         self._generation = 0
@@ -230,7 +231,7 @@ class TokenManager:
         except StoreError:
             return None  # the locked path reports it, or refreshes without the store
         explicit = self._pending_refresh_token
-        if stored is None or (explicit is not None and stored.refresh_token != explicit):
+        if stored is None or (explicit is not None and stored.refresh_token != explicit.value):
             return None
         if self._clock() >= stored.expires_at:
             return None
@@ -241,7 +242,7 @@ class TokenManager:
     def _ensure_locked(self, failed: str | None, must_refresh: bool) -> Token:
         stored = self._store.load(self._key)
         explicit = self._pending_refresh_token
-        if explicit is not None and (stored is None or stored.refresh_token != explicit):
+        if explicit is not None and (stored is None or stored.refresh_token != explicit.value):
             # A refresh token passed in by the caller replaces a different stored one...
             try:
                 return self._refresh(explicit)
@@ -274,14 +275,16 @@ class TokenManager:
                 "`amazon-ads-auth login`, pass refresh_token=..., or set "
                 "AMAZON_ADS_REFRESH_TOKEN"
             )
-        return self._refresh(stored.refresh_token)
+        return self._refresh(Secret(stored.refresh_token))
 
     def _refresh_without_store(self, error: StoreError) -> Token:
         """The store failed before any refresh: refresh with the refresh token we hold.
         Safe because LwA refresh tokens do not rotate; the save is retried later."""
         current = self._state[2]
-        refresh_token = self._pending_refresh_token or (current and current.refresh_token)
-        if not refresh_token:
+        refresh_token = self._pending_refresh_token
+        if refresh_token is None and current is not None and current.refresh_token:
+            refresh_token = Secret(current.refresh_token)
+        if refresh_token is None:
             raise error
         logger.warning(
             "the token store failed for key %r (%s); refreshing without it: single flight "
@@ -291,13 +294,15 @@ class TokenManager:
         )
         return self._refresh(refresh_token)
 
-    def _refresh(self, refresh_token: str, *, retry: bool = True) -> Token:
+    def _refresh(self, refresh_token: Secret, *, retry: bool = True) -> Token:
         """One token request (with retries unless `retry=False`), merged, adopted, saved.
         A save that fails keeps the token in memory and is tried again later."""
         token = self._transport.send(
-            refresh_request(self._token_url, self._client_id, self._client_secret, refresh_token),
+            refresh_request(
+                self._token_url, self._client_id, self._client_secret.value, refresh_token.value
+            ),
             retry=retry,
-        ).with_refresh_token(refresh_token)
+        ).with_refresh_token(refresh_token.value)
         self._pending_refresh_token = None
         self._adopt(token)
         self._soft.reset()
@@ -399,13 +404,12 @@ class TokenManager:
                     self._adopt(current)
                 return
             stored = self._store.load(self._key)
-            refresh_token = (
-                self._pending_refresh_token
-                or (stored and stored.refresh_token)
-                or current.refresh_token
-            )
-            if not refresh_token:
-                raise NoTokenError(f"no refresh token for key {self._key!r}")
+            refresh_token = self._pending_refresh_token
+            if refresh_token is None:
+                value = (stored and stored.refresh_token) or current.refresh_token
+                if not value:
+                    raise NoTokenError(f"no refresh token for key {self._key!r}")
+                refresh_token = Secret(value)
             self._refresh(refresh_token, retry=False)
 
     def _adopt_if_newer(self, stored: Token | None, current: Token) -> bool:

@@ -84,7 +84,11 @@ class HostScope:
 
     def matches(self, scheme: str, host: str, port: int | None) -> bool:
         """True if the origin is allowed; `port` is None for the scheme's default port."""
-        return (scheme, host, port) in self._origins
+        if (scheme, host, port) in self._origins:
+            return True
+        return port is not None and port == _DEFAULT_PORTS.get(scheme) and (
+            (scheme, host, None) in self._origins
+        )
 
 
 def _parse_entry(entry: str) -> list[tuple[str, str, int | None]]:

@@ -33,6 +33,7 @@ from ._errors import (
 from ._loopback import CODE_LIFETIME, RedirectListener, loopback_port
 from ._lwa import DEFAULT_SCOPE, parse_redirect
 from ._open_store import open_store
+from ._redact import mask_url
 from ._regions import Region
 from ._store import TokenStore
 from ._token import Token
@@ -435,19 +436,27 @@ def status(**options: Any) -> None:
         store = target.store()
         keys = getattr(store, "keys", None)
         if keys is None:
-            raise ConfigurationError(f"the store {target.store_url} cannot list its grants")
+            raise ConfigurationError(
+                f"the store {mask_url(target.store_url)} cannot list its grants"
+            )
         rows = [("CLIENT ID", "STORE KEY", "ACCESS TOKEN", "REFRESH TOKEN")]
         for key in keys():
             client_id, _, store_key = key.partition("/")
             if target.client_id and client_id != target.client_id:
                 continue
-            stored = store.load(key)
+            try:
+                stored = store.load(key)
+            except AdsAuthError as exc:  # one bad grant must not hide the others
+                rows.append((client_id, store_key, "unreadable", explain(exc)))
+                continue
             if stored is None:
                 continue
             refresh = f"yes (...{_last4(stored.refresh_token)})" if stored.refresh_token else "no"
             rows.append((client_id, store_key, _expiry(stored.expires_at), refresh))
+        for problem in getattr(store, "problems", lambda: [])():
+            rows.append(("?", "?", "unreadable", problem))
         if len(rows) == 1:
-            click.echo(f"No grants in {target.store_url}: run `amazon-ads-auth login`.")
+            click.echo(f"No grants in {mask_url(target.store_url)}: run `amazon-ads-auth login`.")
             return
         _print_table(rows)
 
@@ -457,17 +466,23 @@ def status(**options: Any) -> None:
 @click.option("--yes", is_flag=True, help="Do not ask for confirmation.")
 @handle_errors
 def logout(yes: bool, **options: Any) -> None:
-    """Delete a stored grant."""
+    """Delete a stored grant (a corrupt one too)."""
     with target_from(options) as target:
         if not target.client_id:
             raise ConfigurationError("no client id: pass --client-id or set AMAZON_ADS_CLIENT_ID")
         store = target.store()
         key = f"{target.client_id}/{target.store_key}"
-        if store.load(key) is None:
+        try:
+            found = store.load(key) is not None
+        except AdsAuthError as exc:
+            click.echo(f"The grant {key} cannot be read ({explain(exc)}).", err=True)
+            found = True
+        if not found:
             click.echo(f"No grant stored under {key}.")
             return
+        where = mask_url(target.store_url)
         if not yes:
-            click.confirm(f"Delete the grant {key} from {target.store_url}?", abort=True, err=True)
+            click.confirm(f"Delete the grant {key} from {where}?", abort=True, err=True)
         with store.lock(key):
             store.delete(key)
         click.echo(f"Deleted the grant {key}.")

@@ -12,6 +12,7 @@ import requests
 
 from amazon_ads_auth import AdsAuth, AdsAuthError, MemoryTokenStore
 from amazon_ads_auth._lwa import code_request, refresh_request
+from amazon_ads_auth._redact import Secret
 from amazon_ads_auth.testing import Emulator, FakeClock, Fault
 from tests.conftest import SENTINEL_CLIENT_SECRET, Stack, assert_no_secrets
 
@@ -75,7 +76,7 @@ def test_no_secret_in_logs_or_errors_across_every_path(
             auth.refresh()
         errors.append(str(caught.value))
         errors.append(repr(caught.value))
-    auth._manager._client_secret = "wrong-" + emulator.client_secret
+    auth._manager._client_secret = Secret("wrong-" + emulator.client_secret)
     with pytest.raises(AdsAuthError) as caught:
         auth.refresh()
     errors.append(str(caught.value))

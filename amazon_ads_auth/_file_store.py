@@ -217,9 +217,13 @@ class FileTokenStore:
             if exc.errno == errno.ELOOP:
                 self._refuse_symlink(target)
             raise StoreError(f"could not read {target}: {exc.strerror}") from None
+        try:
+            self._check_file(target, os.fstat(fd))
+        except BaseException:
+            os.close(fd)
+            raise
         with os.fdopen(fd, "rb") as handle:
             info = os.fstat(handle.fileno())
-            self._check_file(target, info)
             if info.st_mode & 0o077:
                 try:
                     os.fchmod(handle.fileno(), 0o600)

@@ -86,8 +86,10 @@ class HostScope:
         """True if the origin is allowed; `port` is None for the scheme's default port."""
         if (scheme, host, port) in self._origins:
             return True
-        return port is not None and port == _DEFAULT_PORTS.get(scheme) and (
-            (scheme, host, None) in self._origins
+        return (
+            port is not None
+            and port == _DEFAULT_PORTS.get(scheme)
+            and ((scheme, host, None) in self._origins)
         )
 
 

@@ -265,7 +265,7 @@ def make_auth(
 
 
 @contextlib.contextmanager
-def running_redis(folder: Any) -> Iterator[tuple[Any, str]]:
+def running_redis(folder: Any, *extra: str) -> Iterator[tuple[Any, str]]:
     """A real redis-server on a free loopback port: (process, url)."""
     import shutil
     import socket
@@ -293,12 +293,14 @@ def running_redis(folder: Any) -> Iterator[tuple[Any, str]]:
             "no",
             "--dir",
             str(folder),
+            *extra,
         ],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
     url = f"redis://127.0.0.1:{port}/0"
-    client = redis.Redis.from_url(url)
+    password = extra[extra.index("--requirepass") + 1] if "--requirepass" in extra else None
+    client = redis.Redis.from_url(url, password=password)
     deadline = time.monotonic() + 20
     while True:  # poll with a bound until the server answers
         try:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 import pytest
+import requests
 
 from amazon_ads_auth import AdsAuth, ConfigurationError
 from amazon_ads_auth.testing import Emulator, RecordingServer
@@ -90,6 +91,27 @@ def test_report_redirect_to_s3_carries_no_authorization(
     assert result.body == b"report-bytes"
     assert len(s3.requests) == 1
     assert "authorization" not in s3.requests[0]
+
+
+def test_requests_drops_the_ads_headers_before_a_cross_origin_redirect(
+    emulator: Emulator, make_auth: Callable[..., AdsAuth]
+) -> None:
+    auth = make_auth(profile_id=5, account_id="amzn1.account.1")
+    with RecordingServer() as s3:
+        emulator.report_location = s3.url + "/reports"
+        result = requests.get(
+            emulator.api_url + "/v2/reports/amzn1.report.1/download", auth=auth, timeout=30
+        )
+    assert [r.status_code for r in result.history] == [307]
+    assert result.status_code == 200
+    sent = s3.requests[0]
+    for name in (
+        "authorization",
+        "amazon-advertising-api-clientid",
+        "amazon-advertising-api-scope",
+    ):
+        assert name not in sent
+    assert "amazon-ads-accountid" not in sent
 
 
 def test_same_host_other_port_is_not_an_api_host(

@@ -2,8 +2,9 @@
 
 The token manager starts a background refresh when a caller sees the token inside its
 refresh margin. This schedule makes that at most one at a time per grant, and spaces out
-attempts after a failure (1 s, doubling, capped at 30 s, and never later than the token's
-expiry, when callers start waiting for a refresh anyway). `invalid_grant` stops it: only a
+attempts after a failure (1 s, doubling, capped at 30 s, and never more than half the time
+the token has left, so attempts come closer together as expiry nears and the last one can
+still finish before it). `invalid_grant` stops it: only a
 successful refresh or a new grant starts it again.
 """
 
@@ -42,10 +43,14 @@ class SoftRefreshSchedule:
         self._running = False
 
     def failed(self, expires_at: float) -> float:
-        """Record a failed attempt; returns the backoff before the next one."""
+        """Record a failed attempt; returns the wait before the next one: the backoff, but
+        never more than half the time the token has left, so a last attempt still has time
+        to finish before callers would have to wait for it."""
+        now = self._clock()
         delay: float = min(MAX_BACKOFF, FIRST_BACKOFF * 2.0**self._failures)
+        delay = max(0.0, min(delay, (expires_at - now) / 2))
         self._failures = min(self._failures + 1, 32)
-        self._not_before = min(self._clock() + delay, expires_at)
+        self._not_before = now + delay
         return delay
 
     def busy(self, expires_at: float) -> None:

@@ -363,7 +363,7 @@ class TokenManager:
             delay = self._soft.failed(current.expires_at if current else self._clock())
             logger.warning(
                 "background refresh for key %r failed (%s); the current token is still "
-                "valid; next attempt in %.0fs",
+                "valid; next attempt in %.3gs",
                 self._key,
                 exc,
                 delay,

@@ -194,6 +194,8 @@ class Emulator:
         self.omit_refresh_token_on_refresh = False
         self.deny_consent = False
         self.token_latency = 0.0
+        # While set, every token request answers with this status (an outage of LwA).
+        self.token_outage: int | None = None
         self.clock = clock
         self.profiles = profiles if profiles is not None else [_demo_profile()]
         self.report_location: str | None = None
@@ -402,6 +404,8 @@ class Emulator:
             self.token_requests[form.get("grant_type", "")] += 1
             self.token_request_times.append(time.monotonic())
             fault = self._faults.popleft() if self._faults else None
+            if fault is None and self.token_outage is not None:
+                fault = Fault.status_code(self.token_outage)
         if not self._hold.is_set():
             self._held.release()
             if not self._hold.wait(self._hold_limit):

@@ -28,7 +28,6 @@ import requests
 from amazon_ads_auth import AdsAuth
 from amazon_ads_auth.testing import Emulator
 
-
 # requests-oauthlib refuses plain http unless told; the emulator is on loopback. (Set here,
 # for this benchmark process only: the library itself never sets it.)
 os.environ["OAUTHLIB_INSECURE_TRANSPORT"] = "1"

@@ -186,11 +186,12 @@ class AdsAuth(requests.auth.AuthBase, httpx.Auth, Httpx2Auth):
         return self._manager.token
 
     def ensure_token(self) -> Token:
-        """A fresh token, refreshing (blocking) if the one in memory is stale."""
+        """A valid token. Inside the refresh margin this is the current one, returned at
+        once while a background refresh replaces it; once expired, it waits for a refresh."""
         return self._manager.ensure()
 
     async def async_ensure_token(self) -> Token:
-        """A fresh token without blocking the event loop."""
+        """`ensure_token` without blocking the event loop."""
         return await self._manager.async_ensure()
 
     def refresh(self) -> Token:

@@ -5,6 +5,8 @@ that the store still holds the refresh token afterwards. The README's table mirr
 from __future__ import annotations
 
 import dataclasses
+import email.utils
+import time
 from collections.abc import Callable
 
 import pytest
@@ -19,6 +21,9 @@ from amazon_ads_auth import (
     TokenRequestError,
 )
 from amazon_ads_auth.testing import Emulator, FakeClock, Fault
+
+_RAW_INFINITE = b'{"access_token": "Atza|x", "token_type": "bearer", "expires_in": 1e400}'
+_IN_AN_HOUR = email.utils.formatdate(time.time() + 3600, usegmt=True)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -36,6 +41,7 @@ ROWS = [
     Row("502", (Fault.status_code(502),), 2),
     Row("503", (Fault.status_code(503),), 2),
     Row("429 + Retry-After", (Fault.rate_limited(2),), 2),
+    Row("429 + Retry-After as a date", (Fault.rate_limited(_IN_AN_HOUR),), 2),
     Row("connection reset", (Fault.reset_connection(),), 2),
     Row("connection dropped", (Fault.drop_connection(),), 2),
     Row("connection refused", (), 0, TokenEndpointError, "could not reach the token endpoint"),
@@ -68,6 +74,28 @@ ROWS = [
     ),
     Row("expires_in huge", (Fault.token_fields(expires_in=10**12),), 1, lifetime=86400),
     Row("expires_in string", (Fault.token_fields(expires_in="3600"),), 1, lifetime=3600),
+    Row(
+        "expires_in 1e400",
+        (Fault("status", status=200, body=_RAW_INFINITE),),
+        1,
+        TokenEndpointError,
+        "expires_in",
+    ),
+    Row("scope not a string", (Fault.token_fields(scope=123),), 1, lifetime=3600),
+    Row(
+        "answer over 64 KiB",
+        (Fault("status", status=200, body=b"{" + b" " * 100_000 + b"}"),),
+        1,
+        TokenEndpointError,
+        "more than 64 KiB",
+    ),
+    Row(
+        "JSON nested 20k deep",
+        (Fault("status", status=200, body=b"[" * 20_000 + b"]" * 20_000),),
+        1,
+        TokenEndpointError,
+        "not a JSON",
+    ),
     Row("invalid_grant", (Fault.oauth_error("invalid_grant"),), 1, InvalidGrantError, "log in"),
     Row(
         "invalid_client",
@@ -116,6 +144,8 @@ def test_fault_matrix(
         assert len(sleeps) == 3  # four attempts, three waits
     if row.name == "429 + Retry-After":
         assert sleeps == [2.0]
+    if row.name == "429 + Retry-After as a date":
+        assert sleeps == [60.0]  # an hour away, capped at 60 s
     stored = store.load(key)
     assert stored is not None
     assert stored.refresh_token == refresh_token

@@ -22,6 +22,7 @@ from ._errors import (
 )
 from ._file_store import FileTokenStore
 from ._keyring_store import KeyringTokenStore
+from ._logins import Login, LoginDirectory, Profile
 from ._lwa import AuthorizationRequest
 from ._open_store import open_store
 from ._redis_store import RedisTokenStore
@@ -39,8 +40,11 @@ __all__ = [
     "InvalidClientError",
     "InvalidGrantError",
     "KeyringTokenStore",
+    "Login",
+    "LoginDirectory",
     "MemoryTokenStore",
     "NoTokenError",
+    "Profile",
     "RedisTokenStore",
     "Region",
     "StateMismatchError",

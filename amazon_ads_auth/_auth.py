@@ -168,8 +168,32 @@ class AdsAuth(requests.auth.AuthBase, httpx.Auth, Httpx2Auth):
     def from_env(cls, **overrides: Any) -> AdsAuth:
         """An AdsAuth from AMAZON_ADS_CLIENT_ID, _CLIENT_SECRET, _REFRESH_TOKEN, _REGION,
         _PROFILE_ID, _STORE_KEY and _TOKEN_STORE (a URL for `open_store`); keyword arguments
-        override (and add to) what the environment says."""
-        return cls(**env_kwargs(overrides))
+        override (and add to) what the environment says. Without a client id it falls back
+        to `from_login()` (the environment first, then the stored login)."""
+        kwargs = env_kwargs(overrides)
+        if not kwargs.get("client_id"):
+            # No client id in the environment: the login `amazon-ads-auth login` stored.
+            kwargs.pop("refresh_token", None)
+            return cls.from_login(kwargs.pop("store_key", None), **kwargs)
+        return cls(**kwargs)
+
+    @classmethod
+    def from_login(
+        cls,
+        store_key: str | None = None,
+        *,
+        store: TokenStore | None = None,
+        profile_id: int | str | None = None,
+        **overrides: Any,
+    ) -> AdsAuth:
+        """The AdsAuth of a login stored by `amazon-ads-auth login`: the one named
+        `store_key`, else the one that owns `profile_id`, else the one named "default", else
+        the only one. `store` defaults to AMAZON_ADS_TOKEN_STORE, else the CLI's store;
+        keyword arguments as in the constructor override what is stored."""
+        from ._logins import LoginDirectory
+
+        directory = LoginDirectory(store)
+        return directory.auth(store_key, profile_id=profile_id, **overrides)
 
     def with_profile(self, profile_id: int | str | None) -> AdsAuth:
         """A view of this auth with another Scope header; it shares the token, locks and

@@ -82,8 +82,25 @@ class FileTokenStore:
         if previous is not None:
             # Never replace a stored refresh token with none.
             token = token.with_refresh_token(self._token_of(previous, target).refresh_token)
-        document = {"format": _FORMAT, "key": key, "token": token.to_dict()}
+        document: dict[str, Any] = {"format": _FORMAT, "key": key, "token": token.to_dict()}
+        if previous is not None and isinstance(previous.get("login"), dict):
+            document["login"] = previous["login"]  # what `login` recorded stays with it
         self._remove_stale_partials(target)
+        self._write_atomically(target, json.dumps(document, indent=1).encode())
+
+    def load_login(self, key: str) -> dict[str, Any] | None:
+        """What `login` recorded with this grant (in the same 0600 file), if anything."""
+        document = self._read(self._file(key))
+        record = document.get("login") if document is not None else None
+        return record if isinstance(record, dict) else None
+
+    def save_login(self, key: str, record: dict[str, Any]) -> None:
+        """Keep `record` in the grant's file (the grant must be saved first)."""
+        target = self._file(key)
+        document = self._read(target)
+        if document is None:
+            raise StoreError(f"no grant is stored under {key!r} in {self.path}")
+        document["login"] = record
         self._write_atomically(target, json.dumps(document, indent=1).encode())
 
     def delete(self, key: str) -> None:

@@ -12,10 +12,11 @@ from typing import Any
 from ._errors import ConfigurationError, StoreError
 from ._file_store import FileTokenStore, default_data_dir
 from ._limits import DEFAULT_LOCK_WAIT
-from ._store import decode_token, require_token
+from ._store import decode_record, decode_token, require_token
 from ._token import Token
 
 _INDEX = "__index__"
+_LOGIN = "#login"
 
 
 def _keyring_module() -> Any:
@@ -94,6 +95,19 @@ class KeyringTokenStore:
             if self._call("reading a token", self._keyring.get_password, key) is not None:
                 raise
         self._update_index(remove=key)
+        with contextlib.suppress(StoreError):
+            if self._call("reading a login record", self._keyring.get_password, key + _LOGIN):
+                self._call("deleting a login record", self._keyring.delete_password, key + _LOGIN)
+
+    def load_login(self, key: str) -> dict[str, Any] | None:
+        """What `login` recorded with this grant: a keychain entry of its own."""
+        raw = self._call("loading a login record", self._keyring.get_password, key + _LOGIN)
+        return None if raw is None else decode_record(raw)
+
+    def save_login(self, key: str, record: dict[str, Any]) -> None:
+        self._call(
+            "saving a login record", self._keyring.set_password, key + _LOGIN, json.dumps(record)
+        )
 
     @contextlib.contextmanager
     def lock(self, key: str) -> Iterator[None]:

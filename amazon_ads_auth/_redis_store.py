@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 from ._errors import ConfigurationError, StoreError
 from ._limits import DEFAULT_LOCK_TTL, DEFAULT_LOCK_WAIT
-from ._store import decode_token, require_token
+from ._store import decode_record, decode_token, require_token
 from ._token import Token
 
 if TYPE_CHECKING:
@@ -108,9 +108,23 @@ class RedisTokenStore:
 
     def delete(self, key: str) -> None:
         try:
-            self._client.delete(self.prefix + key)
+            self._client.delete(self.prefix + key, f"{self.prefix}login:{key}")
         except self._errors as exc:
             raise self._fail("deleting a token", exc) from None
+
+    def load_login(self, key: str) -> dict[str, Any] | None:
+        """What `login` recorded with this grant, under `prefix + "login:" + key`."""
+        try:
+            raw = self._client.get(f"{self.prefix}login:{key}")
+        except self._errors as exc:
+            raise self._fail("loading a login record", exc) from None
+        return None if raw is None else decode_record(raw)
+
+    def save_login(self, key: str, record: dict[str, Any]) -> None:
+        try:
+            self._client.set(f"{self.prefix}login:{key}", json.dumps(record))
+        except self._errors as exc:
+            raise self._fail("saving a login record", exc) from None
 
     @contextlib.contextmanager
     def lock(self, key: str) -> Iterator[None]:
@@ -158,7 +172,7 @@ class RedisTokenStore:
             for raw_name in names:
                 name = raw_name.decode() if isinstance(raw_name, bytes) else str(raw_name)
                 key = name[len(self.prefix) :]
-                if not key.startswith("lock:"):
+                if not key.startswith(("lock:", "login:")):
                     found.append(key)
         except self._errors as exc:
             raise self._fail("listing keys", exc) from None

@@ -87,7 +87,9 @@ def account_text(account_id: str | None) -> str | None:
 
 
 def env_kwargs(overrides: dict[str, Any]) -> dict[str, Any]:
-    """AdsAuth keyword arguments from AMAZON_ADS_* variables, with `overrides` on top."""
+    """AdsAuth keyword arguments from AMAZON_ADS_* variables, with `overrides` on top.
+    Without a client id anywhere it returns them without one: the caller then looks for a
+    stored login (`AdsAuth.from_login`)."""
     env = os.environ
     kwargs: dict[str, Any] = {}
     for name, var in _ENV_SETTINGS:
@@ -98,6 +100,8 @@ def env_kwargs(overrides: dict[str, Any]) -> dict[str, Any]:
     if store_url and "store" not in overrides:
         kwargs["store"] = open_store(store_url)
     kwargs.update(overrides)
+    if not kwargs.get("client_id"):
+        return kwargs
     for name, var in _ENV_SETTINGS[:2]:
         if not kwargs.get(name):
             raise ConfigurationError(

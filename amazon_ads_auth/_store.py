@@ -6,7 +6,7 @@ import json
 import threading
 from collections.abc import Iterator
 from contextlib import AbstractContextManager, contextmanager
-from typing import Protocol, runtime_checkable
+from typing import Any, Protocol, runtime_checkable
 
 from ._errors import StoreError, TokenFormatError
 from ._fork import forget_locks_at_fork
@@ -21,6 +21,12 @@ class TokenStore(Protocol):
     shared stores processes and machines) for as long as it is held: the token manager
     re-reads, refreshes and saves under it, which is what makes a refresh happen once.
     `save` must never replace a stored refresh token with none.
+
+    Optional, for the CLI and `AdsAuth.from_login()`: `keys()` lists the stored keys, and
+    `load_login(key)` / `save_login(key, record)` keep what `login` learned about a grant
+    (a JSON-ready dict that may hold the client secret, so it is kept with the token and
+    protected alike). A store without them still works; its grants just need the client id
+    and secret passed in, as before.
     """
 
     def load(self, key: str) -> Token | None: ...
@@ -67,11 +73,21 @@ def require_token(token: object) -> None:
         )
 
 
+def decode_record(raw: str | bytes) -> dict[str, Any] | None:
+    """A login record from stored JSON; None (an unrecorded grant) if it is not one."""
+    try:
+        record = json.loads(raw)
+    except (ValueError, RecursionError):
+        return None
+    return record if isinstance(record, dict) else None
+
+
 class MemoryTokenStore:
     """Tokens in this process's memory: the default, and the right store for one process."""
 
     def __init__(self) -> None:
         self._tokens: dict[str, Token] = {}
+        self._logins: dict[str, dict[str, Any]] = {}
         self._locks: dict[str, threading.Lock] = {}
         self._guard = threading.Lock()
         forget_locks_at_fork(self)
@@ -93,6 +109,17 @@ class MemoryTokenStore:
     def delete(self, key: str) -> None:
         with self._guard:
             self._tokens.pop(key, None)
+            self._logins.pop(key, None)
+
+    def keys(self) -> list[str]:
+        return sorted(self._tokens)
+
+    def load_login(self, key: str) -> dict[str, Any] | None:
+        return self._logins.get(key)
+
+    def save_login(self, key: str, record: dict[str, Any]) -> None:
+        with self._guard:
+            self._logins[key] = dict(record)
 
     @contextmanager
     def lock(self, key: str) -> Iterator[None]:

@@ -7,158 +7,48 @@ Exit codes: 0 ok, 1 a user-fixable error (one line, with a hint), 2 usage.
 from __future__ import annotations
 
 import contextlib
-import dataclasses
 import functools
 import json
 import sys
 import threading
-import time
-import urllib.request
-import webbrowser
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable
 from typing import Any, TypeVar
 
 import click
 import requests
 
-from ._auth import AdsAuth, header_items
+from ._auth import header_items
+from ._cli_consent import receive_code
+from ._cli_output import (
+    expiry,
+    last4,
+    print_profiles,
+    print_table,
+    profile_items,
+    token_fields,
+)
+from ._cli_target import Target, common_options, target_from
 from ._errors import (
     AdsAuthError,
     AuthorizationDeniedError,
-    ConfigurationError,
     InvalidClientError,
     InvalidGrantError,
     TokenRequestError,
 )
-from ._loopback import CODE_LIFETIME, RedirectListener, loopback_port
-from ._lwa import DEFAULT_SCOPE, parse_redirect
-from ._open_store import open_store
-from ._redact import mask_url
-from ._regions import Region
-from ._store import TokenStore
-from ._token import Token
+from ._logins import (
+    DEFAULT_STORE_KEY,
+    Login,
+    choose,
+    fetch_profiles,
+    load_logins,
+    save_login,
+    shorten,
+)
+from ._loopback import CODE_LIFETIME
+from ._lwa import DEFAULT_SCOPE
 
 DEFAULT_REDIRECT_URI = "http://localhost:8765/callback"
 _F = TypeVar("_F", bound=Callable[..., Any])
-
-
-@dataclasses.dataclass
-class Target:
-    """Where a command talks to and with what: resolved from options, env vars and
-    `--emulator`."""
-
-    client_id: str | None
-    client_secret: str | None
-    region: Region
-    store_url: str
-    store_key: str
-    token_url: str | None
-    authorization_url: str | None
-    api_url: str
-    emulator: Any = None
-
-    def store(self) -> TokenStore:
-        return open_store(self.store_url)
-
-    def auth(self, store: TokenStore, *, profile_id: str | None = None) -> AdsAuth:
-        if not self.client_id:
-            raise ConfigurationError("no client id: pass --client-id or set AMAZON_ADS_CLIENT_ID")
-        if not self.client_secret:
-            self.client_secret = click.prompt("Client secret", hide_input=True, err=True)
-        refresh_token = None
-        if self.emulator is not None and store.load(f"{self.client_id}/{self.store_key}") is None:
-            # A fresh in-process emulator knows no grant yet: give this command a demo one.
-            refresh_token = self.emulator.issue_refresh_token()
-        return AdsAuth(
-            self.client_id,
-            self.client_secret or "",
-            refresh_token,
-            store=store,
-            store_key=self.store_key,
-            region=self.region,
-            token_url=self.token_url,
-            authorization_url=self.authorization_url,
-            api_hosts=[self.api_url],
-            profile_id=profile_id,
-        )
-
-
-def common_options(function: _F) -> _F:
-    """The options every command takes; `--emulator` starts a local emulator for one command."""
-    decorators = [
-        click.option("--client-id", envvar="AMAZON_ADS_CLIENT_ID", help="LwA client id."),
-        click.option(
-            "--client-secret",
-            envvar="AMAZON_ADS_CLIENT_SECRET",
-            help="LwA client secret (prompted, hidden, when needed and missing).",
-        ),
-        click.option(
-            "--region",
-            envvar="AMAZON_ADS_REGION",
-            default="na",
-            show_default=True,
-            type=click.Choice(["na", "eu", "fe"], case_sensitive=False),
-        ),
-        click.option(
-            "--store",
-            "store_url",
-            envvar="AMAZON_ADS_TOKEN_STORE",
-            default=None,
-            help="Token store URL: file: (default), file:///path, keyring:, redis://..., memory:",
-        ),
-        click.option(
-            "--store-key",
-            envvar="AMAZON_ADS_STORE_KEY",
-            default="default",
-            show_default=True,
-            help="Which grant (e.g. one per advertiser).",
-        ),
-        click.option("--token-url", hidden=True),
-        click.option("--authorization-url", hidden=True),
-        click.option("--api-url", hidden=True),
-        click.option(
-            "--emulator",
-            "use_emulator",
-            is_flag=True,
-            help="Run against a local LwA/Ads API emulator (no Amazon account needed).",
-        ),
-    ]
-    for decorator in reversed(decorators):
-        function = decorator(function)
-    return function
-
-
-@contextlib.contextmanager
-def target_from(options: dict[str, Any]) -> Iterator[Target]:
-    """Resolve the common options (starting an emulator for `--emulator`)."""
-    region = Region.parse(options.pop("region") or "na")
-    use_emulator = options.pop("use_emulator")
-    api_url = options.pop("api_url")
-    store_url = options.pop("store_url")
-    target = Target(
-        client_id=options.pop("client_id"),
-        client_secret=options.pop("client_secret"),
-        region=region,
-        # An in-process emulator's grants die with it: keep them out of the real store.
-        store_url=store_url or ("memory:" if use_emulator else "file:"),
-        store_key=options.pop("store_key"),
-        token_url=options.pop("token_url"),
-        authorization_url=options.pop("authorization_url"),
-        api_url=api_url or region.api_url,
-    )
-    if not use_emulator:
-        yield target
-        return
-    from .testing import Emulator
-
-    with Emulator() as emulator:
-        target.emulator = emulator
-        target.client_id = target.client_id or emulator.client_id
-        target.client_secret = target.client_secret or emulator.client_secret
-        target.token_url = target.token_url or emulator.token_url
-        target.authorization_url = target.authorization_url or emulator.authorization_url
-        target.api_url = api_url or emulator.api_url
-        yield target
 
 
 def handle_errors(function: _F) -> _F:
@@ -235,6 +125,11 @@ def main() -> None:
 )
 @click.option("--paste", is_flag=True, help="Paste the redirected URL instead of listening.")
 @click.option("--no-browser", is_flag=True, help="Only print the consent URL.")
+@click.option(
+    "--no-save-secret",
+    is_flag=True,
+    help="Do not keep the client secret with the grant (later commands then ask for it).",
+)
 @click.option("--no-pkce", is_flag=True, hidden=True)
 @click.option("--wait", "wait_seconds", type=float, default=CODE_LIFETIME, hidden=True)
 @handle_errors
@@ -243,95 +138,47 @@ def login(
     redirect_uri: str,
     paste: bool,
     no_browser: bool,
+    no_save_secret: bool,
     no_pkce: bool,
     wait_seconds: float,
     **options: Any,
 ) -> None:
-    """Consent, code exchange and profile lookup in one go; stores the grant."""
+    """Consent, code exchange and profile lookup in one go; stores the login."""
     with target_from(options) as target:
-        store = target.store()
-        auth = target.auth(store)
+        auth = target.login_auth()
         request = auth.authorization_request(redirect_uri, scope=list(scopes), pkce=not no_pkce)
-        listen = not paste and loopback_port(redirect_uri) is not None
-        listener = RedirectListener(redirect_uri, request.state).start() if listen else None
-        try:
-            click.echo("Open this URL to grant access (it is valid for 5 minutes):", err=True)
-            click.echo(request.url, err=True)
-            opened = False if no_browser else _open_browser(request.url)
-            auto = target.emulator is not None and not opened
-            if listener is not None:
-                if auto:
-                    threading.Thread(target=_follow, args=(request.url,), daemon=True).start()
-                click.echo(f"Waiting for the redirect to {redirect_uri} ...", err=True)
-                code = listener.wait(wait_seconds)
-            else:
-                # Hidden: the code is a secret and need not stay in the scrollback.
-                pasted = (
-                    _location(request.url)
-                    if auto
-                    else click.prompt(
-                        "Paste the full URL you were redirected to, or just the code (hidden)",
-                        hide_input=True,
-                        err=True,
-                    )
-                )
-                code = _code_from(pasted.strip(), request.state)
-        finally:
-            if listener is not None:
-                listener.close()
+        code = receive_code(
+            request,
+            paste=paste,
+            no_browser=no_browser,
+            emulated=target.emulator is not None,
+            wait_seconds=wait_seconds,
+        )
         token = auth.fetch_token(
             code=code, redirect_uri=redirect_uri, code_verifier=request.code_verifier
         )
+        api_url = target.api_url or auth.region.api_url
+        record = Login(
+            client_id=auth.client_id,
+            store_key=target.store_key or DEFAULT_STORE_KEY,
+            region=auth.region.value,
+            scope=request.scope,
+            token_url=target.token_url or auth.region.token_url,
+            authorization_url=target.authorization_url or auth.region.authorization_url,
+            api_url=api_url,
+            client_secret=None if no_save_secret else target.client_secret,
+            demo=target.emulator is not None,
+        ).with_profiles(fetch_profiles(auth, api_url))
+        recorded = save_login(target.store(), record)
         click.echo(
-            f"Logged in: grant stored in {store!r} under key "
-            f"{auth.client_id}/{target.store_key}; refresh token ends in "
-            f"{_last4(token.refresh_token)}",
+            f"Logged in: {record.label()} stored in {target.where}; refresh token ends in "
+            f"{last4(token.refresh_token)}"
+            + ("" if recorded else " (this store keeps no login record: pass --client-id later)"),
             err=True,
         )
-        _print_profiles(_get_profiles(auth, target.api_url), as_json=False)
-        if target.emulator is not None and target.store_url == "memory:":
-            click.echo(
-                "(emulator: the grant was kept in memory only; pass --store to keep it)", err=True
-            )
-
-
-def _open_browser(url: str) -> bool:
-    try:
-        webbrowser.get()
-    except webbrowser.Error:
-        return False
-    return bool(webbrowser.open(url))
-
-
-def _follow(url: str) -> None:
-    """Be the browser for the emulator: load the consent page and follow its redirect.
-    The redirect carries the code, so it is fetched with urllib, which logs no URLs
-    (requests' urllib3 would write it to a DEBUG log)."""
-    with contextlib.suppress(OSError, AdsAuthError):
-        location = _location(url)
-        if location.startswith(("http://127.0.0.1", "http://localhost")):
-            with urllib.request.urlopen(location, timeout=30):  # noqa: S310 - loopback only
-                pass
-
-
-def _location(url: str) -> str:
-    answer = requests.get(url, allow_redirects=False, timeout=30)
-    location = answer.headers.get("location")
-    if answer.status_code not in (301, 302, 303, 307) or not location:
-        raise ConfigurationError(
-            f"the consent page answered HTTP {answer.status_code} without a redirect: check the "
-            "client id and that the redirect URI is an Allowed Return URL"
-        )
-    return location
-
-
-def _code_from(pasted: str, state: str) -> str:
-    if "://" in pasted or pasted.startswith("?"):
-        return parse_redirect(pasted, state)
-    if not pasted or any(c.isspace() for c in pasted):
-        raise ConfigurationError("that is neither a URL nor an authorization code")
-    click.echo("Warning: a bare code cannot be checked against this login's state.", err=True)
-    return pasted
+        print_profiles(profile_items(record.profiles), as_json=False)
+        if target.emulator is not None:
+            click.echo("Demo login: try `amazon-ads-auth token --headers --emulator`.", err=True)
 
 
 # ----- token, profiles -------------------------------------------------------------------------
@@ -341,15 +188,18 @@ def _code_from(pasted: str, state: str) -> str:
 @common_options
 @click.option("--headers", "as_headers", is_flag=True, help="Print Ads API header lines.")
 @click.option("--json", "as_json", is_flag=True, help="Print the token fields as JSON.")
-@click.option("--profile-id", help="Add the Amazon-Advertising-API-Scope header (--headers).")
+@click.option(
+    "--profile-id",
+    help="Add the Scope header (--headers); alone, picks the login that owns the profile.",
+)
 @handle_errors
 def token(as_headers: bool, as_json: bool, profile_id: str | None, **options: Any) -> None:
     """Print a fresh access token (refreshing if needed), e.g. for curl."""
     with target_from(options) as target:
-        auth = target.auth(target.store(), profile_id=profile_id)
+        auth, _ = target.resolve(profile_id=profile_id)
         fresh = auth.ensure_token()
         if as_json:
-            click.echo(json.dumps(_token_fields(fresh), indent=2))
+            click.echo(json.dumps(token_fields(fresh), indent=2))
         elif as_headers:
             for name, value in header_items(auth, fresh).items():
                 click.echo(f"{name}: {value}")
@@ -357,71 +207,20 @@ def token(as_headers: bool, as_json: bool, profile_id: str | None, **options: An
             click.echo(fresh.access_token)
 
 
-def _token_fields(token: Token) -> dict[str, Any]:
-    return {
-        "access_token": token.access_token,
-        "token_type": token.token_type,
-        "expires_at": token.expires_at,
-        "expires_in": max(0, round(token.expires_at - time.time())),
-        "scope": token.scope,
-        "refresh_token_last4": _last4(token.refresh_token),
-    }
-
-
 @main.command()
 @common_options
 @click.option("--json", "as_json", is_flag=True, help="Print the profiles as JSON.")
+@click.option("--refresh", is_flag=True, help="Ask the Ads API again and update the record.")
 @handle_errors
-def profiles(as_json: bool, **options: Any) -> None:
-    """List the advertising profiles the stored grant can use (GET /v2/profiles)."""
+def profiles(as_json: bool, refresh: bool, **options: Any) -> None:
+    """List the advertising profiles of the login (as recorded; --refresh asks again)."""
     with target_from(options) as target:
-        auth = target.auth(target.store())
-        _print_profiles(_get_profiles(auth, target.api_url), as_json=as_json)
-
-
-def _get_profiles(auth: AdsAuth, api_url: str) -> list[dict[str, Any]]:
-    response = requests.get(f"{api_url.rstrip('/')}/v2/profiles", auth=auth, timeout=30)
-    if response.status_code != 200:
-        try:
-            details = response.json().get("details", "")
-        except ValueError:
-            details = ""
-        raise ConfigurationError(
-            f"GET /v2/profiles answered HTTP {response.status_code}"
-            + (f" ({details})" if details else "")
-            + ": check --region and that the client is approved for the Ads API"
-        )
-    data = response.json()
-    return data if isinstance(data, list) else []
-
-
-def _print_profiles(items: list[dict[str, Any]], *, as_json: bool) -> None:
-    if as_json:
-        click.echo(json.dumps(items, indent=2))
-        return
-    if not items:
-        click.echo("No profiles in this region: try --region eu or --region fe.")
-        return
-    rows = [("PROFILE ID", "COUNTRY", "CURRENCY", "TYPE", "NAME")]
-    for item in items:
-        info = item.get("accountInfo") or {}
-        rows.append(
-            (
-                str(item.get("profileId", "")),
-                str(item.get("countryCode", "")),
-                str(item.get("currencyCode", "")),
-                str(info.get("type", "")),
-                str(info.get("name", "")),
-            )
-        )
-    _print_table(rows)
-
-
-def _print_table(rows: Sequence[Sequence[str]]) -> None:
-    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
-    for row in rows:
-        cells = (cell.ljust(width) for cell, width in zip(row, widths, strict=True))
-        click.echo("  ".join(cells).rstrip())
+        auth, login = target.resolve()
+        if refresh or not login.recorded or not login.profiles:
+            login = login.with_profiles(fetch_profiles(auth, target.api_url_for(login, auth)))
+            if login.recorded:
+                save_login(target.store(), login)
+        print_profiles(profile_items(login.profiles), as_json=as_json)
 
 
 # ----- status, logout ----------------------------------------------------------------------------
@@ -431,34 +230,49 @@ def _print_table(rows: Sequence[Sequence[str]]) -> None:
 @common_options
 @handle_errors
 def status(**options: Any) -> None:
-    """Show stored grants: client, key, access-token expiry, refresh token (last 4)."""
+    """Every stored login: key, client, region, expiry, refresh token (last 4), secret."""
     with target_from(options) as target:
         store = target.store()
-        keys = getattr(store, "keys", None)
-        if keys is None:
-            raise ConfigurationError(
-                f"the store {mask_url(target.store_url)} cannot list its grants"
-            )
-        rows = [("CLIENT ID", "STORE KEY", "ACCESS TOKEN", "REFRESH TOKEN")]
-        for key in keys():
-            client_id, _, store_key = key.partition("/")
-            if target.client_id and client_id != target.client_id:
+        rows = [
+            ("STORE KEY", "CLIENT ID", "REGION", "ACCESS TOKEN", "REFRESH", "SECRET", "PROFILES")
+        ]
+        for login in load_logins(store):
+            if target.client_id and login.client_id != target.client_id:
                 continue
             try:
-                stored = store.load(key)
+                stored = store.load(login.key)
             except AdsAuthError as exc:  # one bad grant must not hide the others
-                rows.append((client_id, store_key, "unreadable", explain(exc)))
+                rows.append(
+                    (
+                        login.store_key,
+                        shorten(login.client_id),
+                        "?",
+                        "unreadable",
+                        explain(exc),
+                        "",
+                        "",
+                    )
+                )
                 continue
             if stored is None:
                 continue
-            refresh = f"yes (...{_last4(stored.refresh_token)})" if stored.refresh_token else "no"
-            rows.append((client_id, store_key, _expiry(stored.expires_at), refresh))
+            rows.append(
+                (
+                    login.store_key,
+                    shorten(login.client_id),
+                    login.region if login.recorded else "?",
+                    expiry(stored.expires_at),
+                    f"...{last4(stored.refresh_token)}" if stored.refresh_token else "none",
+                    "saved" if login.has_secret else "not saved",
+                    str(len(login.profiles)) if login.recorded else "?",
+                )
+            )
         for problem in getattr(store, "problems", lambda: [])():
-            rows.append(("?", "?", "unreadable", problem))
+            rows.append(("?", "?", "?", "unreadable", problem, "", ""))
         if len(rows) == 1:
-            click.echo(f"No grants in {mask_url(target.store_url)}: run `amazon-ads-auth login`.")
+            click.echo(f"No logins in {target.where}: run `amazon-ads-auth login`.")
             return
-        _print_table(rows)
+        print_table(rows)
 
 
 @main.command()
@@ -466,12 +280,10 @@ def status(**options: Any) -> None:
 @click.option("--yes", is_flag=True, help="Do not ask for confirmation.")
 @handle_errors
 def logout(yes: bool, **options: Any) -> None:
-    """Delete a stored grant (a corrupt one too)."""
+    """Delete a stored login (a corrupt one too)."""
     with target_from(options) as target:
-        if not target.client_id:
-            raise ConfigurationError("no client id: pass --client-id or set AMAZON_ADS_CLIENT_ID")
         store = target.store()
-        key = f"{target.client_id}/{target.store_key}"
+        key = _chosen_key(target)
         try:
             found = store.load(key) is not None
         except AdsAuthError as exc:
@@ -480,12 +292,31 @@ def logout(yes: bool, **options: Any) -> None:
         if not found:
             click.echo(f"No grant stored under {key}.")
             return
-        where = mask_url(target.store_url)
         if not yes:
-            click.confirm(f"Delete the grant {key} from {where}?", abort=True, err=True)
+            click.confirm(f"Delete the grant {key} from {target.where}?", abort=True, err=True)
         with store.lock(key):
             store.delete(key)
         click.echo(f"Deleted the grant {key}.")
+
+
+def _chosen_key(target: Target) -> str:
+    """The login to delete; with --client-id, also one that is unreadable (not listed)."""
+    if target.client_id and target.store_key:
+        return f"{target.client_id}/{target.store_key}"
+    try:
+        chosen = choose(
+            load_logins(target.store()),
+            where=target.where,
+            store_key=target.store_key,
+            client_id=target.client_id,
+            pick_with="--store-key",
+        )
+    except AdsAuthError:
+        if not target.client_id:
+            raise
+        return f"{target.client_id}/{target.store_key or DEFAULT_STORE_KEY}"
+    assert chosen is not None
+    return chosen.key
 
 
 # ----- emulator ----------------------------------------------------------------------------------
@@ -515,19 +346,3 @@ def emulator(port: int) -> None:
         sys.stdout.flush()
         with contextlib.suppress(KeyboardInterrupt):
             threading.Event().wait()
-
-
-def _last4(secret: str | None) -> str:
-    return secret[-4:] if secret and len(secret) >= 12 else "----"
-
-
-def _expiry(expires_at: float) -> str:
-    delta = expires_at - time.time()
-    amount = abs(delta)
-    if amount < 90:
-        text = f"{amount:.0f} s"
-    elif amount < 90 * 60:
-        text = f"{amount / 60:.0f} min"
-    else:
-        text = f"{amount / 3600:.1f} h"
-    return f"expires in {text}" if delta > 0 else f"expired {text} ago"

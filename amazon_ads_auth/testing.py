@@ -185,9 +185,13 @@ class Emulator:
         clock: Callable[[], float] = time.time,
         port: int = 0,
         profiles: list[dict[str, Any]] | None = None,
+        signing_key: bytes | None = None,
     ) -> None:
         self.client_id = client_id
         self.client_secret = client_secret
+        # With a signing key, tokens carry an HMAC and any emulator with the same key
+        # accepts them: the CLI's sandbox starts a new emulator per command.
+        self._signing_key = signing_key
         self.redirect_uris = None if redirect_uris is None else set(redirect_uris)
         self.access_token_lifetime = access_token_lifetime
         self.expires_in_as_string = False
@@ -284,7 +288,7 @@ class Emulator:
         """Create a grant directly (as if the user consented) and return its refresh token."""
         grant = _Grant(
             client_id=client_id or self.client_id,
-            refresh_token="Atzr|" + _random_token(400),
+            refresh_token=self._new_refresh_token(),
             scope=scope or "advertising::campaign_management",
         )
         with self._guard:
@@ -485,7 +489,7 @@ class Emulator:
                     "The request has an invalid grant parameter : code_verifier",
                 )
         code.used = True
-        grant = _Grant(self.client_id, "Atzr|" + _random_token(400), code.scope)
+        grant = _Grant(self.client_id, self._new_refresh_token(), code.scope)
         self._grants[grant.refresh_token] = grant
         answer = self._new_access(grant)
         if client_secret:
@@ -493,7 +497,9 @@ class Emulator:
         return 200, answer
 
     def _refresh(self, form: Mapping[str, str]) -> tuple[int, dict[str, Any]]:
-        grant = self._grants.get(form.get("refresh_token", ""))
+        grant = self._grants.get(form.get("refresh_token", "")) or self._signed_grant(
+            form.get("refresh_token", "")
+        )
         if grant is None or grant.revoked or grant.client_id != self.client_id:
             return _oauth(
                 400,
@@ -507,16 +513,62 @@ class Emulator:
         return 200, answer
 
     def _new_access(self, grant: _Grant) -> dict[str, Any]:
+        expires_at = self.clock() + self.access_token_lifetime
         token = "Atza|" + _random_token(400)
+        if self._signing_key is not None:
+            body = f"{_random_token(360)}.{expires_at:.0f}"
+            token = f"Atza|{body}.{self._sign('a', body)}"
         self._access[token] = _Access(
             client_id=grant.client_id,
-            expires_at=self.clock() + self.access_token_lifetime,
+            expires_at=expires_at,
             grant=grant,
         )
         lifetime: int | str = self.access_token_lifetime
         if self.expires_in_as_string:
             lifetime = str(lifetime)
         return {"access_token": token, "token_type": "bearer", "expires_in": lifetime}
+
+    # ----- signed (stateless) tokens -----------------------------------------------------------
+
+    def _sign(self, kind: str, body: str) -> str:
+        assert self._signing_key is not None
+        message = f"{self.client_id}|{kind}|{body}".encode()
+        return hmac.new(self._signing_key, message, hashlib.sha256).hexdigest()[:32]
+
+    def _new_refresh_token(self) -> str:
+        if self._signing_key is None:
+            return "Atzr|" + _random_token(400)
+        body = _random_token(360)
+        return f"Atzr|{body}.{self._sign('r', body)}"
+
+    def _verified(self, token: str, prefix: str, kind: str) -> str | None:
+        """The signed body of a token this emulator's key made, else None."""
+        if self._signing_key is None or not token.startswith(prefix):
+            return None
+        body, _, signature = token[len(prefix) :].rpartition(".")
+        if not body or not hmac.compare_digest(signature, self._sign(kind, body)):
+            return None
+        return body
+
+    def _signed_grant(self, refresh_token: str) -> _Grant | None:
+        if self._verified(refresh_token, "Atzr|", "r") is None:
+            return None
+        grant = _Grant(self.client_id, refresh_token, "advertising::campaign_management")
+        return self._grants.setdefault(refresh_token, grant)  # the caller holds the guard
+
+    def _signed_access(self, access_token: str) -> _Access | None:
+        """(The caller holds the guard.)"""
+        body = self._verified(access_token, "Atza|", "a")
+        if body is None:
+            return None
+        try:
+            expires_at = float(body.rpartition(".")[2])
+        except ValueError:
+            return None
+        grant = _Grant(self.client_id, "(signed)", "advertising::campaign_management")
+        access = _Access(client_id=self.client_id, expires_at=expires_at, grant=grant)
+        self._access[access_token] = access
+        return access
 
     def _access_ok(self, access: _Access) -> bool:
         return not access.revoked and not access.grant.revoked and self.clock() < access.expires_at
@@ -538,7 +590,7 @@ class Emulator:
         if not authorization.startswith("Bearer "):
             return 401, {}, {"code": "UNAUTHORIZED", "details": "Authentication failed"}
         with self._guard:
-            access = self._access.get(authorization[7:])
+            access = self._access.get(authorization[7:]) or self._signed_access(authorization[7:])
             ok = access is not None and self._access_ok(access)
         if not ok or access is None:
             return 401, {}, {"code": "UNAUTHORIZED", "details": "Unauthorized"}

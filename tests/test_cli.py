@@ -321,20 +321,23 @@ def test_status_shows_grants_without_secrets(emulator: Emulator, grant: pathlib.
     token = stored_grant(emulator, grant)
     lines = result.stdout.strip().splitlines()
     assert lines[0].split() == [
-        "CLIENT",
-        "ID",
         "STORE",
         "KEY",
+        "CLIENT",
+        "ID",
+        "REGION",
         "ACCESS",
         "TOKEN",
         "REFRESH",
-        "TOKEN",
+        "SECRET",
+        "PROFILES",
     ]
-    assert emulator.client_id in lines[1]
+    assert emulator.client_id[:32] in lines[1]
     assert "expires in" in lines[1]
-    assert f"yes (...{token.refresh_token[-4:]})" in lines[1]
+    assert f"...{token.refresh_token[-4:]}" in lines[1]
+    assert "not saved" in lines[1]  # an old grant: no login record
     assert_no_secrets([result.output], emulator.issued_secrets(), "CLI output")
-    assert "No grants" in cli("status", "--store", f"file://{grant}/empty").stdout
+    assert "No logins" in cli("status", "--store", f"file://{grant}/empty").stdout
 
 
 def test_logout_asks_then_deletes(emulator: Emulator, grant: pathlib.Path) -> None:

@@ -304,6 +304,9 @@ class TokenManager:
             retry=retry,
         ).with_refresh_token(refresh_token.value)
         self._pending_refresh_token = None
+        # Saved before it is adopted: whoever sees the new token in memory (and may exit)
+        # knows the store has it too, unless the save failed and is retried.
+        error = self._save(token)
         self._adopt(token)
         self._soft.reset()
         logger.info(
@@ -311,26 +314,31 @@ class TokenManager:
             self._key,
             token.expires_at,
         )
-        self._save(token)
+        if error is not None:
+            self._keep_unsaved(token, error)
         return token
 
-    def _save(self, token: Token) -> None:
+    def _save(self, token: Token) -> StoreError | None:
         try:
             self._store.save(self._key, token)
         except StoreError as exc:
-            self._unsaved = token
-            delay = self._soft.failed(token.expires_at)
-            # Bring the next check forward so a background attempt retries the save.
-            self._state = (min(self._state[0], self._clock() + delay), *self._state[1:])
-            logger.warning(
-                "could not save the new token for key %r (%s); keeping it in memory and "
-                "trying the save again in %.0fs",
-                self._key,
-                exc,
-                delay,
-            )
-        else:
-            self._unsaved = None
+            return exc
+        self._unsaved = None
+        return None
+
+    def _keep_unsaved(self, token: Token, error: StoreError) -> None:
+        """Keep a token the store refused in memory; a background attempt saves it later."""
+        self._unsaved = token
+        delay = self._soft.failed(token.expires_at)
+        # Bring the next check forward so a background attempt retries the save.
+        self._state = (min(self._state[0], self._clock() + delay), *self._state[1:])
+        logger.warning(
+            "could not save the new token for key %r (%s); keeping it in memory and trying "
+            "the save again in %.0fs",
+            self._key,
+            error,
+            delay,
+        )
 
     # ----- background refresh (inside the margin) ----------------------------------------
 
@@ -399,9 +407,11 @@ class TokenManager:
                 return
             if now < current.expires_at - self._margin:
                 assert self._unsaved is not None
-                self._save(self._unsaved)  # only the save was left to do
-                if self._unsaved is None:
-                    self._adopt(current)
+                error = self._save(self._unsaved)  # only the save was left to do
+                if error is None:
+                    self._adopt(current)  # back to the normal schedule
+                else:
+                    self._keep_unsaved(current, error)
                 return
             stored = self._store.load(self._key)
             refresh_token = self._pending_refresh_token

@@ -20,20 +20,20 @@ import click
 
 from ._auth import AdsAuth
 from ._errors import ConfigurationError, NoTokenError
-from ._file_store import default_data_dir
-from ._logins import DEFAULT_STORE_KEY, Login, LoginDirectory, auth_from_login, save_login
+from ._logins import (
+    DEFAULT_STORE_KEY,
+    Login,
+    LoginDirectory,
+    auth_from_login,
+    demo_store_url,
+    save_login,
+)
 from ._open_store import open_store
 from ._redact import mask_url
 from ._regions import Region
 from ._store import TokenStore
 
-DEMO_SIGNING_KEY = b"amazon-ads-auth demo tokens (a public key: demo tokens are not secrets)"
 _F = TypeVar("_F", bound=Callable[..., Any])
-
-
-def demo_store_url() -> str:
-    """The demo grants' own folder, beside the real token folder."""
-    return (default_data_dir() / "demo-tokens").as_uri()
 
 
 def common_options(function: _F) -> _F:
@@ -220,9 +220,9 @@ def target_from(options: dict[str, Any]) -> Iterator[Target]:
     if not use_emulator:
         yield target
         return
-    from .testing import Emulator
+    from .testing import Sandbox
 
-    with Emulator(signing_key=DEMO_SIGNING_KEY) as emulator:
+    with Sandbox() as emulator:
         target.emulator = emulator
         if target.client_id is None and os.environ.get("AMAZON_ADS_CLIENT_ID") is None:
             target.client_id = emulator.client_id

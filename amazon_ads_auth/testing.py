@@ -32,7 +32,7 @@ from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit
 
-__all__ = ["Emulator", "FakeClock", "Fault", "RecordingServer"]
+__all__ = ["DEMO_SIGNING_KEY", "Emulator", "FakeClock", "Fault", "RecordingServer", "Sandbox"]
 
 DEMO_CLIENT_ID = "amzn1.application-oa2-client.emulatordemo0000000000000000"
 DEMO_CLIENT_SECRET = "amzn1.oa2-cs.v1.emulator-demo-secret-0000000000000000000000"
@@ -45,6 +45,9 @@ KNOWN_SCOPES = frozenset(
         "profile",
     }
 )
+# The sandbox's emulators sign their tokens with this key, so any of them accepts the tokens
+# another issued. It is public on purpose: demo tokens grant nothing.
+DEMO_SIGNING_KEY = b"amazon-ads-auth demo tokens (a public key: demo tokens are not secrets)"
 _CODE_LIFETIME = 300.0
 _HOLD_LIMIT = 30.0
 
@@ -801,3 +804,26 @@ def _demo_profile() -> dict[str, Any]:
             "name": "Emulator Demo Store",
         },
     }
+
+
+class Sandbox(Emulator):
+    """The emulator `amazon-ads-auth ... --emulator` runs, on the demo logins.
+
+        with Sandbox() as sandbox:
+            auth = AdsAuth.from_login(**sandbox.login_kwargs())
+
+    Its tokens are signed with DEMO_SIGNING_KEY, so the grant a `login --emulator` stored
+    keeps working in every later sandbox, and in your own code.
+    """
+
+    def __init__(self, **kwargs: Any) -> None:
+        kwargs.setdefault("signing_key", DEMO_SIGNING_KEY)
+        super().__init__(**kwargs)
+
+    def login_kwargs(self) -> dict[str, Any]:
+        """Keyword arguments for `AdsAuth.from_login` that use the demo logins' store and
+        point at this sandbox."""
+        from ._logins import demo_store_url
+        from ._open_store import open_store
+
+        return {"store": open_store(demo_store_url()), **self.auth_kwargs()}

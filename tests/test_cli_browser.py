@@ -50,7 +50,13 @@ def test_login_in_headless_chromium(
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
-    store = tmp_path / "tokens"
+    home = tmp_path / "home"
+    home.mkdir()
+    env = {
+        **{k: v for k, v in os.environ.items() if not k.startswith(("AMAZON_ADS_", "XDG_"))},
+        "HOME": str(home),
+    }
+    store = home / ".local/share/amazon-ads-auth/tokens"  # the default store, under HOME
     try:
         result = subprocess.run(
             [
@@ -59,11 +65,10 @@ def test_login_in_headless_chromium(
                 "--token-url", emulator.token_url,
                 "--authorization-url", emulator.authorization_url,
                 "--api-url", emulator.api_url,
-                "--store", f"file://{store}",
                 "--redirect-uri", f"http://127.0.0.1:{port}/callback",
                 "--wait", "90",
             ],
-            env={**os.environ, "BROWSER": f"{wrapper} %s"},
+            env={**env, "BROWSER": f"{wrapper} %s"},
             capture_output=True,
             text=True,
             timeout=150,
@@ -81,3 +86,14 @@ def test_login_in_headless_chromium(
     assert emulator.is_valid_access_token(token.access_token)
     assert emulator.token_requests == {"authorization_code": 1}
     assert_no_secrets([result.stdout, result.stderr], emulator.issued_secrets(), "CLI output")
+    # Then the next command a person types needs no flags at all.
+    printed = subprocess.run(
+        [sys.executable, "-m", "amazon_ads_auth", "token"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        cwd=ROOT,
+    )
+    assert printed.returncode == 0, printed.stderr
+    assert printed.stdout.strip() == token.access_token

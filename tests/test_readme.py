@@ -24,19 +24,37 @@ def test_emulator_block_runs() -> None:
     exec(compile(block, "README.md", "exec"), {})
 
 
-def test_first_command_logs_in_against_the_emulator() -> None:
-    first = re.findall(r"```sh\n(.*?)```", README, flags=re.S)[0]
-    command = first.split("&&")[-1].split()
-    assert command[:2] == ["amazon-ads-auth", "login"]
-    result = subprocess.run(
-        [sys.executable, "-m", "amazon_ads_auth", *command[1:]],
-        capture_output=True,
-        text=True,
-        timeout=120,
-        env={**os.environ, "BROWSER": ""},
+def test_first_commands_log_in_against_the_emulator_then_find_the_login(
+    tmp_path: pathlib.Path,
+) -> None:
+    lines = re.findall(r"```sh\n(.*?)```", README, flags=re.S)[0].strip().splitlines()
+    commands = [lines[0].split("&&")[-1].split(), *(line.split() for line in lines[1:])]
+    assert [c[:2] for c in commands] == [["amazon-ads-auth", c[1]] for c in commands]
+    assert commands[0][1] == "login"
+    env = {
+        **{k: v for k, v in os.environ.items() if not k.startswith(("AMAZON_ADS_", "XDG_"))},
+        "BROWSER": "",
+        "HOME": str(tmp_path),
+    }
+    outputs = []
+    for command in commands:
+        result = subprocess.run(
+            [sys.executable, "-m", "amazon_ads_auth", *command[1:]],
+            capture_output=True,
+            text=True,
+            timeout=120,
+            env=env,
+        )
+        assert result.returncode == 0, (command, result.stderr)
+        outputs.append(result.stdout)
+    assert "Emulator Demo Store" in outputs[0]
+    assert "Authorization: Bearer Atza|" in outputs[-1]
+    sandbox = next(b for b in BLOCKS if "Sandbox()" in b)
+    ran = subprocess.run(
+        [sys.executable, "-c", sandbox], capture_output=True, text=True, timeout=120, env=env
     )
-    assert result.returncode == 0, result.stderr
-    assert "Emulator Demo Store" in result.stdout
+    assert ran.returncode == 0, ran.stderr
+    assert ran.stdout.strip() == "3141592653589793"
 
 
 def test_demo_example_runs() -> None:

@@ -298,3 +298,13 @@ def test_the_sandbox_from_code(home: pathlib.Path) -> None:
     )
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == "200"
+
+
+def test_profiles_refresh_updates_the_record(emulator: Emulator, home: pathlib.Path) -> None:
+    login(home, emulator)
+    emulator.profiles = [{**emulator.profiles[0], "profileId": 1618033988}]
+    assert "3141592653589793" in run(home, "profiles").stdout  # as recorded at login
+    refreshed = run(home, "profiles", "--refresh")
+    assert refreshed.returncode == 0 and "1618033988" in refreshed.stdout
+    assert "1618033988" in run(home, "profiles", "--json").stdout  # the record now
+    assert run(home, "token", "--profile-id", "1618033988").returncode == 0

@@ -86,6 +86,25 @@ def test_many_clients_and_keys_without_collisions(store: TokenStore) -> None:
         assert sorted(store.keys()) == sorted(k for k in keys if k != "c2/a")
 
 
+def test_login_records_live_with_the_grant(store: TokenStore) -> None:
+    from amazon_ads_auth._logins import Login, load_logins, save_login
+
+    store.save("amzn1.client/brand-a", token(1))
+    login = Login("amzn1.client", "brand-a", region="eu", client_secret="s3cret-value")
+    login = login.with_profiles([{"profileId": 42, "countryCode": "DE"}])
+    assert save_login(store, login)
+    store.save("amzn1.client/brand-a", token(2))  # a refresh keeps the record
+    store.save("amzn1.client/old", token(3))  # a grant without a record
+    found = {x.store_key: x for x in load_logins(store)}
+    assert found["brand-a"] == login
+    assert found["brand-a"].client_secret == "s3cret-value"
+    assert not found["old"].recorded and found["old"].client_id == "amzn1.client"
+    assert sorted(found) == ["brand-a", "old"]  # records are not listed as grants
+    store.delete("amzn1.client/brand-a")
+    assert [x.store_key for x in load_logins(store)] == ["old"]
+    assert getattr(store, "load_login")("amzn1.client/brand-a") is None  # noqa: B009
+
+
 def test_lock_excludes_other_threads(store: TokenStore) -> None:
     store.save("counter", Token("Atza|0", "Atzr|r", 0.0))
 

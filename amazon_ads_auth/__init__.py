@@ -7,6 +7,7 @@ and refreshed once, before they expire, however many threads, tasks or processes
 from __future__ import annotations
 
 from ._auth import AdsAuth
+from ._callback_store import CallbackTokenStore
 from ._errors import (
     AdsAuthError,
     AuthorizationDeniedError,
@@ -35,6 +36,7 @@ __all__ = [
     "AdsAuthError",
     "AuthorizationDeniedError",
     "AuthorizationRequest",
+    "CallbackTokenStore",
     "ConfigurationError",
     "FileTokenStore",
     "InvalidClientError",

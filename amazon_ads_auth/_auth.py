@@ -195,6 +195,16 @@ class AdsAuth(requests.auth.AuthBase, httpx.Auth, Httpx2Auth):
         directory = LoginDirectory(store)
         return directory.auth(store_key, profile_id=profile_id, **overrides)
 
+    @classmethod
+    def from_oauth2_session(cls, session: Any, **overrides: Any) -> AdsAuth:
+        """An AdsAuth from a requests-oauthlib `OAuth2Session` (client id, token,
+        `auto_refresh_url`, the secret in `auto_refresh_kwargs`); its `token_updater` is
+        handed every new token too. No new login, no token request while the token is
+        valid."""
+        from ._migrate import auth_from_oauth2_session
+
+        return auth_from_oauth2_session(session, **overrides)
+
     def with_profile(self, profile_id: int | str | None) -> AdsAuth:
         """A view of this auth with another Scope header; it shares the token, locks and
         store, so switching profiles never costs a token request."""
@@ -217,6 +227,25 @@ class AdsAuth(requests.auth.AuthBase, httpx.Auth, Httpx2Auth):
     async def async_ensure_token(self) -> Token:
         """`ensure_token` without blocking the event loop."""
         return await self._manager.async_ensure()
+
+    def import_token(self, token: Token | Mapping[str, Any]) -> Token:
+        """Start from a token you already have (a `Token`, or a requests-oauthlib / Authlib
+        token dict): it is stored under this object's key and used while it is valid."""
+        if not isinstance(token, Token):
+            token = Token.from_oauth2_dict(token)
+        return self._manager.seed(token)
+
+    def headers(self) -> dict[str, str]:
+        """The Ads API headers for a request now (Authorization, ClientId, and Scope /
+        AccountId when set), for clients that build their own requests. Refreshes first
+        when the token has expired."""
+        header = self._manager.fresh_header() or _bearer(self._manager.ensure())
+        return {"Authorization": header, **dict(self._static_headers)}
+
+    async def async_headers(self) -> dict[str, str]:
+        """`headers()` without blocking the event loop."""
+        header = self._manager.fresh_header() or _bearer(await self._manager.async_ensure())
+        return {"Authorization": header, **dict(self._static_headers)}
 
     def refresh(self) -> Token:
         """Refresh now, even if the token is fresh. Concurrent callers share one refresh."""
@@ -452,8 +481,3 @@ def _deadline_within_lock(store: object, deadline: float) -> float:
     if isinstance(ttl, (int, float)) and not isinstance(ttl, bool) and ttl > 0:
         return min(deadline, 0.8 * float(ttl))
     return deadline
-
-
-def header_items(auth: AdsAuth, token: Token) -> Mapping[str, str]:
-    """The Ads API headers `auth` would send with `token` (for CLIs and debugging)."""
-    return {"Authorization": _bearer(token), **dict(auth._static_headers)}

@@ -73,6 +73,8 @@ class TokenManager:
         # A token the store refused to save (disk full, Redis down): saved again later.
         self._unsaved: Token | None = None
         self._soft = SoftRefreshSchedule(clock)
+        # Told about every new token (e.g. requests-oauthlib's token_updater during a move).
+        self.on_new_token: Callable[[Token], None] | None = None
         self._make_locks()
         forget_locks_at_fork(self)
 
@@ -188,6 +190,18 @@ class TokenManager:
                 self._key,
                 saved.expires_at,
             )
+            return saved
+
+    def seed(self, token: Token) -> Token:
+        """Store `token` as this key's grant and use it (no token request while it is
+        valid); a stored refresh token is kept when `token` has none."""
+        with self._lock, self._store.lock(self._key):
+            self._store.save(self._key, token)
+            saved = self._store.load(self._key) or token
+            self._pending_refresh_token = None
+            self._unsaved = None
+            self._adopt(saved)
+            self._soft.reset()
             return saved
 
     def forget(self) -> None:
@@ -316,7 +330,19 @@ class TokenManager:
         )
         if error is not None:
             self._keep_unsaved(token, error)
+        self._tell(token)
         return token
+
+    def _tell(self, token: Token) -> None:
+        callback = self.on_new_token
+        if callback is None:
+            return
+        try:
+            callback(token)
+        except Exception as exc:  # the user's callback must not break a refresh
+            logger.warning(
+                "the new-token callback for key %r failed (%s)", self._key, type(exc).__name__
+            )
 
     def _save(self, token: Token) -> StoreError | None:
         try:

@@ -81,6 +81,49 @@ class Token:
             scope=data.get("scope"),
         )
 
+    @classmethod
+    def from_oauth2_dict(cls, data: Mapping[str, Any], *, now: float | None = None) -> Token:
+        """A Token from the dict requests-oauthlib or Authlib saves (`access_token`,
+        `refresh_token`, `token_type`, `expires_at` or `expires_in`, `scope` as a string or
+        a list); other keys are ignored. Without either expiry field the token counts as
+        expired, so it is refreshed before use rather than trusted. TokenFormatError if it
+        is not a bearer token."""
+        if not isinstance(data, Mapping):
+            raise TokenFormatError("token data must be a dict")
+        token_type = data.get("token_type") or "bearer"
+        if not isinstance(token_type, str) or token_type.lower() != "bearer":
+            raise TokenFormatError(f"token_type must be 'bearer', got {token_type!r}")
+        current = time.time() if now is None else now
+        expires_at = _number(data.get("expires_at"))
+        if expires_at is None:
+            expires_in = _number(data.get("expires_in"))
+            expires_at = current if expires_in is None else current + expires_in
+        scope = data.get("scope")
+        if isinstance(scope, (list, tuple)):
+            scope = " ".join(str(s) for s in scope)
+        return cls(
+            access_token=data.get("access_token"),  # type: ignore[arg-type]
+            refresh_token=data.get("refresh_token") or None,
+            expires_at=expires_at,
+            token_type="bearer",
+            scope=scope if isinstance(scope, str) and scope else None,
+        )
+
+    def to_oauth2_dict(self, *, now: float | None = None) -> dict[str, Any]:
+        """The dict requests-oauthlib's `token_updater` and Authlib's `update_token` expect."""
+        current = time.time() if now is None else now
+        data: dict[str, Any] = {
+            "access_token": self.access_token,
+            "token_type": "Bearer",
+            "expires_in": max(0, round(self.expires_at - current)),
+            "expires_at": self.expires_at,
+        }
+        if self.refresh_token:
+            data["refresh_token"] = self.refresh_token
+        if self.scope:
+            data["scope"] = self.scope.split()
+        return data
+
     def with_refresh_token(self, refresh_token: str | None) -> Token:
         """This token with `refresh_token` filled in when it has none (never replaced by None)."""
         if self.refresh_token or not refresh_token:
@@ -93,3 +136,16 @@ def _finite(value: float) -> bool:
         return math.isfinite(value)
     except OverflowError:  # an int too large for a float
         return False
+
+
+def _number(value: object) -> float | None:
+    """A finite number from a number or a numeric string; None when absent or not one."""
+    if value is None or isinstance(value, bool):
+        return None
+    try:
+        number = float(value)  # type: ignore[arg-type]
+    except (TypeError, ValueError, OverflowError):
+        raise TokenFormatError(f"expected a number of seconds, got {value!r}") from None
+    if not math.isfinite(number):
+        raise TokenFormatError(f"expected a finite number of seconds, got {value!r}")
+    return number

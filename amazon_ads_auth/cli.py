@@ -17,7 +17,6 @@ from typing import Any, TypeVar
 import click
 import requests
 
-from ._auth import header_items
 from ._cli_consent import receive_code
 from ._cli_output import (
     expiry,
@@ -201,7 +200,7 @@ def token(as_headers: bool, as_json: bool, profile_id: str | None, **options: An
         if as_json:
             click.echo(json.dumps(token_fields(fresh), indent=2))
         elif as_headers:
-            for name, value in header_items(auth, fresh).items():
+            for name, value in auth.headers().items():
                 click.echo(f"{name}: {value}")
         else:
             click.echo(fresh.access_token)

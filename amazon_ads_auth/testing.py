@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import base64
 import collections
+import contextlib
 import dataclasses
 import hashlib
 import hmac
@@ -28,7 +29,7 @@ import struct
 import sys
 import threading
 import time
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit
 
@@ -249,6 +250,44 @@ class Emulator:
 
     def __exit__(self, *exc_info: object) -> None:
         self.stop()
+
+    @contextlib.contextmanager
+    def amazon_hosts(self) -> Iterator[Emulator]:
+        """While active, requests to Amazon's real Ads API and LwA hosts (from requests,
+        and AdsAuth's own token requests) reach this emulator instead, path and query kept:
+        code written for production runs unchanged in a test. (Outside a test there is
+        no way to reach those names offline, so this one patch is the honest stand-in.)"""
+        import requests.adapters
+
+        from . import _token_http
+        from ._regions import Region
+
+        origins = {f"https://{host}" for host in _amazon_hosts()}
+        origins |= {f"https://{urlsplit(r.token_url).netloc}" for r in Region}
+
+        def reroute(url: str) -> str:
+            for origin in origins:
+                if url.startswith(origin + "/") or url == origin:
+                    return self.url + url[len(origin) :]
+            return url
+
+        original_send = requests.adapters.HTTPAdapter.send
+        original_post = _token_http.post
+
+        def send(adapter: Any, request: Any, *args: Any, **kwargs: Any) -> Any:
+            request.url = reroute(request.url)
+            return original_send(adapter, request, *args, **kwargs)
+
+        def post(url: str, *args: Any, **kwargs: Any) -> Any:
+            return original_post(reroute(url), *args, **kwargs)
+
+        requests.adapters.HTTPAdapter.send = send  # type: ignore[method-assign, assignment]
+        _token_http.post = post
+        try:
+            yield self
+        finally:
+            requests.adapters.HTTPAdapter.send = original_send  # type: ignore[method-assign]
+            _token_http.post = original_post
 
     # ----- addresses ------------------------------------------------------------------------
 
@@ -783,6 +822,12 @@ _ERROR_TEXT = {
 
 def _join(url: str, params: Mapping[str, str]) -> str:
     return url + ("&" if "?" in url else "?") + urlencode(params)
+
+
+def _amazon_hosts() -> tuple[str, ...]:
+    from ._regions import ADS_API_HOSTS
+
+    return ADS_API_HOSTS
 
 
 def _random_token(length: int, alphabet: str = "") -> str:

@@ -24,7 +24,9 @@ def emulator_info(emulator: Emulator, **extra: Any) -> dict[str, Any]:
 
 
 def make_store(spec: tuple[Any, ...]) -> TokenStore:
-    """("file", path) or ("redis", url, prefix, lock_ttl)."""
+    """("file", path), ("redis", url, prefix, lock_ttl) or ("given", store)."""
+    if spec[0] == "given":
+        return spec[1]  # type: ignore[no-any-return]
     if spec[0] == "file":
         return FileTokenStore(spec[1], lock_timeout=30)
     _, url, prefix, lock_ttl = spec
@@ -152,3 +154,38 @@ def calls_in_the_margin(
         time.sleep(0.05)
     token = auth.token
     results.put(("token", token.access_token if token else None))
+
+
+def sqlite_store_calls(
+    block: str, folder: str, emulator: dict[str, Any], barrier: Any, results: Any
+) -> None:
+    """Run the README's SQLite CallbackTokenStore in this process (the database in
+    `folder`), then 4 threads call the API at once through an AdsAuth on it."""
+    import os
+
+    os.chdir(folder)
+    namespace: dict[str, Any] = {}
+    exec(block, namespace)
+    store = namespace["store"]
+    with store.lock("seed"):  # seed once: the first process in writes the expired grant
+        key = f"{emulator['client_id']}/default"
+        if store.load(key) is None:
+            store.save(key, Token("Atza|expired", emulator["refresh_token"], 1.0))
+    auth = make_auth(("given", store), emulator)
+    session = requests.Session()
+    statuses: list[int] = []
+    guard = threading.Lock()
+    barrier.wait(60)
+
+    def one() -> None:
+        answer = session.get(emulator["api_url"] + "/sp/campaigns", auth=auth, timeout=60)
+        with guard:
+            statuses.append(answer.status_code)
+
+    workers = [threading.Thread(target=one) for _ in range(4)]
+    for worker in workers:
+        worker.start()
+    for worker in workers:
+        worker.join()
+    token = auth.token
+    results.put((statuses, token.access_token if token else None))

@@ -275,8 +275,15 @@ class Emulator:
         original_post = _token_http.post
 
         def send(adapter: Any, request: Any, *args: Any, **kwargs: Any) -> Any:
-            request.url = reroute(request.url)
-            return original_send(adapter, request, *args, **kwargs)
+            target = reroute(request.url)
+            if target == request.url:
+                return original_send(adapter, request, *args, **kwargs)
+            routed = request.copy()
+            routed.url = target
+            response = original_send(adapter, routed, *args, **kwargs)
+            # The caller (and its auth's hooks) see the request they made.
+            response.request, response.url = request, request.url
+            return response
 
         def post(url: str, *args: Any, **kwargs: Any) -> Any:
             return original_post(reroute(url), *args, **kwargs)
@@ -647,8 +654,19 @@ class Emulator:
             report_id = route.split("/")[3]
             location = f"{self.report_location}/{report_id}?X-Amz-Signature={_random_token(16)}"
             return 307, {"Location": location}, None
+        if method == "GET" and route.startswith("/v2/profiles/"):
+            wanted = route.rsplit("/", 1)[1]
+            found = [p for p in self.profiles if str(p.get("profileId")) == wanted]
+            if not found:
+                return 404, {}, {"code": "NOT_FOUND", "details": "Profile not found"}
+            return 200, {}, found[0]
         if "amazon-advertising-api-scope" not in headers and "amazon-ads-accountid" not in headers:
             return 400, {}, {"code": "400", "details": "Scope header is missing"}
+        if method == "POST" and route == "/sp/campaigns/list":
+            campaigns = [_demo_campaign("SPONSORED_PRODUCTS", v3=True)]
+            return 200, {}, {"campaigns": campaigns, "totalResults": len(campaigns)}
+        if method == "POST" and route == "/adsApi/v1/query/campaigns":
+            return 200, {}, {"campaigns": [_demo_campaign("SPONSORED_PRODUCTS", v3=False)]}
         return (
             200,
             {},
@@ -833,6 +851,27 @@ def _amazon_hosts() -> tuple[str, ...]:
 def _random_token(length: int, alphabet: str = "") -> str:
     alphabet = alphabet or "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
     return "".join(secrets.choice(alphabet) for _ in range(length))
+
+
+def _demo_campaign(ad_product: str, *, v3: bool) -> dict[str, Any]:
+    """One campaign as the SP v3 list (v3) or the Ads API v1 query returns it."""
+    if v3:
+        return {
+            "campaignId": "271828182845",
+            "name": "Emulator Campaign",
+            "state": "ENABLED",
+            "targetingType": "AUTO",
+            "budget": {"budget": 10.0, "budgetType": "DAILY"},
+            "startDate": "2026-01-01",
+            "dynamicBidding": {"strategy": "LEGACY_FOR_SALES"},
+        }
+    return {
+        "campaignId": "271828182845",
+        "adProduct": ad_product,
+        "name": "Emulator Campaign",
+        "state": "ENABLED",
+        "budgets": [{"budgetType": "MONETARY", "recurrenceTimePeriod": "DAILY"}],
+    }
 
 
 def _demo_profile() -> dict[str, Any]:

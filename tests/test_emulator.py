@@ -150,3 +150,25 @@ def test_pkce_plain_method() -> None:
         right = _token(emu, **form, code_verifier=verifier)
         assert right.status_code == 200
         assert right.json()["refresh_token"].startswith("Atzr|")
+
+
+def test_api_shapes_for_profile_by_id_sp_campaigns_and_v1_query() -> None:
+    import requests
+
+    from amazon_ads_auth import AdsAuth
+
+    with Emulator() as emu:
+        auth = AdsAuth(
+            emu.client_id, emu.client_secret, emu.issue_refresh_token(), **emu.auth_kwargs()
+        )
+        one = requests.get(f"{emu.api_url}/v2/profiles/3141592653589793", auth=auth, timeout=30)
+        assert one.status_code == 200 and one.json()["countryCode"] == "US"
+        missing = requests.get(f"{emu.api_url}/v2/profiles/1", auth=auth, timeout=30)
+        assert missing.status_code == 404 and missing.json()["code"] == "NOT_FOUND"
+        scoped = auth.with_profile(3141592653589793)
+        sp = requests.post(f"{emu.api_url}/sp/campaigns/list", json={}, auth=scoped, timeout=30)
+        assert sp.json()["totalResults"] == 1 and sp.json()["campaigns"][0]["state"] == "ENABLED"
+        v1 = requests.post(
+            f"{emu.api_url}/adsApi/v1/query/campaigns", json={}, auth=scoped, timeout=30
+        )
+        assert v1.json()["campaigns"][0]["adProduct"] == "SPONSORED_PRODUCTS"

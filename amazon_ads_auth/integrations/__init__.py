@@ -1,0 +1,12 @@
+"""Making Ads SDKs that fetch their own tokens use an AdsAuth instead.
+
+Each adapter makes the SDK's token source ask AdsAuth (single flight, the shared store)
+rather than Login with Amazon, and sends the SDK's requests through AdsAuth (its headers,
+one replay after a 401). Installed with one call; each returns a function that undoes it.
+"""
+
+from __future__ import annotations
+
+from ._ad_api import ad_api_credentials, use_with_ad_api
+
+__all__ = ["ad_api_credentials", "use_with_ad_api"]

@@ -1,0 +1,113 @@
+"""Ads SDKs that fetch their own tokens, driven by an AdsAuth instead: one real SDK call
+against the emulator (reached under Amazon's real hostnames), 20 threads, one token request,
+and the SDK's own token fetch never called."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import pytest
+
+from amazon_ads_auth import AdsAuth, MemoryTokenStore, Token
+from amazon_ads_auth.testing import Emulator
+
+ad_api = pytest.importorskip("ad_api", reason="python-amazon-ad-api is not installed")
+
+
+@pytest.fixture
+def amazon(emulator: Emulator) -> Iterator[Emulator]:
+    with emulator.amazon_hosts():
+        yield emulator
+
+
+def expired_auth(emulator: Emulator, **kwargs: Any) -> AdsAuth:
+    """An AdsAuth on Amazon's real URLs (routed to the emulator) with an expired token."""
+    store = MemoryTokenStore()
+    store.save(
+        f"{emulator.client_id}/default",
+        Token("Atza|expired", emulator.issue_refresh_token(), 1.0),
+    )
+    return AdsAuth(emulator.client_id, emulator.client_secret, store=store, **kwargs)
+
+
+def test_python_amazon_ad_api_through_adsauth(
+    amazon: Emulator, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from ad_api.api import Profiles
+    from ad_api.auth.access_token_client import AccessTokenClient
+    from ad_api.base import Marketplaces
+
+    from amazon_ads_auth.integrations import ad_api_credentials, use_with_ad_api
+
+    def never(*args: object, **kwargs: object) -> None:
+        raise AssertionError("the SDK fetched a token itself")
+
+    monkeypatch.setattr(AccessTokenClient, "_request", never)
+    amazon.token_latency = 0.05
+    auth = expired_auth(amazon)
+    undo = use_with_ad_api(auth)
+    try:
+        answers: list[Any] = []
+        guard = threading.Lock()
+
+        def call() -> None:
+            client = Profiles(
+                credentials=ad_api_credentials(auth),
+                marketplace=Marketplaces.NA,
+                verify_additional_credentials=False,  # listing profiles needs no profile
+            )
+            payload = client.list_profiles().payload
+            with guard:
+                answers.append(payload)
+
+        threads = [threading.Thread(target=call) for _ in range(20)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        assert len(answers) == 20
+        assert all(a[0]["profileId"] == 3141592653589793 for a in answers)
+        assert amazon.token_requests == {"refresh_token": 1}
+        # A revoked token: AdsAuth's replay cures the SDK's call too.
+        amazon.revoke_access_tokens()
+        client = Profiles(
+            credentials=ad_api_credentials(auth, profile_id=3141592653589793),
+            marketplace=Marketplaces.NA,
+        )
+        assert client.list_profiles().payload[0]["profileId"] == 3141592653589793
+        assert amazon.token_requests == {"refresh_token": 2}
+    finally:
+        undo()
+    import ad_api.base.client as client_module
+    import requests
+
+    assert client_module.request is requests.request  # undone
+
+
+def test_credentials_carry_no_secret(emulator: Emulator, make_auth: Callable[..., AdsAuth]) -> None:
+    from amazon_ads_auth.integrations import ad_api_credentials
+
+    credentials = ad_api_credentials(make_auth(profile_id=7))
+    assert credentials["client_id"] == emulator.client_id
+    assert credentials["profile_id"] == "7"
+    assert emulator.client_secret not in credentials.values()
+
+
+def test_the_readme_sdk_example_runs(amazon: Emulator) -> None:
+    import pathlib
+    import re
+
+    readme = (pathlib.Path(__file__).resolve().parent.parent / "README.md").read_text()
+    start = readme.index("## With python-amazon-ad-api and other SDKs")
+    block = re.findall(r"```python\n(.*?)```", readme[start:], flags=re.S)[0]
+    namespace: dict[str, Any] = {}
+    code = block.replace("AdsAuth.from_login()", "AUTH")
+    namespace["AUTH"] = expired_auth(amazon)
+    exec(code, namespace)
+    try:
+        assert namespace["profiles"][0]["profileId"] == 3141592653589793
+        assert amazon.token_requests == {"refresh_token": 1}
+    finally:
+        namespace["undo"]()

@@ -111,3 +111,53 @@ def test_the_readme_sdk_example_runs(amazon: Emulator) -> None:
         assert amazon.token_requests == {"refresh_token": 1}
     finally:
         namespace["undo"]()
+
+
+ADS_API_V1_SCRIPT = """
+    import json, sys, threading
+    from ads_api.client import AdsClient
+    from amazon_ads_auth import AdsAuth, MemoryTokenStore, Token
+    from amazon_ads_auth.integrations import ads_api_v1_config, use_with_ads_api_v1
+
+    given = json.load(sys.stdin)
+    store = MemoryTokenStore()
+    store.save(given["key"], Token("Atza|expired", given["refresh_token"], 1.0))
+    auth = AdsAuth(given["client_id"], given["client_secret"], store=store,
+                   token_url=given["token_url"], api_hosts=[given["api_host"]])
+    results = []
+
+    def call():
+        client = AdsClient(ads_api_v1_config(auth, endpoints={"na": given["api_url"]}))
+        use_with_ads_api_v1(auth, client)
+        assert client.config._token_manager is None  # the SDK cannot fetch a token itself
+        profiles = client.v0.accounts.profiles.list_profiles()
+        results.append(profiles[0]["profileId"])
+
+    threads = [threading.Thread(target=call) for _ in range(20)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    print(json.dumps(results))
+"""
+
+
+def test_amazon_ads_api_v1_through_adsauth(emulator: Emulator) -> None:
+    from tests.newer_python import run_script, sdk_python
+
+    python = sdk_python((3, 13), "amazon-ads-api-v1==0.11.0")
+    emulator.token_latency = 0.05
+    refresh_token = emulator.issue_refresh_token()
+    results = run_script(
+        python,
+        ADS_API_V1_SCRIPT,
+        key=f"{emulator.client_id}/default",
+        refresh_token=refresh_token,
+        client_id=emulator.client_id,
+        client_secret=emulator.client_secret,
+        token_url=emulator.token_url,
+        api_host=emulator.api_host,
+        api_url=emulator.api_url,
+    )
+    assert results == [3141592653589793] * 20
+    assert emulator.token_requests == {"refresh_token": 1}

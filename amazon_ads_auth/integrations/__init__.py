@@ -8,5 +8,6 @@ one replay after a 401). Installed with one call; each returns a function that u
 from __future__ import annotations
 
 from ._ad_api import ad_api_credentials, use_with_ad_api
+from ._ads_api_v1 import ads_api_v1_config, use_with_ads_api_v1
 
-__all__ = ["ad_api_credentials", "use_with_ad_api"]
+__all__ = ["ad_api_credentials", "ads_api_v1_config", "use_with_ad_api", "use_with_ads_api_v1"]

@@ -161,3 +161,53 @@ def test_amazon_ads_api_v1_through_adsauth(emulator: Emulator) -> None:
     )
     assert results == [3141592653589793] * 20
     assert emulator.token_requests == {"refresh_token": 1}
+
+
+AMAZON_ADS_API_SCRIPT = """
+    import asyncio, json, sys
+    from amazon_ads_api import AmazonAdsClient
+    from amazon_ads_api.base import AsyncTokenManager
+    from amazon_ads_auth import AdsAuth, MemoryTokenStore, Token
+    from amazon_ads_auth.integrations import use_with_amazon_ads_api
+
+    async def never(self):
+        raise AssertionError("the SDK fetched a token itself")
+
+    AsyncTokenManager._refresh_access_token = never
+    given = json.load(sys.stdin)
+    store = MemoryTokenStore()
+    store.save(given["key"], Token("Atza|expired", given["refresh_token"], 1.0))
+    auth = AdsAuth(given["client_id"], given["client_secret"], store=store,
+                   token_url=given["token_url"], api_hosts=[given["api_host"]])
+    undo = use_with_amazon_ads_api(auth, base_url=given["api_url"])
+
+    async def one():
+        client = AmazonAdsClient(client_id=auth.client_id, client_secret="-", refresh_token="-")
+        profiles = await client.accounts.profiles.list_profiles()
+        return profiles[0]["profileId"]
+
+    async def main():
+        return await asyncio.gather(*(one() for _ in range(20)))
+
+    print(json.dumps(asyncio.run(main())))
+"""
+
+
+def test_amazon_ads_api_through_adsauth(emulator: Emulator) -> None:
+    from tests.newer_python import run_script, sdk_python
+
+    python = sdk_python((3, 12), "amazon-ads-api==1.0.0")
+    emulator.token_latency = 0.05
+    results = run_script(
+        python,
+        AMAZON_ADS_API_SCRIPT,
+        key=f"{emulator.client_id}/default",
+        refresh_token=emulator.issue_refresh_token(),
+        client_id=emulator.client_id,
+        client_secret=emulator.client_secret,
+        token_url=emulator.token_url,
+        api_host=emulator.api_host,
+        api_url=emulator.api_url,
+    )
+    assert results == [3141592653589793] * 20
+    assert emulator.token_requests == {"refresh_token": 1}

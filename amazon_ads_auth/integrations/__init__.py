@@ -9,5 +9,12 @@ from __future__ import annotations
 
 from ._ad_api import ad_api_credentials, use_with_ad_api
 from ._ads_api_v1 import ads_api_v1_config, use_with_ads_api_v1
+from ._amazon_ads_api import use_with_amazon_ads_api
 
-__all__ = ["ad_api_credentials", "ads_api_v1_config", "use_with_ad_api", "use_with_ads_api_v1"]
+__all__ = [
+    "ad_api_credentials",
+    "ads_api_v1_config",
+    "use_with_ad_api",
+    "use_with_ads_api_v1",
+    "use_with_amazon_ads_api",
+]

@@ -254,9 +254,11 @@ class Emulator:
     @contextlib.contextmanager
     def amazon_hosts(self) -> Iterator[Emulator]:
         """While active, requests to Amazon's real Ads API and LwA hosts (from requests,
-        and AdsAuth's own token requests) reach this emulator instead, path and query kept:
+        httpx, and AdsAuth's own token requests) reach this emulator instead, path and query
+        kept:
         code written for production runs unchanged in a test. (Outside a test there is
         no way to reach those names offline, so this one patch is the honest stand-in.)"""
+        import httpx
         import requests.adapters
 
         from . import _token_http
@@ -288,12 +290,32 @@ class Emulator:
         def post(url: str, *args: Any, **kwargs: Any) -> Any:
             return original_post(reroute(url), *args, **kwargs)
 
+        original_sync = httpx.HTTPTransport.handle_request
+        original_async = httpx.AsyncHTTPTransport.handle_async_request
+
+        def rerouted(request: httpx.Request) -> httpx.Request:
+            target = reroute(str(request.url))
+            if target != str(request.url):
+                request.url = httpx.URL(target)
+                request.headers["Host"] = request.url.netloc.decode("ascii")
+            return request
+
+        def handle(transport: Any, request: httpx.Request) -> httpx.Response:
+            return original_sync(transport, rerouted(request))
+
+        async def handle_async(transport: Any, request: httpx.Request) -> httpx.Response:
+            return await original_async(transport, rerouted(request))
+
         requests.adapters.HTTPAdapter.send = send  # type: ignore[method-assign, assignment]
+        httpx.HTTPTransport.handle_request = handle  # type: ignore[method-assign, assignment]
+        httpx.AsyncHTTPTransport.handle_async_request = handle_async  # type: ignore[method-assign, assignment]
         _token_http.post = post
         try:
             yield self
         finally:
             requests.adapters.HTTPAdapter.send = original_send  # type: ignore[method-assign]
+            httpx.HTTPTransport.handle_request = original_sync  # type: ignore[method-assign]
+            httpx.AsyncHTTPTransport.handle_async_request = original_async  # type: ignore[method-assign]
             _token_http.post = original_post
 
     # ----- addresses ------------------------------------------------------------------------

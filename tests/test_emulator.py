@@ -172,3 +172,24 @@ def test_api_shapes_for_profile_by_id_sp_campaigns_and_v1_query() -> None:
             f"{emu.api_url}/adsApi/v1/query/campaigns", json={}, auth=scoped, timeout=30
         )
         assert v1.json()["campaigns"][0]["adProduct"] == "SPONSORED_PRODUCTS"
+
+
+def test_amazon_hosts_routes_real_hostnames_for_requests_and_httpx() -> None:
+    import asyncio
+
+    import httpx
+
+    from amazon_ads_auth import AdsAuth
+
+    with Emulator() as emu, emu.amazon_hosts():
+        auth = AdsAuth(emu.client_id, emu.client_secret, emu.issue_refresh_token())  # real URLs
+        url = "https://advertising-api.amazon.com/v2/profiles"
+        assert requests.get(url, auth=auth, timeout=30).json()[0]["countryCode"] == "US"
+        assert httpx.get(url, auth=auth).status_code == 200
+
+        async def main() -> int:
+            async with httpx.AsyncClient(auth=auth) as client:
+                return (await client.get(url)).status_code
+
+        assert asyncio.run(main()) == 200
+        assert emu.token_requests == {"refresh_token": 1}  # to api.amazon.com, routed too

@@ -177,14 +177,7 @@ class TokenManager:
     def save_new_grant(self, request: TokenHttpRequest) -> Token:
         """Exchange an authorization code and store the result as this key's grant."""
         with self._lock:
-            token = self._transport.send(request)
-            with self._store.lock(self._key):
-                self._store.save(self._key, token)
-                saved = self._store.load(self._key) or token
-            self._pending_refresh_token = None
-            self._unsaved = None
-            self._adopt(saved)
-            self._soft.reset()
+            saved = self._store_grant(self._transport.send(request))
             logger.info(
                 "stored a new grant for key %r; access token expires at %.0f",
                 self._key,
@@ -195,14 +188,20 @@ class TokenManager:
     def seed(self, token: Token) -> Token:
         """Store `token` as this key's grant and use it (no token request while it is
         valid); a stored refresh token is kept when `token` has none."""
-        with self._lock, self._store.lock(self._key):
+        with self._lock:
+            return self._store_grant(token)
+
+    def _store_grant(self, token: Token) -> Token:
+        """Called with the thread lock held: save `token` as the grant, adopt what the store
+        kept (its refresh token merged in)."""
+        with self._store.lock(self._key):
             self._store.save(self._key, token)
             saved = self._store.load(self._key) or token
-            self._pending_refresh_token = None
-            self._unsaved = None
-            self._adopt(saved)
-            self._soft.reset()
-            return saved
+        self._pending_refresh_token = None
+        self._unsaved = None
+        self._adopt(saved)
+        self._soft.reset()
+        return saved
 
     def forget(self) -> None:
         """Drop this grant from memory and from the store."""

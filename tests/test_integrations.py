@@ -113,6 +113,19 @@ def test_the_readme_sdk_example_runs(amazon: Emulator) -> None:
         namespace["undo"]()
 
 
+def given_to_script(emulator: Emulator) -> dict[str, Any]:
+    """What an SDK script in another interpreter needs: a grant and where the emulator is."""
+    return {
+        "key": f"{emulator.client_id}/default",
+        "refresh_token": emulator.issue_refresh_token(),
+        "client_id": emulator.client_id,
+        "client_secret": emulator.client_secret,
+        "token_url": emulator.token_url,
+        "api_host": emulator.api_host,
+        "api_url": emulator.api_url,
+    }
+
+
 ADS_API_V1_SCRIPT = """
     import json, sys, threading
     from ads_api.client import AdsClient
@@ -147,18 +160,7 @@ def test_amazon_ads_api_v1_through_adsauth(emulator: Emulator) -> None:
 
     python = sdk_python((3, 13), "amazon-ads-api-v1==0.11.0")
     emulator.token_latency = 0.05
-    refresh_token = emulator.issue_refresh_token()
-    results = run_script(
-        python,
-        ADS_API_V1_SCRIPT,
-        key=f"{emulator.client_id}/default",
-        refresh_token=refresh_token,
-        client_id=emulator.client_id,
-        client_secret=emulator.client_secret,
-        token_url=emulator.token_url,
-        api_host=emulator.api_host,
-        api_url=emulator.api_url,
-    )
+    results = run_script(python, ADS_API_V1_SCRIPT, **given_to_script(emulator))
     assert results == [3141592653589793] * 20
     assert emulator.token_requests == {"refresh_token": 1}
 
@@ -198,16 +200,6 @@ def test_amazon_ads_api_through_adsauth(emulator: Emulator) -> None:
 
     python = sdk_python((3, 12), "amazon-ads-api==1.0.0")
     emulator.token_latency = 0.05
-    results = run_script(
-        python,
-        AMAZON_ADS_API_SCRIPT,
-        key=f"{emulator.client_id}/default",
-        refresh_token=emulator.issue_refresh_token(),
-        client_id=emulator.client_id,
-        client_secret=emulator.client_secret,
-        token_url=emulator.token_url,
-        api_host=emulator.api_host,
-        api_url=emulator.api_url,
-    )
+    results = run_script(python, AMAZON_ADS_API_SCRIPT, **given_to_script(emulator))
     assert results == [3141592653589793] * 20
     assert emulator.token_requests == {"refresh_token": 1}

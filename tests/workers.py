@@ -171,21 +171,4 @@ def sqlite_store_calls(
         key = f"{emulator['client_id']}/default"
         if store.load(key) is None:
             store.save(key, Token("Atza|expired", emulator["refresh_token"], 1.0))
-    auth = make_auth(("given", store), emulator)
-    session = requests.Session()
-    statuses: list[int] = []
-    guard = threading.Lock()
-    barrier.wait(60)
-
-    def one() -> None:
-        answer = session.get(emulator["api_url"] + "/sp/campaigns", auth=auth, timeout=60)
-        with guard:
-            statuses.append(answer.status_code)
-
-    workers = [threading.Thread(target=one) for _ in range(4)]
-    for worker in workers:
-        worker.start()
-    for worker in workers:
-        worker.join()
-    token = auth.token
-    results.put((statuses, token.access_token if token else None))
+    call_api(("given", store), emulator, barrier, results, threads=4)

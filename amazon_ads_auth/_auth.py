@@ -18,19 +18,16 @@ from requests.cookies import extract_cookies_to_jar
 
 from ._compat import Httpx2Auth
 from ._errors import ConfigurationError
+from ._grant import AuthorizationCodeGrant
 from ._limits import DEFAULT_REFRESH_DEADLINE, DEFAULT_REFRESH_MARGIN
-from ._lwa import (
-    DEFAULT_SCOPE,
-    AuthorizationRequest,
-    build_authorization_request,
-    code_exchange_request,
-)
 from ._manager import TokenManager
 from ._regions import ADS_API_HOSTS, Region
 from ._settings import (
     account_text,
+    deadline_within_lock,
     env_kwargs,
     profile_text,
+    require_count,
     require_margin,
     require_number,
     require_text,
@@ -61,7 +58,7 @@ class _Request(Protocol):
 _R = TypeVar("_R", bound=_Request)
 
 
-class AdsAuth(requests.auth.AuthBase, httpx.Auth, Httpx2Auth):
+class AdsAuth(AuthorizationCodeGrant, requests.auth.AuthBase, httpx.Auth, Httpx2Auth):
     """Authentication for the Amazon Ads API, for requests and httpx (sync and async).
 
     `requests.get(url, auth=auth)`, `httpx.Client(auth=auth)`, `httpx.AsyncClient(auth=auth)`,
@@ -110,9 +107,9 @@ class AdsAuth(requests.auth.AuthBase, httpx.Auth, Httpx2Auth):
             )
         deadline = require_number("refresh_deadline", refresh_deadline, minimum=0.001)
         policy = RetryPolicy(
-            max_retries=_require_count(max_retries),
+            max_retries=require_count(max_retries),
             backoff=require_number("retry_backoff", retry_backoff, minimum=0.0),
-            deadline=_deadline_within_lock(store, deadline),
+            deadline=deadline_within_lock(store, deadline),
         )
         self.region = Region.parse(region)
         self.client_id = client_id
@@ -268,49 +265,6 @@ class AdsAuth(requests.auth.AuthBase, httpx.Auth, Httpx2Auth):
     def __exit__(self, *exc_info: object) -> None:
         self.close()
 
-    # ----- the authorization-code grant --------------------------------------------------
-
-    def authorization_request(
-        self,
-        redirect_uri: str,
-        *,
-        scope: str | Iterable[str] = DEFAULT_SCOPE,
-        pkce: bool = True,
-    ) -> AuthorizationRequest:
-        """A consent URL for the user to open, with fresh `state` and (default) PKCE S256."""
-        scopes = scope if isinstance(scope, str) else list(scope)
-        return build_authorization_request(
-            self._authorization_url, self.client_id, redirect_uri, scopes, pkce=pkce
-        )
-
-    def fetch_token(
-        self,
-        *,
-        authorization_response: str | None = None,
-        request: AuthorizationRequest | None = None,
-        code: str | None = None,
-        redirect_uri: str | None = None,
-        code_verifier: str | None = None,
-    ) -> Token:
-        """Exchange an authorization code for tokens and store them under this store key.
-
-        Either `authorization_response` (the URL the browser was redirected to) with the
-        `request` that made the consent URL, or a bare `code` with its `redirect_uri`.
-        Codes live 5 minutes and work once.
-        """
-        return self._manager.save_new_grant(
-            code_exchange_request(
-                self._token_url,
-                self.client_id,
-                self._client_secret,
-                authorization_response=authorization_response,
-                request=request,
-                code=code,
-                redirect_uri=redirect_uri,
-                code_verifier=code_verifier,
-            )
-        )
-
     # ----- requests ------------------------------------------------------------------------
 
     def __call__(self, r: requests.PreparedRequest) -> requests.PreparedRequest:
@@ -465,19 +419,3 @@ def _replayable(request: _Request) -> bool:
     except Exception:  # httpx.RequestNotRead, or httpx2's own class of it
         return False
     return True
-
-
-def _require_count(max_retries: object) -> int:
-    if isinstance(max_retries, bool) or not isinstance(max_retries, int) or max_retries < 0:
-        raise ConfigurationError(f"max_retries must be an int >= 0, got {max_retries!r}")
-    return max_retries
-
-
-def _deadline_within_lock(store: object, deadline: float) -> float:
-    """A store lock with a TTL must outlive the refresh it guards, or a second process
-    could refresh while the first still is: a shorter TTL shortens the deadline to 80% of
-    it."""
-    ttl = getattr(store, "lock_ttl", None)
-    if isinstance(ttl, (int, float)) and not isinstance(ttl, bool) and ttl > 0:
-        return min(deadline, 0.8 * float(ttl))
-    return deadline

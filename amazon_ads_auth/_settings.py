@@ -108,3 +108,19 @@ def env_kwargs(overrides: dict[str, Any]) -> dict[str, Any]:
                 f"{var} is not set: export it, or pass {name}= to AdsAuth.from_env()"
             )
     return kwargs
+
+
+def require_count(max_retries: object) -> int:
+    if isinstance(max_retries, bool) or not isinstance(max_retries, int) or max_retries < 0:
+        raise ConfigurationError(f"max_retries must be an int >= 0, got {max_retries!r}")
+    return max_retries
+
+
+def deadline_within_lock(store: object, deadline: float) -> float:
+    """A store lock with a TTL must outlive the refresh it guards, or a second process
+    could refresh while the first still is: a shorter TTL shortens the deadline to 80% of
+    it."""
+    ttl = getattr(store, "lock_ttl", None)
+    if isinstance(ttl, (int, float)) and not isinstance(ttl, bool) and ttl > 0:
+        return min(deadline, 0.8 * float(ttl))
+    return deadline

@@ -47,7 +47,8 @@ def newest_python(minimum: tuple[int, int]) -> str | None:
 
 
 def sdk_python(minimum: tuple[int, int], package: str) -> str:
-    """A venv's python with this project and `package` installed (cached between runs)."""
+    """A venv's python with this project and `package` installed (cached between runs);
+    the test is skipped, with the reason, when no such interpreter exists."""
     interpreter = newest_python(minimum)
     if interpreter is None:
         pytest.skip(f"{package} needs Python >= {minimum[0]}.{minimum[1]}; none on this machine")

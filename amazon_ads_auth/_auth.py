@@ -41,6 +41,13 @@ CLIENT_ID_HEADER = "Amazon-Advertising-API-ClientId"
 SCOPE_HEADER = "Amazon-Advertising-API-Scope"
 ACCOUNT_HEADER = "Amazon-Ads-AccountId"
 
+# Ads API v1 (/adsApi/...) names the client id header Amazon-Ads-ClientId in its OpenAPI
+# specification; it is added there, besides the classic one.
+ADS_CLIENT_ID_HEADER = "Amazon-Ads-ClientId"
+_ADS_CLIENT_ID_RAW = ADS_CLIENT_ID_HEADER.lower().encode()
+_V1_PATH = "/adsApi/"
+_V1_RAW_PATH = _V1_PATH.encode()
+
 _REPLAYED = "_amazon_ads_auth_replayed"
 
 
@@ -280,6 +287,8 @@ class AdsAuth(AuthorizationCodeGrant, requests.auth.AuthBase, httpx.Auth, Httpx2
         for name, lowered, value in self._static_headers_lower:
             if (lowered not in present) if present is not None else (name not in headers):
                 headers[name] = value
+        if _V1_PATH in url and ADS_CLIENT_ID_HEADER not in headers:
+            headers[ADS_CLIENT_ID_HEADER] = self.client_id
         # Appended directly: register_hook's isinstance(hook, Callable) is an ABC check.
         r.hooks["response"].append(self._on_response)
         return r
@@ -307,6 +316,7 @@ class AdsAuth(AuthorizationCodeGrant, requests.auth.AuthBase, httpx.Auth, Httpx2
         headers = r.request.headers
         for name, _, _ in self._static_headers_lower:
             headers.pop(name, None)
+        headers.pop(ADS_CLIENT_ID_HEADER, None)
         sent = headers.get("Authorization")
         if sent is not None and sent.startswith("Bearer "):
             headers.pop("Authorization", None)
@@ -385,6 +395,8 @@ class AdsAuth(AuthorizationCodeGrant, requests.auth.AuthBase, httpx.Auth, Httpx2
         for name, lowered, value in self._static_headers_raw:
             if lowered not in present:
                 headers[name] = value
+        if request.url.raw_path.startswith(_V1_RAW_PATH) and _ADS_CLIENT_ID_RAW not in present:
+            headers[ADS_CLIENT_ID_HEADER] = self.client_id
 
     @staticmethod
     def _rejected(response: Any, header: str) -> bool:

@@ -149,3 +149,23 @@ def test_default_hosts_are_the_three_ads_hosts_over_https() -> None:
     assert auth._hosts.matches_url_string("https://advertising-api.amazon.com/v2/profiles")
     assert not auth._hosts.matches_url_string("https://advertising-api.amazon.com.evil.example/")
     assert not auth._hosts.matches_url_string("http://advertising-api.amazon.com/v2/profiles")
+
+
+def test_ads_api_v1_paths_also_get_the_amazon_ads_clientid_header(
+    stack: Stack, emulator: Emulator, make_auth: Callable[..., AdsAuth]
+) -> None:
+    auth = make_auth(profile_id=5)
+    v1 = stack.request("POST", emulator.api_url + "/adsApi/v1/query/campaigns", auth, content=b"{}")
+    assert v1.status == 200
+    assert v1.sent["amazon-ads-clientid"] == emulator.client_id
+    assert v1.sent["amazon-advertising-api-clientid"] == emulator.client_id
+    classic = stack.get(emulator.api_url + "/v2/profiles", auth)
+    assert "amazon-ads-clientid" not in classic.sent
+    mine = stack.request(
+        "POST",
+        emulator.api_url + "/adsApi/v1/query/campaigns",
+        auth,
+        headers={"Amazon-Ads-ClientId": "set-by-me"},
+        content=b"{}",
+    )
+    assert mine.sent["amazon-ads-clientid"] == "set-by-me"  # a header you set wins

@@ -10,13 +10,12 @@ processes for that key (a Postgres advisory lock, `SELECT ... FOR UPDATE`, SQLit
 from __future__ import annotations
 
 import contextlib
-import threading
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import AbstractContextManager
 from typing import Any
 
 from ._errors import StoreError, TokenFormatError
-from ._store import require_token
+from ._store import KeyLocks, require_token
 from ._token import Token
 
 
@@ -44,8 +43,7 @@ class CallbackTokenStore:
         self._save = save
         self._delete = delete
         self._lock = lock
-        self._locks: dict[str, threading.Lock] = {}
-        self._guard = threading.Lock()
+        self._key_locks = KeyLocks()
 
     def __repr__(self) -> str:
         name = getattr(self._load, "__qualname__", type(self._load).__name__)
@@ -77,9 +75,7 @@ class CallbackTokenStore:
     @contextlib.contextmanager
     def lock(self, key: str) -> Iterator[None]:
         if self._lock is None:
-            with self._guard:
-                key_lock = self._locks.setdefault(key, threading.Lock())
-            with key_lock:
+            with self._key_locks.get(key):
                 yield
             return
         try:

@@ -82,13 +82,31 @@ def decode_record(raw: str | bytes) -> dict[str, Any] | None:
     return record if isinstance(record, dict) else None
 
 
+class KeyLocks:
+    """One threading.Lock per key, made on first use, for stores whose lock is in-process.
+    A forked child gets fresh ones: a lock another thread held at fork time would never be
+    released there."""
+
+    def __init__(self) -> None:
+        self._after_fork()
+        forget_locks_at_fork(self)
+
+    def get(self, key: str) -> threading.Lock:
+        with self._guard:
+            return self._locks.setdefault(key, threading.Lock())
+
+    def _after_fork(self) -> None:
+        self._guard = threading.Lock()
+        self._locks: dict[str, threading.Lock] = {}
+
+
 class MemoryTokenStore:
     """Tokens in this process's memory: the default, and the right store for one process."""
 
     def __init__(self) -> None:
         self._tokens: dict[str, Token] = {}
         self._logins: dict[str, dict[str, Any]] = {}
-        self._locks: dict[str, threading.Lock] = {}
+        self._key_locks = KeyLocks()
         self._guard = threading.Lock()
         forget_locks_at_fork(self)
 
@@ -123,12 +141,12 @@ class MemoryTokenStore:
 
     @contextmanager
     def lock(self, key: str) -> Iterator[None]:
-        with self._key_lock(key):
+        with self._key_locks.get(key):
             yield
 
     @contextmanager
     def try_lock(self, key: str) -> Iterator[bool]:
-        key_lock = self._key_lock(key)
+        key_lock = self._key_locks.get(key)
         if not key_lock.acquire(blocking=False):
             yield False
             return
@@ -137,11 +155,6 @@ class MemoryTokenStore:
         finally:
             key_lock.release()
 
-    def _key_lock(self, key: str) -> threading.Lock:
-        with self._guard:
-            return self._locks.setdefault(key, threading.Lock())
-
     def _after_fork(self) -> None:
-        # A lock held by another thread at fork time would never be released in the child.
+        # The guard, like the key locks, may have been held by another thread at fork time.
         self._guard = threading.Lock()
-        self._locks = {}

@@ -12,6 +12,7 @@ import pytest
 
 from amazon_ads_auth import AdsAuth, MemoryTokenStore, Token
 from amazon_ads_auth.testing import Emulator
+from tests.workers import emulator_info
 
 ad_api = pytest.importorskip("ad_api", reason="python-amazon-ad-api is not installed")
 
@@ -115,15 +116,11 @@ def test_the_readme_sdk_example_runs(amazon: Emulator) -> None:
 
 def given_to_script(emulator: Emulator) -> dict[str, Any]:
     """What an SDK script in another interpreter needs: a grant and where the emulator is."""
-    return {
-        "key": f"{emulator.client_id}/default",
-        "refresh_token": emulator.issue_refresh_token(),
-        "client_id": emulator.client_id,
-        "client_secret": emulator.client_secret,
-        "token_url": emulator.token_url,
-        "api_host": emulator.api_host,
-        "api_url": emulator.api_url,
-    }
+    return emulator_info(
+        emulator,
+        key=f"{emulator.client_id}/default",
+        refresh_token=emulator.issue_refresh_token(),
+    )
 
 
 ADS_API_V1_SCRIPT = """

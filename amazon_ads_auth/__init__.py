@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from ._auth import AdsAuth
 from ._callback_store import CallbackTokenStore
+from ._directory import LoginDirectory
 from ._errors import (
     AdsAuthError,
     AuthorizationDeniedError,
@@ -23,7 +24,7 @@ from ._errors import (
 )
 from ._file_store import FileTokenStore
 from ._keyring_store import KeyringTokenStore
-from ._logins import Login, LoginDirectory, Profile
+from ._logins import Login, Profile
 from ._lwa import AuthorizationRequest
 from ._open_store import open_store
 from ._redis_store import RedisTokenStore
@@ -60,3 +61,11 @@ __all__ = [
 ]
 
 __version__ = "0.1.0"
+
+# Public classes show the package in reprs and tracebacks (amazon_ads_auth.AdsAuth, not
+# amazon_ads_auth._auth.AdsAuth); pickle finds them here by the same name.
+for _name in __all__:
+    _public = globals()[_name]
+    if isinstance(_public, type):
+        _public.__module__ = __name__
+del _name, _public

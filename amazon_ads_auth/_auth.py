@@ -7,35 +7,29 @@ Every decision about tokens is the TokenManager's (`_manager`).
 from __future__ import annotations
 
 import copy
-import time
 from collections.abc import AsyncGenerator, Callable, Generator, Iterable, Mapping
 from typing import Any, Protocol, TypeVar
-from urllib.parse import urljoin, urlsplit
 
 import httpx
 import requests
-from requests.cookies import extract_cookies_to_jar
 
 from ._compat import Httpx2Auth
-from ._errors import ConfigurationError
-from ._grant import AuthorizationCodeGrant
 from ._limits import DEFAULT_REFRESH_DEADLINE, DEFAULT_REFRESH_MARGIN
-from ._manager import TokenManager
-from ._regions import ADS_API_HOSTS, Region
-from ._settings import (
-    account_text,
-    deadline_within_lock,
-    env_kwargs,
-    profile_text,
-    require_count,
-    require_margin,
-    require_number,
-    require_text,
+from ._login_lookup import LoginLookup
+from ._lwa import (
+    DEFAULT_SCOPE,
+    AuthorizationRequest,
+    build_authorization_request,
+    code_exchange_request,
 )
-from ._store import MemoryTokenStore, TokenStore
+from ._manager import TokenManager
+from ._migrate import settings_from_oauth2_session
+from ._regions import Region
+from ._requests_hooks import ResponseHook
+from ._settings import AuthSettings, env_kwargs, profile_text
+from ._store import TokenStore
 from ._token import Token
-from ._transport import RetryPolicy, TokenTransport
-from ._urls import HostScope, require_secure_url
+from ._transport import TokenTransport
 
 CLIENT_ID_HEADER = "Amazon-Advertising-API-ClientId"
 SCOPE_HEADER = "Amazon-Advertising-API-Scope"
@@ -47,8 +41,6 @@ ADS_CLIENT_ID_HEADER = "Amazon-Ads-ClientId"
 _ADS_CLIENT_ID_RAW = ADS_CLIENT_ID_HEADER.lower().encode()
 _V1_PATH = "/adsApi/"
 _V1_RAW_PATH = _V1_PATH.encode()
-
-_REPLAYED = "_amazon_ads_auth_replayed"
 
 
 class _Request(Protocol):
@@ -65,7 +57,7 @@ class _Request(Protocol):
 _R = TypeVar("_R", bound=_Request)
 
 
-class AdsAuth(AuthorizationCodeGrant, requests.auth.AuthBase, httpx.Auth, Httpx2Auth):
+class AdsAuth(requests.auth.AuthBase, httpx.Auth, Httpx2Auth):
     """Authentication for the Amazon Ads API, for requests and httpx (sync and async).
 
     `requests.get(url, auth=auth)`, `httpx.Client(auth=auth)`, `httpx.AsyncClient(auth=auth)`,
@@ -99,53 +91,55 @@ class AdsAuth(AuthorizationCodeGrant, requests.auth.AuthBase, httpx.Auth, Httpx2
         refresh_deadline: float = DEFAULT_REFRESH_DEADLINE,
         clock: Callable[[], float] | None = None,
         sleep: Callable[[float], None] | None = None,
+        on_new_token: Callable[[Token], None] | None = None,
     ) -> None:
-        require_text("client_id", client_id, "AMAZON_ADS_CLIENT_ID", header=True)
-        require_text("client_secret", client_secret, "AMAZON_ADS_CLIENT_SECRET")
-        if refresh_token is not None:
-            require_text("refresh_token", refresh_token, "AMAZON_ADS_REFRESH_TOKEN")
-        require_text("store_key", store_key, None)
-        if isinstance(api_hosts, str):
-            raise ConfigurationError("api_hosts must be a list of hosts, not one string")
-        margin = require_margin(refresh_margin)
-        if store is not None and not isinstance(store, TokenStore):
-            raise ConfigurationError(
-                f"store must implement load/save/delete/lock, got {type(store).__name__}"
-            )
-        deadline = require_number("refresh_deadline", refresh_deadline, minimum=0.001)
-        policy = RetryPolicy(
-            max_retries=require_count(max_retries),
-            backoff=require_number("retry_backoff", retry_backoff, minimum=0.0),
-            deadline=deadline_within_lock(store, deadline),
-        )
-        self.region = Region.parse(region)
-        self.client_id = client_id
-        self._client_secret = client_secret
-        self._token_url = require_secure_url(token_url or self.region.token_url, "token_url")
-        self._authorization_url = require_secure_url(
-            authorization_url or self.region.authorization_url, "authorization_url"
-        )
-        self._hosts = HostScope(ADS_API_HOSTS if api_hosts is None else api_hosts)
-        self._prefixes = self._hosts.prefixes
-        clock = clock or time.time
-        transport = TokenTransport(
-            timeout=require_number("timeout", timeout, minimum=0.001),
-            policy=policy,
+        """Raises: ConfigurationError naming the first argument that is not usable."""
+        settings = AuthSettings.check(
+            client_id,
+            client_secret,
+            refresh_token,
+            region=region,
+            profile_id=profile_id,
+            account_id=account_id,
+            store=store,
+            store_key=store_key,
+            api_hosts=api_hosts,
+            token_url=token_url,
+            authorization_url=authorization_url,
+            refresh_margin=refresh_margin,
+            timeout=timeout,
+            max_retries=max_retries,
+            retry_backoff=retry_backoff,
+            refresh_deadline=refresh_deadline,
             clock=clock,
-            sleep=sleep or time.sleep,
+            sleep=sleep,
+            on_new_token=on_new_token,
+        )
+        self._settings = settings
+        self.region = settings.region
+        self.client_id = settings.client_id
+        self._hosts = settings.hosts
+        self._prefixes = self._hosts.prefixes
+        transport = TokenTransport(
+            timeout=settings.timeout,
+            policy=settings.policy,
+            clock=settings.clock,
+            sleep=settings.sleep,
         )
         self._manager = TokenManager(
-            client_id=client_id,
-            client_secret=client_secret,
-            refresh_token=refresh_token,
-            store=store if store is not None else MemoryTokenStore(),
-            store_key=store_key,
-            token_url=self._token_url,
-            refresh_margin=margin,
+            client_id=settings.client_id,
+            client_secret=settings.client_secret.value,
+            refresh_token=settings.refresh_token.value if settings.refresh_token else None,
+            store=settings.store,
+            store_key=settings.store_key,
+            token_url=settings.token_url,
+            refresh_margin=settings.refresh_margin,
             transport=transport,
-            clock=clock,
+            clock=settings.clock,
+            refresh_deadline=settings.policy.deadline,
+            on_new_token=settings.on_new_token,
         )
-        self._set_headers(profile_text(profile_id), account_text(account_id))
+        self._set_headers(settings.profile_id, settings.account_id)
 
     def _set_headers(self, profile_id: str | None, account_id: str | None) -> None:
         self.profile_id = profile_id
@@ -158,6 +152,10 @@ class AdsAuth(AuthorizationCodeGrant, requests.auth.AuthBase, httpx.Auth, Httpx2
         self._static_headers = tuple(static)
         self._static_headers_lower = tuple((n, n.lower(), v) for n, v in static)
         self._static_headers_raw = tuple((n, n.lower().encode(), v) for n, v in static)
+        # Which view a 401 came from: "a refresh did not cure it" is remembered per view.
+        self._scope = None if len(static) == 1 else "|".join(v for _, v in static[1:])
+        names = (*(n for n, _ in static), ADS_CLIENT_ID_HEADER)
+        self._hook = ResponseHook(self._manager, self._hosts, self._scope, names)
 
     def __repr__(self) -> str:
         return (
@@ -173,7 +171,10 @@ class AdsAuth(AuthorizationCodeGrant, requests.auth.AuthBase, httpx.Auth, Httpx2
         """An AdsAuth from AMAZON_ADS_CLIENT_ID, _CLIENT_SECRET, _REFRESH_TOKEN, _REGION,
         _PROFILE_ID, _STORE_KEY and _TOKEN_STORE (a URL for `open_store`); keyword arguments
         override (and add to) what the environment says. Without a client id it falls back
-        to `from_login()` (the environment first, then the stored login)."""
+        to `from_login()` (the environment first, then the stored login).
+
+        Raises: ConfigurationError for a missing or bad setting; NoTokenError (from
+        `from_login`) when no login is stored."""
         kwargs = env_kwargs(overrides)
         if not kwargs.get("client_id"):
             # No client id in the environment: the login `amazon-ads-auth login` stored.
@@ -193,21 +194,27 @@ class AdsAuth(AuthorizationCodeGrant, requests.auth.AuthBase, httpx.Auth, Httpx2
         """The AdsAuth of a login stored by `amazon-ads-auth login`: the one named
         `store_key`, else the one that owns `profile_id`, else the one named "default", else
         the only one. `store` defaults to AMAZON_ADS_TOKEN_STORE, else the CLI's store;
-        keyword arguments as in the constructor override what is stored."""
-        from ._logins import LoginDirectory
+        keyword arguments as in the constructor override what is stored.
 
-        directory = LoginDirectory(store)
-        return directory.auth(store_key, profile_id=profile_id, **overrides)
+        Raises: NoTokenError when there is no login; ConfigurationError when the choice is
+        ambiguous, no login owns the profile, or no client secret is known."""
+        lookup = LoginLookup(store, lambda settings: cls(**settings), overrides)
+        login = lookup.get(store_key, client_id=overrides.get("client_id"), profile_id=profile_id)
+        auth = cls(**lookup.settings(login, overrides))
+        return auth.with_profile(profile_id) if profile_id is not None else auth
 
     @classmethod
     def from_oauth2_session(cls, session: Any, **overrides: Any) -> AdsAuth:
         """An AdsAuth from a requests-oauthlib `OAuth2Session` (client id, token,
         `auto_refresh_url`, the secret in `auto_refresh_kwargs`); its `token_updater` is
         handed every new token too. No new login, no token request while the token is
-        valid."""
-        from ._migrate import auth_from_oauth2_session
+        valid.
 
-        return auth_from_oauth2_session(session, **overrides)
+        Raises: ConfigurationError when the session has no token or no client secret."""
+        settings, token = settings_from_oauth2_session(session, **overrides)
+        auth = cls(**settings)
+        auth.import_token(token)
+        return auth
 
     def with_profile(self, profile_id: int | str | None) -> AdsAuth:
         """A view of this auth with another Scope header; it shares the token, locks and
@@ -252,11 +259,58 @@ class AdsAuth(AuthorizationCodeGrant, requests.auth.AuthBase, httpx.Auth, Httpx2
         return {"Authorization": header, **dict(self._static_headers)}
 
     def refresh(self) -> Token:
-        """Refresh now, even if the token is fresh. Concurrent callers share one refresh."""
-        current = self._manager.token
-        if current is None:
-            return self._manager.ensure(force=True)
-        return self._manager.ensure(failed=current.access_token)
+        """Refresh now, even if the token is fresh. Concurrent callers share one refresh: a
+        caller that waited while another refreshed gets that new token.
+
+        Raises: NoTokenError, TokenRequestError, TokenEndpointError, StoreError."""
+        return self._manager.refresh()
+
+    # ----- the authorization-code grant ---------------------------------------------------
+
+    def authorization_request(
+        self,
+        redirect_uri: str,
+        *,
+        scope: str | Iterable[str] = DEFAULT_SCOPE,
+        pkce: bool = True,
+    ) -> AuthorizationRequest:
+        """A consent URL for the user to open, with fresh `state` and (default) PKCE S256.
+
+        Raises: ConfigurationError for a bad redirect URI or scope."""
+        scopes = scope if isinstance(scope, str) else list(scope)
+        return build_authorization_request(
+            self._settings.authorization_url, self.client_id, redirect_uri, scopes, pkce=pkce
+        )
+
+    def fetch_token(
+        self,
+        *,
+        authorization_response: str | None = None,
+        request: AuthorizationRequest | None = None,
+        code: str | None = None,
+        redirect_uri: str | None = None,
+        code_verifier: str | None = None,
+    ) -> Token:
+        """Exchange an authorization code for tokens and store them under this store key.
+
+        Either `authorization_response` (the URL the browser was redirected to) with the
+        `request` that made the consent URL, or a bare `code` with its `redirect_uri`.
+        Codes live 5 minutes and work once.
+
+        Raises: StateMismatchError, AuthorizationDeniedError, InvalidGrantError (the code
+        expired or was used), TokenRequestError, TokenEndpointError, StoreError."""
+        return self._manager.save_new_grant(
+            code_exchange_request(
+                self._settings.token_url,
+                self.client_id,
+                self._settings.client_secret.value,
+                authorization_response=authorization_response,
+                request=request,
+                code=code,
+                redirect_uri=redirect_uri,
+                code_verifier=code_verifier,
+            )
+        )
 
     def logout(self) -> None:
         """Forget this grant: drop it from memory and delete it from the store."""
@@ -290,68 +344,8 @@ class AdsAuth(AuthorizationCodeGrant, requests.auth.AuthBase, httpx.Auth, Httpx2
         if _V1_PATH in url and ADS_CLIENT_ID_HEADER not in headers:
             headers[ADS_CLIENT_ID_HEADER] = self.client_id
         # Appended directly: register_hook's isinstance(hook, Callable) is an ABC check.
-        r.hooks["response"].append(self._on_response)
+        r.hooks["response"].append(self._hook)
         return r
-
-    def _on_response(self, r: requests.Response, **kwargs: Any) -> requests.Response:
-        """Response hook: replay once after a 401; strip our headers before a redirect."""
-        status = r.status_code
-        if status == 401:
-            return self._handle_401(r, **kwargs)
-        if 300 <= status < 400 and "location" in r.headers:
-            self._strip_before_redirect(r)
-        return r
-
-    def _strip_before_redirect(self, r: requests.Response) -> None:
-        """requests builds the redirected request as a copy of `r.request` after the hooks
-        run: drop the Ads headers (and our Authorization) from it when the target is not an
-        Ads API origin, so a report's S3 URL never sees the client id or profile."""
-        target = urlsplit(urljoin(r.url, r.headers["location"]))
-        try:
-            port = target.port
-        except ValueError:
-            port = None
-        if target.hostname and self._hosts.matches(target.scheme, target.hostname, port):
-            return
-        headers = r.request.headers
-        for name, _, _ in self._static_headers_lower:
-            headers.pop(name, None)
-        headers.pop(ADS_CLIENT_ID_HEADER, None)
-        sent = headers.get("Authorization")
-        if sent is not None and sent.startswith("Bearer "):
-            headers.pop("Authorization", None)
-
-    def _handle_401(self, r: requests.Response, **kwargs: Any) -> requests.Response:
-        """On a 401 to a request we authorized, refresh and replay once."""
-        request = r.request
-        sent = request.headers.get("Authorization")
-        if (
-            not sent
-            or not sent.startswith("Bearer ")
-            or getattr(request, _REPLAYED, False)
-            or request.url is None
-            or not request.url.startswith(self._prefixes)
-        ):
-            return r
-        token = self._manager.ensure(failed=sent[7:])
-        if token.access_token == sent[7:]:
-            return r  # no new token to try (a refresh just proved these 401s are not its fault)
-        if request.body is not None and not isinstance(request.body, (bytes, str)):
-            return r  # a stream or file body cannot be sent twice: the caller gets the 401
-        r.content  # noqa: B018 - drain, so the connection can be reused
-        r.close()
-        replay = request.copy()
-        setattr(replay, _REPLAYED, True)
-        jar = replay._cookies  # type: ignore[attr-defined]
-        extract_cookies_to_jar(jar, request, r.raw)  # type: ignore[no-untyped-call]
-        replay.prepare_cookies(jar)
-        replay.headers["Authorization"] = _bearer(token)
-        retried: requests.Response = r.connection.send(replay, **kwargs)
-        retried.history.append(r)
-        retried.request = replay
-        if retried.status_code == 401:
-            self._manager.note_refresh_did_not_help(token.access_token)
-        return retried
 
     # ----- httpx and httpx2 ------------------------------------------------------------------
     # The two flows differ only in blocking versus awaiting the manager; every decision is
@@ -366,7 +360,7 @@ class AdsAuth(AuthorizationCodeGrant, requests.auth.AuthBase, httpx.Auth, Httpx2
         self._apply(request, header)
         response = yield request
         if self._rejected(response, header):
-            token = self._manager.ensure(header[7:])
+            token = self._manager.ensure(self._manager.need_after_401(header[7:], self._scope))
             if self._prepare_replay(request, header, token):
                 self._after_replay((yield request), token)
 
@@ -378,7 +372,8 @@ class AdsAuth(AuthorizationCodeGrant, requests.auth.AuthBase, httpx.Auth, Httpx2
         self._apply(request, header)
         response = yield request
         if self._rejected(response, header):
-            token = await self._manager.async_ensure(header[7:])
+            need = self._manager.need_after_401(header[7:], self._scope)
+            token = await self._manager.async_ensure(need)
             if self._prepare_replay(request, header, token):
                 self._after_replay((yield request), token)
 
@@ -417,7 +412,7 @@ class AdsAuth(AuthorizationCodeGrant, requests.auth.AuthBase, httpx.Auth, Httpx2
 
     def _after_replay(self, response: Any, token: Token) -> None:
         if response.status_code == 401:
-            self._manager.note_refresh_did_not_help(token.access_token)
+            self._manager.note_refresh_did_not_help(token.access_token, self._scope)
 
 
 def _bearer(token: Token) -> str:

@@ -19,15 +19,10 @@ from typing import Any, TypeVar
 import click
 
 from ._auth import AdsAuth
+from ._directory import LoginDirectory
 from ._errors import ConfigurationError, NoTokenError
-from ._logins import (
-    DEFAULT_STORE_KEY,
-    Login,
-    LoginDirectory,
-    auth_from_login,
-    demo_store_url,
-    save_login,
-)
+from ._login_lookup import settings_from_login
+from ._logins import DEFAULT_STORE_KEY, Login, demo_store_url, save_login
 from ._open_store import open_store
 from ._redact import mask_url
 from ._regions import Region
@@ -156,7 +151,7 @@ class Target:
             overrides["client_secret"] = click.prompt(
                 f"Client secret for {login.label()}", hide_input=True, err=True
             )
-        auth = auth_from_login(login, self.store(), **overrides)
+        auth = AdsAuth(**settings_from_login(login, self.store(), overrides))
         if profile_id is not None:
             auth = auth.with_profile(profile_id)
         return auth, login

@@ -80,8 +80,7 @@ class FileTokenStore:
         target = self._file(key)
         previous = self._read(target)
         if previous is not None:
-            # Never replace a stored refresh token with none.
-            token = token.with_refresh_token(self._token_of(previous, target).refresh_token)
+            self._token_of(previous, target)  # a corrupt grant is reported, never overwritten
         document: dict[str, Any] = {"format": _FORMAT, "key": key, "token": token.to_dict()}
         if previous is not None and isinstance(previous.get("login"), dict):
             document["login"] = previous["login"]  # what `login` recorded stays with it

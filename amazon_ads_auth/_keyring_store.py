@@ -16,7 +16,12 @@ from ._store import decode_record, decode_token, require_token
 from ._token import Token
 
 _INDEX = "__index__"
-_LOGIN = "#login"
+# Login records are entries "#login:<key>". Grant keys may not start with "#" (nor be the
+# index), so no key's grant can be another key's record. Records of older versions were
+# "<key>#login", which the grant of a key ending in "#login" could collide with: they are
+# read only when no grant has that name, and moved on the next save.
+_RECORD_PREFIX = "#login:"
+_LEGACY_RECORD_SUFFIX = "#login"
 
 
 def _keyring_module() -> Any:
@@ -71,7 +76,18 @@ class KeyringTokenStore:
                 f"the OS keyring failed while {doing} ({type(exc).__name__}): is it unlocked?"
             ) from None
 
+    @staticmethod
+    def _check_key(key: str) -> None:
+        if not isinstance(key, str) or not key:
+            raise StoreError("store keys must be non-empty strings")
+        if key.startswith("#") or key == _INDEX:
+            raise StoreError(
+                f"store key {key!r} is reserved in a KeyringTokenStore (keys may not start "
+                f"with '#' or be {_INDEX!r}): pick another key"
+            )
+
     def load(self, key: str) -> Token | None:
+        self._check_key(key)
         raw = self._call("loading a token", self._keyring.get_password, key)
         if raw is None:
             return None
@@ -79,14 +95,14 @@ class KeyringTokenStore:
 
     def save(self, key: str, token: Token) -> None:
         require_token(token)
-        previous = self.load(key)
-        if previous is not None:
-            token = token.with_refresh_token(previous.refresh_token)
+        self._check_key(key)
+        existed = self._call("reading a token", self._keyring.get_password, key) is not None
         self._call("saving a token", self._keyring.set_password, key, json.dumps(token.to_dict()))
-        if previous is None:
+        if not existed:
             self._update_index(add=key)
 
     def delete(self, key: str) -> None:
+        self._check_key(key)
         if self._call("reading a token", self._keyring.get_password, key) is None:
             return
         try:
@@ -96,18 +112,34 @@ class KeyringTokenStore:
                 raise
         self._update_index(remove=key)
         with contextlib.suppress(StoreError):
-            if self._call("reading a login record", self._keyring.get_password, key + _LOGIN):
-                self._call("deleting a login record", self._keyring.delete_password, key + _LOGIN)
+            for name in self._record_names(key):
+                if self._call("reading a login record", self._keyring.get_password, name):
+                    self._call("deleting a login record", self._keyring.delete_password, name)
 
     def load_login(self, key: str) -> dict[str, Any] | None:
         """What `login` recorded with this grant: a keychain entry of its own."""
-        raw = self._call("loading a login record", self._keyring.get_password, key + _LOGIN)
-        return None if raw is None else decode_record(raw)
+        for name in self._record_names(key):
+            raw = self._call("loading a login record", self._keyring.get_password, name)
+            if raw is not None:
+                return decode_record(raw)
+        return None
 
     def save_login(self, key: str, record: dict[str, Any]) -> None:
-        self._call(
-            "saving a login record", self._keyring.set_password, key + _LOGIN, json.dumps(record)
-        )
+        new, *legacy = self._record_names(key)
+        self._call("saving a login record", self._keyring.set_password, new, json.dumps(record))
+        with contextlib.suppress(StoreError):
+            for name in legacy:
+                if self._call("reading a login record", self._keyring.get_password, name):
+                    self._call("deleting a login record", self._keyring.delete_password, name)
+
+    def _record_names(self, key: str) -> list[str]:
+        """The record entry of `key`, then an older version's, when no grant has its name."""
+        self._check_key(key)
+        names = [_RECORD_PREFIX + key]
+        legacy = key + _LEGACY_RECORD_SUFFIX
+        if legacy not in self.keys():
+            names.append(legacy)
+        return names
 
     @contextlib.contextmanager
     def lock(self, key: str) -> Iterator[None]:

@@ -10,6 +10,11 @@ holder's lock expires, everyone's access token is still valid).
 
 from __future__ import annotations
 
+import contextlib
+import contextvars
+import time
+from collections.abc import Iterator
+
 DEFAULT_REFRESH_DEADLINE = 120.0
 DEFAULT_REFRESH_MARGIN = 300.0
 EXPECTED_TOKEN_LIFETIME = 3600.0  # LwA's documented access-token lifetime
@@ -28,3 +33,29 @@ def lock_wait_for(refresh_deadline: float) -> float:
 
 DEFAULT_LOCK_TTL = lock_ttl_for(DEFAULT_REFRESH_DEADLINE)
 DEFAULT_LOCK_WAIT = lock_wait_for(DEFAULT_REFRESH_DEADLINE)
+
+
+# The deadline of the refresh in progress, for stores whose calls must not outlast it (a
+# `CallbackTokenStore` whose database hangs). A context variable, so `asyncio.to_thread`
+# carries it into the worker thread.
+_deadline: contextvars.ContextVar[float | None] = contextvars.ContextVar(
+    "amazon_ads_auth_deadline", default=None
+)
+
+
+@contextlib.contextmanager
+def deadline_scope(seconds: float) -> Iterator[None]:
+    """Store calls made inside this block may take at most `seconds` from now in all."""
+    token = _deadline.set(time.monotonic() + seconds)
+    try:
+        yield
+    finally:
+        _deadline.reset(token)
+
+
+def seconds_left(default: float) -> float:
+    """What is left of the current deadline (`default` outside any), never below zero."""
+    deadline = _deadline.get()
+    if deadline is None:
+        return default
+    return max(0.0, deadline - time.monotonic())

@@ -6,27 +6,20 @@ same protection), because it may hold the client secret: a refresh token is usel
 it. Grants stored before records existed are still listed; they need the client id (known
 from the key) and the secret passed in, as before.
 
-`LoginDirectory` is the library side (`AdsAuth.from_login()` uses it): list the logins of
-a store, pick one by name, by client id or by the profile it owns, and build one AdsAuth per
-login whose `with_profile` views share its token.
+This module knows nothing of AdsAuth: `_login_lookup` finds the login a caller means (and
+asks the Ads API for profiles), `_directory.LoginDirectory` builds AdsAuth objects on top.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import os
-from collections.abc import Iterator, Mapping, Sequence
-from typing import TYPE_CHECKING, Any
-
-import requests
+from collections.abc import Mapping, Sequence
+from typing import Any
 
 from ._errors import ConfigurationError, NoTokenError, StoreError
 from ._open_store import open_store
-from ._regions import Region
-from ._store import TokenStore
-
-if TYPE_CHECKING:
-    from ._auth import AdsAuth
+from ._store import ListableStore, LoginRecordStore, TokenStore
 
 RECORD_FORMAT = 1
 DEFAULT_STORE_KEY = "default"
@@ -155,28 +148,32 @@ def default_store() -> TokenStore:
 
 
 def save_login(store: TokenStore, login: Login) -> bool:
-    """Record `login` with its grant; False when the store cannot keep records."""
-    method = getattr(store, "save_login", None)
-    if method is None:
+    """Record `login` with its grant, under the key's lock (so it never races a refresh's
+    save); False when the store cannot keep records."""
+    if not isinstance(store, LoginRecordStore):
         return False
-    method(login.key, login.to_record())
+    with store.lock(login.key):
+        store.save_login(login.key, login.to_record())
     return True
 
 
 def load_logins(store: TokenStore) -> list[Login]:
-    """Every grant in `store`, with its record when it has one."""
-    keys = getattr(store, "keys", None)
-    if keys is None:
+    """Every grant in `store`, with its record when it has one.
+
+    Raises: ConfigurationError when the store cannot list its keys; StoreError when it
+    fails."""
+    if not isinstance(store, ListableStore):
         raise ConfigurationError(
             f"the store {store!r} cannot list its grants: pass client_id= and store_key="
         )
-    loader = getattr(store, "load_login", None)
+    records = store if isinstance(store, LoginRecordStore) else None
     found = []
-    for key in keys():
+    listed = store.keys()
+    for key in listed:
         if "/" not in key:
             continue
         try:
-            record = loader(key) if loader is not None else None
+            record = records.load_login(key) if records is not None else None
         except StoreError:
             record = None  # an unreadable grant is listed without its record
         found.append(Login.from_record(key, record))
@@ -202,13 +199,13 @@ def choose(
     if client_id is not None and not candidates:
         raise ConfigurationError(
             f"no login for client id {shorten(client_id)} in {where} (it has "
-            f"{_listing(logins)}): check the client id, or run `amazon-ads-auth login`"
+            f"{listing(logins)}): check the client id, or run `amazon-ads-auth login`"
         )
     if store_key is not None:
         named = [x for x in candidates if x.store_key == store_key]
         if not named:
             raise NoTokenError(
-                f"no login named {store_key!r} in {where} (it has {_listing(candidates)}): "
+                f"no login named {store_key!r} in {where} (it has {listing(candidates)}): "
                 f"run `amazon-ads-auth login --store-key {store_key}`"
             )
         return _one(named, where, "--client-id" if pick_with.startswith("-") else "client_id=")
@@ -224,174 +221,9 @@ def _one(logins: Sequence[Login], where: str, pick_with: str) -> Login:
     if len(logins) == 1:
         return logins[0]
     raise ConfigurationError(
-        f"several logins in {where}: {_listing(logins)}; pick one with {pick_with}"
+        f"several logins in {where}: {listing(logins)}; pick one with {pick_with}"
     )
 
 
-def _listing(logins: Sequence[Login]) -> str:
+def listing(logins: Sequence[Login]) -> str:
     return ", ".join(x.label() for x in logins) or "no logins"
-
-
-class LoginDirectory:
-    """Every login in a store, and the AdsAuth of each: the way to run one script over every
-    advertiser an agency manages.
-
-        logins = LoginDirectory()            # AMAZON_ADS_TOKEN_STORE, else the CLI's store
-        auth = logins.auth_for(profile_id)   # the login that owns this profile
-        for login in logins: ...             # .store_key .client_id .region .profiles
-
-    One AdsAuth per login, shared by every `auth_for` view of its profiles, so a thousand
-    profiles under one login cost one refresh per expiry.
-    """
-
-    def __init__(self, store: TokenStore | None = None, **overrides: Any) -> None:
-        self.store = store if store is not None else default_store()
-        self._overrides = overrides
-        self._auths: dict[str, AdsAuth] = {}
-        self._logins: list[Login] | None = None
-
-    def __repr__(self) -> str:
-        return f"LoginDirectory(store={self.store!r})"
-
-    def __iter__(self) -> Iterator[Login]:
-        return iter(self.logins())
-
-    def __len__(self) -> int:
-        return len(self.logins())
-
-    def logins(self) -> list[Login]:
-        if self._logins is None:
-            self._logins = load_logins(self.store)
-        return self._logins
-
-    def get(
-        self,
-        store_key: str | None = None,
-        *,
-        client_id: str | None = None,
-        profile_id: int | str | None = None,
-        pick_with: str = "store_key=",
-    ) -> Login:
-        """The login meant (see `choose`); for a profile no record names, every login's
-        profile list is fetched once more before giving up."""
-        profile = None if profile_id is None else str(profile_id)
-        where = repr(self.store)
-        options = {"store_key": store_key, "client_id": client_id, "profile_id": profile}
-        found = choose(self.logins(), where=where, pick_with=pick_with, **options)
-        if found is not None:
-            return found
-        assert profile is not None
-        for login in self.logins():
-            if client_id is None or login.client_id == client_id:
-                self.refresh_profiles(login)
-        found = choose(self.logins(), where=where, pick_with=pick_with, **options)
-        if found is None:
-            raise ConfigurationError(
-                f"no login in {where} has profile {profile} (looked in "
-                f"{_listing(self.logins())}, and asked the Ads API for each): log in as the "
-                "advertiser that owns it"
-            )
-        return found
-
-    def auth(
-        self,
-        store_key: str | None = None,
-        *,
-        profile_id: int | str | None = None,
-        **overrides: Any,
-    ) -> AdsAuth:
-        """An AdsAuth for the login meant; keyword arguments as in the constructor
-        override what is stored."""
-        settings = {**self._overrides, **overrides}
-        login = self.get(store_key, client_id=settings.get("client_id"), profile_id=profile_id)
-        base = self._auth_of(login, settings)
-        return base.with_profile(profile_id) if profile_id is not None else base
-
-    def auth_for(self, profile_id: int | str) -> AdsAuth:
-        """The AdsAuth view for `profile_id`, from the login that owns it."""
-        return self.auth(profile_id=profile_id)
-
-    def refresh_profiles(self, login: Login) -> Login:
-        """Fetch `GET /v2/profiles` for `login` and update its record."""
-        auth = self._auth_of(login, self._overrides)
-        updated = login.with_profiles(fetch_profiles(auth, api_url_of(login, auth)))
-        if login.recorded:
-            save_login(self.store, updated)
-        if self._logins is not None:
-            self._logins = [updated if x.key == login.key else x for x in self._logins]
-        return updated
-
-    def close(self) -> None:
-        for auth in self._auths.values():
-            auth.close()
-
-    def _auth_of(self, login: Login, settings: Mapping[str, Any]) -> AdsAuth:
-        settings = {k: v for k, v in settings.items() if k not in ("profile_id", "store")}
-        cache_key = f"{login.key}|{sorted(settings.items())!r}"
-        auth = self._auths.get(cache_key)
-        if auth is None:
-            auth = auth_from_login(login, self.store, **settings)
-            self._auths[cache_key] = auth
-        return auth
-
-
-def auth_from_login(login: Login, store: TokenStore, **overrides: Any) -> AdsAuth:
-    """An AdsAuth for `login`: its record's settings, `overrides` on top."""
-    from ._auth import AdsAuth
-
-    client_id = overrides.pop("client_id", None)
-    if client_id is not None and client_id != login.client_id:
-        raise ConfigurationError(
-            f"client id {shorten(client_id)} does not match the stored login "
-            f"{login.label()}: pass the matching client id, or pick another login"
-        )
-    secret = (
-        overrides.pop("client_secret", None)
-        or login.client_secret
-        or os.environ.get("AMAZON_ADS_CLIENT_SECRET", "").strip()
-    )
-    if not secret:
-        raise ConfigurationError(
-            f"the login {login.label()} has no saved client secret: set "
-            "AMAZON_ADS_CLIENT_SECRET, or pass client_secret="
-        )
-    settings: dict[str, Any] = {"store": store, "store_key": login.store_key}
-    if login.recorded:
-        settings["region"] = login.region
-        for name in ("token_url", "authorization_url"):
-            if getattr(login, name):
-                settings[name] = getattr(login, name)
-        if login.api_url and login.api_url.rstrip("/") != Region.parse(login.region).api_url:
-            settings["api_hosts"] = [login.api_url]
-    settings.update(overrides)
-    return AdsAuth(login.client_id, secret, **settings)
-
-
-def api_url_of(login: Login, auth: AdsAuth) -> str:
-    return login.api_url or auth.region.api_url
-
-
-def fetch_profiles(auth: AdsAuth, api_url: str) -> list[dict[str, Any]]:
-    """`GET /v2/profiles` with `auth`; ConfigurationError (with the API's words) if refused."""
-    try:
-        response = requests.get(f"{api_url.rstrip('/')}/v2/profiles", auth=auth, timeout=30)
-    except requests.RequestException as exc:
-        raise ConfigurationError(
-            f"the Ads API at {api_url} could not be reached ({type(exc).__name__}): check the "
-            "region and your network"
-        ) from None
-    if response.status_code != 200:
-        try:
-            details = response.json().get("details", "")
-        except (ValueError, AttributeError):
-            details = ""
-        raise ConfigurationError(
-            f"GET /v2/profiles answered HTTP {response.status_code}"
-            + (f" ({details})" if details else "")
-            + ": check the region and that the client is approved for the Ads API"
-        )
-    try:
-        data = response.json()
-    except ValueError:
-        data = []
-    return [item for item in data if isinstance(item, dict)] if isinstance(data, list) else []

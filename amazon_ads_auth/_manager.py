@@ -1,32 +1,52 @@
-"""The token manager: the one refresh algorithm, with no HTTP library in it.
+"""The token manager: the I/O around the refresh decisions, with no HTTP library in it.
 
-A token is, for its grant:
-- fresh (now < expires_at - margin): `fresh_header()` reads one tuple and the clock. No
-  lock, no store, no I/O.
-- soft (inside the margin, still valid): callers keep using it and never wait. The first
-  caller to notice starts one background refresh (`_background`); its failures are logged
-  and retried on a backoff, never raised.
-- expired (or rejected by a 401, or a forced refresh): callers wait for one refresh
-  (`ensure`), single flight, double-checked:
-  thread lock -> (re-check memory) -> store lock -> reload -> adopt a stored token that is
-  fresh and is not the one that failed -> otherwise refresh, merge, save, adopt.
-  A store that is down does not stop it: LwA refresh tokens do not rotate, so refreshing
-  without the store's lock is safe, only no longer single-flight across processes.
-Async callers first queue on a per-event-loop asyncio.Lock, re-check, and only then let one
-task run the same `ensure` in a worker thread, so the loop never blocks on I/O or locks.
+Every decision (the token's state, whether a token meets what a caller needs, which
+refresh token to use, whether the store's token is newer) is a pure function in
+`_decisions`; this module holds the state and locks and does the store calls and the token
+request around them. Each path reads "decide, do the I/O, decide again":
+- hot path (`fresh_header`): one tuple read and a clock comparison; no lock, no I/O.
+- soft (inside the margin): callers keep the current token; one background refresh runs
+  (`_background`), taking the store lock without waiting.
+- waiting (expired, a 401, `refresh()`): thread lock -> re-check -> store lock -> reload ->
+  adopt a stored token that meets the need -> otherwise refresh, save, adopt. A store that
+  is down does not stop it: LwA refresh tokens do not rotate, so refreshing without the
+  store's lock is safe, only no longer single-flight across processes.
+Async callers queue on a per-event-loop asyncio.Lock first and only then let one task run
+the waiting path in a worker thread, so the loop never blocks.
 """
 
 from __future__ import annotations
 
 import asyncio
+import datetime
 import logging
 import threading
 import weakref
 from collections.abc import Callable
 
-from ._background import SoftRefreshSchedule
-from ._errors import AdsAuthError, InvalidGrantError, NoTokenError, StoreError
+from ._background import BackgroundRefresher
+from ._decisions import (
+    UNHELPED_SECONDS,
+    VALID,
+    Need,
+    NoRefreshToken,
+    RefreshChoice,
+    TokenState,
+    choose_refresh_token,
+    estimated_issue_time,
+    fallback_after_refusal,
+    lifetime_within_margin,
+    merge_refresh_token,
+    need_after_401,
+    satisfies,
+    soft_from,
+    stored_is_newer,
+    token_state,
+    use_stored,
+)
+from ._errors import InvalidGrantError, NoTokenError, StoreError
 from ._fork import forget_locks_at_fork
+from ._limits import DEFAULT_REFRESH_DEADLINE, EXPECTED_TOKEN_LIFETIME, deadline_scope
 from ._lwa import TokenHttpRequest, refresh_request
 from ._redact import Secret
 from ._store import TokenStore, try_lock
@@ -36,7 +56,7 @@ from ._transport import TokenTransport
 logger = logging.getLogger("amazon_ads_auth")
 
 _NEVER: tuple[float, str, Token | None] = (float("-inf"), "", None)
-_UNHELPED_SECONDS = 60.0
+_UNHELPED_KEPT = 256  # (token, scope) pairs remembered at most
 
 
 class TokenManager:
@@ -54,27 +74,35 @@ class TokenManager:
         refresh_margin: float,
         transport: TokenTransport,
         clock: Callable[[], float],
+        refresh_deadline: float = DEFAULT_REFRESH_DEADLINE,
+        on_new_token: Callable[[Token], None] | None = None,
     ) -> None:
         self._client_id = client_id
         self._client_secret = Secret(client_secret)
         self._store = store
         self._key = f"{client_id}/{store_key}"
-        self._store_key = store_key
         self._token_url = token_url
         self._margin = refresh_margin
+        self._deadline = refresh_deadline
         self._transport = transport
         self._clock = clock
+        self._on_new_token = on_new_token
         # An explicit refresh token wins over a different stored one, once, on first use.
-        self._pending_refresh_token = None if refresh_token is None else Secret(refresh_token)
-        # (stale_at, "Bearer <access>", token): replaced as a whole so readers never tear.
+        self._pending = None if refresh_token is None else Secret(refresh_token)
+        # (soft_at, "Bearer <access>", token): replaced as a whole so readers never tear.
         self._state = _NEVER
-        self._generation = 0
-        self._unhelped: tuple[str, float] = ("", 0.0)
+        self._issued_at = 0.0  # when the token in `_state` was issued (or is thought to be)
+        # The access-token lifetime the endpoint last gave (LwA's 3600 s until we refresh):
+        # when a token read from the store was issued, for its half-life.
+        self._lifetime = EXPECTED_TOKEN_LIFETIME
+        self._refreshes = 0  # new tokens adopted: what a FORCED need counts
+        self._unhelped: dict[tuple[str, str | None], float] = {}
         # A token the store refused to save (disk full, Redis down): saved again later.
         self._unsaved: Token | None = None
-        self._soft = SoftRefreshSchedule(clock)
-        # Told about every new token (e.g. requests-oauthlib's token_updater during a move).
-        self.on_new_token: Callable[[Token], None] | None = None
+        self._warned_short = False
+        self._background = BackgroundRefresher(
+            self._background_attempt, self._expires_at, clock, self._key
+        )
         self._make_locks()
         forget_locks_at_fork(self)
 
@@ -89,7 +117,7 @@ class TokenManager:
         """In a forked child: fresh locks (one held by a parent thread would never be
         released here) and no background refresh believed to be running."""
         self._make_locks()
-        self._soft = self._soft.after_fork()
+        self._background.after_fork()
 
     def __repr__(self) -> str:
         return f"TokenManager(key={self._key!r}, store={self._store!r})"
@@ -108,81 +136,73 @@ class TokenManager:
         """The token held in memory, fresh or not. No I/O."""
         return self._state[2]
 
+    @property
+    def state(self) -> TokenState:
+        """The in-memory token's state now."""
+        return token_state(self._state[2], self._clock(), self._margin, self._issued_at)
+
     def fresh_header(self) -> str | None:
         """The Authorization header value while the in-memory token is valid, else None.
 
         Inside the refresh margin it starts (at most) one background refresh and still
         returns the current header: no caller waits while the token is valid.
         """
-        stale_at, header, token = self._state
+        soft_at, header, token = self._state
         now = self._clock()
-        if now < stale_at:
+        if now < soft_at:
             return header
         if token is not None and now < token.expires_at:
-            self._start_background(now)
+            self._background.start(now)
             return header
         return None
 
-    def _valid_now(self) -> Token | None:
-        """The in-memory token if it is still valid (starting a background refresh when it
-        is inside the margin), else None."""
-        if self.fresh_header() is None:
-            return None
-        return self._state[2]
+    def ensure(self, need: Need = VALID) -> Token:
+        """A token that meets `need`, refreshing at most once however many callers ask.
 
-    def ensure(self, failed: str | None = None, *, force: bool = False) -> Token:
-        """A valid token, refreshing at most once however many callers ask at the same time.
-
-        Inside the refresh margin this returns the current token at once (a background
-        refresh is under way). `failed` is an access token the API just rejected: it is not
-        returned again (unless a refresh was just shown not to cure its 401s, see
-        `note_refresh_did_not_help`). `force` refreshes even a fresh token, unless another
-        caller refreshed meanwhile. Both wait for their refresh.
+        Raises: NoTokenError (no grant, or it was removed), TokenRequestError and its
+        subclasses (LwA refused), TokenEndpointError (LwA unreachable), StoreError.
         """
-        failed = self._still_failed(failed)
-        if failed is None and not force:
-            current = self._valid_now()
-            if current is not None:
-                return current
-        return self._ensure(failed, force, self._generation)
+        held = self._usable(need)
+        return held if held is not None else self._wait(need)
 
-    async def async_ensure(self, failed: str | None = None, *, force: bool = False) -> Token:
+    async def async_ensure(self, need: Need = VALID) -> Token:
         """`ensure` for asyncio: tasks queue on a loop lock, one of them goes to a thread."""
-        failed = self._still_failed(failed)
-        if failed is None and not force:
-            current = self._valid_now()
-            if current is not None:
-                return current
-        generation = self._generation
+        held = self._usable(need)
+        if held is not None:
+            return held
         async with self._loop_lock():
-            current = self._state[2]
-            if self._acceptable(current, failed, force and self._generation == generation):
-                assert current is not None
-                return current
-            return await asyncio.to_thread(self._ensure, failed, force, generation)
+            held = self._usable(need)
+            if held is not None:
+                return held
+            return await asyncio.to_thread(self._wait, need)
 
-    def note_refresh_did_not_help(self, access_token: str) -> None:
-        """A request replayed with this token right after a 401 got 401 again: those 401s are
-        about something else (profile, scope, client id), not the token. For a minute, 401s
-        with this token cost no token request, so a misconfigured profile cannot turn every
-        API call into a refresh."""
-        self._unhelped = (access_token, self._clock() + _UNHELPED_SECONDS)
+    def refresh(self) -> Token:
+        """A new token now, unless another caller refreshed while this one waited."""
+        return self.ensure(Need.forced(self._refreshes))
 
-    def _still_failed(self, failed: str | None) -> str | None:
-        token, until = self._unhelped
-        if failed is not None and failed == token and self._clock() < until:
-            return None
-        return failed
+    async def async_refresh(self) -> Token:
+        return await self.async_ensure(Need.forced(self._refreshes))
+
+    def need_after_401(self, rejected: str, scope: str | None) -> Need:
+        """What to ask for after the API refused `rejected` for `scope` (see `_decisions`)."""
+        return need_after_401(rejected, scope, self._unhelped, self._clock())
+
+    def note_refresh_did_not_help(self, access_token: str, scope: str | None) -> None:
+        """A request replayed with this token right after a 401 got 401 again: for this
+        scope those 401s are about something else (profile, client id), not the token. For
+        a minute they cost no token request; other scopes and `refresh()` are unaffected."""
+        now = self._clock()
+        kept = {k: until for k, until in self._unhelped.items() if until > now}
+        while len(kept) >= _UNHELPED_KEPT:
+            kept.pop(next(iter(kept)))
+        kept[(access_token, scope)] = now + UNHELPED_SECONDS
+        self._unhelped = kept  # replaced whole: readers never see it half-built
 
     def save_new_grant(self, request: TokenHttpRequest) -> Token:
         """Exchange an authorization code and store the result as this key's grant."""
         with self._lock:
             saved = self._store_grant(self._transport.send(request))
-            logger.info(
-                "stored a new grant for key %r; access token expires at %.0f",
-                self._key,
-                saved.expires_at,
-            )
+            logger.info("stored a new grant for key %r; %s", self._key, _expiry(saved))
             return saved
 
     def seed(self, token: Token) -> Token:
@@ -191,51 +211,45 @@ class TokenManager:
         with self._lock:
             return self._store_grant(token)
 
-    def _store_grant(self, token: Token) -> Token:
-        """Called with the thread lock held: save `token` as the grant, adopt what the store
-        kept (its refresh token merged in)."""
-        with self._store.lock(self._key):
-            self._store.save(self._key, token)
-            saved = self._store.load(self._key) or token
-        self._pending_refresh_token = None
-        self._unsaved = None
-        self._adopt(saved)
-        self._soft.reset()
-        return saved
-
     def forget(self) -> None:
         """Drop this grant from memory and from the store."""
         with self._lock, self._store.lock(self._key):
             self._store.delete(self._key)
             self._state = _NEVER
             self._unsaved = None
-            self._generation += 1
+            self._refreshes += 1
 
     def close(self) -> None:
         self._transport.close()
 
-    # ----- waiting refresh (expired, 401, forced) -----------------------------------------
+    # ----- the waiting path (expired, a 401, refresh()) ------------------------------------
 
-    def _ensure(self, failed: str | None, force: bool, generation: int) -> Token:
-        with self._lock:
-            current = self._state[2]
-            # A forced refresh is satisfied by any refresh that finished after it was asked for.
-            must_refresh = force and self._generation == generation
-            if self._acceptable(current, failed, must_refresh):
-                assert current is not None
-                return current
-            if failed is None and not must_refresh:
-                valid = self._valid_in_store()
-                if valid is not None:
-                    return valid
+    def _usable(self, need: Need) -> Token | None:
+        """The in-memory token if it meets `need` (a soft one starts its background
+        refresh), else None."""
+        token = self._state[2]
+        if not satisfies(token, need, self._clock(), self._refreshes):
+            return None
+        self.fresh_header()
+        return token
+
+    def _wait(self, need: Need) -> Token:
+        with self._lock, deadline_scope(self._deadline):
+            held = self._usable(need)
+            if held is not None:
+                return held
+            if not need.waits:
+                stored = self._peek_store()
+                if stored is not None:
+                    return stored
             try:
                 with self._store.lock(self._key):
-                    return self._ensure_locked(failed, must_refresh)
+                    return self._refresh_locked(need)
             except StoreError as exc:
                 # Saves never raise (`_save`), so the store failed before any refresh.
                 return self._refresh_without_store(exc)
 
-    def _valid_in_store(self) -> Token | None:
+    def _peek_store(self) -> Token | None:
         """A still-valid stored token, read without the store lock (writes are atomic), so
         a process never queues behind another's background refresh for a token it could
         use now. None when the caller's own refresh token must be tried first."""
@@ -243,61 +257,73 @@ class TokenManager:
             stored = self._store.load(self._key)
         except StoreError:
             return None  # the locked path reports it, or refreshes without the store
-        explicit = self._pending_refresh_token
-        if stored is None or (explicit is not None and stored.refresh_token != explicit.value):
+        pending = self._pending
+        if pending is not None and (stored is None or stored.refresh_token != pending.value):
             return None
-        if self._clock() >= stored.expires_at:
+        if stored is None or not satisfies(stored, VALID, self._clock(), 0):
             return None
-        self._pending_refresh_token = None
-        self._adopt(stored)
+        self._pending = None
+        self._adopt(stored, counts=self._state[2] is not None)
         return stored
 
-    def _ensure_locked(self, failed: str | None, must_refresh: bool) -> Token:
+    def _refresh_locked(self, need: Need) -> Token:
+        """Called with both locks held."""
         stored = self._store.load(self._key)
-        explicit = self._pending_refresh_token
-        if explicit is not None and (stored is None or stored.refresh_token != explicit.value):
-            # A refresh token passed in by the caller replaces a different stored one...
-            try:
-                return self._refresh(explicit)
-            except InvalidGrantError:
-                if stored is None or not stored.refresh_token:
-                    raise
-                # ...unless LwA refuses it while the store holds a grant (a stale
-                # AMAZON_ADS_REFRESH_TOKEN, say): then the stored grant is used.
-                logger.warning(
-                    "the refresh token passed in for key %r was refused (invalid_grant); "
-                    "using the stored grant instead",
-                    self._key,
-                )
-        self._pending_refresh_token = None
-        if self._acceptable(stored, failed, must_refresh) or (
-            # A caller that only needs a valid token takes a stored one inside its margin
-            # (another process's background refresh will replace it): no one waits for that.
-            stored is not None
-            and failed is None
-            and not must_refresh
-            and self._clock() < stored.expires_at
-        ):
-            assert stored is not None
-            self._adopt(stored)
-            return stored
-        if stored is None or not stored.refresh_token:
-            raise NoTokenError(
-                f"no refresh token for client {self._client_id!r}, store key "
-                f"{self._store_key!r} (looked under {self._key!r} in {self._store!r}): run "
-                "`amazon-ads-auth login`, pass refresh_token=..., or set "
-                "AMAZON_ADS_REFRESH_TOKEN"
+        choice = self._choose(stored)
+        if choice.source != "pending":
+            self._pending = None
+            if self._adopt_stored(stored, need):
+                assert stored is not None
+                return stored
+        return self._refresh_chosen(choice, stored, need)
+
+    def _adopt_stored(self, stored: Token | None, need: Need) -> bool:
+        held = self._state[2]
+        if not use_stored(stored, held, need, self._clock()):
+            return False
+        assert stored is not None
+        self._adopt(stored, counts=held is not None and held.access_token != stored.access_token)
+        return True
+
+    def _choose(self, stored: Token | None, *, store_ok: bool = True) -> RefreshChoice:
+        pending = self._pending.value if self._pending is not None else None
+        return choose_refresh_token(
+            pending=pending,
+            stored=stored,
+            held=self._state[2],
+            store_ok=store_ok,
+            unsaved=self._unsaved is not None,
+        )
+
+    def _refresh_chosen(
+        self, choice: RefreshChoice, stored: Token | None, need: Need, *, retry: bool = True
+    ) -> Token:
+        if choice.token is None:
+            raise self._no_token(choice.missing)
+        if choice.source != "pending":
+            return self._refresh(Secret(choice.token), retry=retry)
+        try:
+            return self._refresh(Secret(choice.token), retry=retry)
+        except InvalidGrantError:
+            fallback = fallback_after_refusal(choice.token, stored)
+            if fallback is None:
+                raise
+            # A stale AMAZON_ADS_REFRESH_TOKEN beside a good stored grant: use the grant.
+            logger.warning(
+                "the refresh token passed in for key %r was refused (invalid_grant); "
+                "using the stored grant instead",
+                self._key,
             )
-        return self._refresh(Secret(stored.refresh_token))
+            self._pending = None
+            if self._adopt_stored(stored, need):
+                assert stored is not None
+                return stored
+            return self._refresh(Secret(fallback), retry=retry)
 
     def _refresh_without_store(self, error: StoreError) -> Token:
-        """The store failed before any refresh: refresh with the refresh token we hold.
-        Safe because LwA refresh tokens do not rotate; the save is retried later."""
-        current = self._state[2]
-        refresh_token = self._pending_refresh_token
-        if refresh_token is None and current is not None and current.refresh_token:
-            refresh_token = Secret(current.refresh_token)
-        if refresh_token is None:
+        """The store failed before any refresh: refresh with the refresh token we hold."""
+        choice = self._choose(None, store_ok=False)
+        if choice.token is None:
             raise error
         logger.warning(
             "the token store failed for key %r (%s); refreshing without it: single flight "
@@ -305,46 +331,72 @@ class TokenManager:
             self._key,
             error,
         )
-        return self._refresh(refresh_token)
+        return self._refresh(Secret(choice.token))
+
+    def _no_token(self, why: NoRefreshToken | None) -> NoTokenError:
+        if why is NoRefreshToken.REMOVED:
+            return NoTokenError(
+                f"the login was removed: the grant {self._key!r} is no longer in "
+                f"{self._store!r} (`amazon-ads-auth logout`, or another process deleted "
+                "it): run `amazon-ads-auth login`"
+            )
+        return NoTokenError(
+            f"no refresh token for key {self._key!r} in {self._store!r}: run "
+            "`amazon-ads-auth login`, pass refresh_token=..., or set AMAZON_ADS_REFRESH_TOKEN"
+        )
+
+    # ----- refresh, save, adopt -------------------------------------------------------------
 
     def _refresh(self, refresh_token: Secret, *, retry: bool = True) -> Token:
-        """One token request (with retries unless `retry=False`), merged, adopted, saved.
-        A save that fails keeps the token in memory and is tried again later."""
+        """One token request (with retries unless `retry=False`), saved, adopted. A save
+        that fails keeps the token in memory and is tried again later. (Secrets stay in
+        `Secret` wrappers here, so no frame of a traceback shows them.)"""
+        received_at = self._clock()
         token = self._transport.send(
             refresh_request(
                 self._token_url, self._client_id, self._client_secret.value, refresh_token.value
             ),
             retry=retry,
         ).with_refresh_token(refresh_token.value)
-        self._pending_refresh_token = None
+        self._pending = None
         # Saved before it is adopted: whoever sees the new token in memory (and may exit)
         # knows the store has it too, unless the save failed and is retried.
         error = self._save(token)
-        self._adopt(token)
-        self._soft.reset()
-        logger.info(
-            "refreshed the access token for key %r; it expires at %.0f",
-            self._key,
-            token.expires_at,
-        )
+        self._lifetime = token.expires_at - received_at
+        self._adopt(token, counts=True, issued_at=received_at)
+        self._background.reset()
+        logger.info("refreshed the access token for key %r; %s", self._key, _expiry(token))
+        if lifetime_within_margin(token, self._margin, received_at) and not self._warned_short:
+            self._warned_short = True
+            logger.warning(
+                "the token endpoint gave key %r a token that lives %.0fs, no longer than the "
+                "refresh margin (%.0fs): it is refreshed after half its life instead; use a "
+                "smaller refresh_margin",
+                self._key,
+                token.expires_at - received_at,
+                self._margin,
+            )
         if error is not None:
             self._keep_unsaved(token, error)
         self._tell(token)
         return token
 
-    def _tell(self, token: Token) -> None:
-        callback = self.on_new_token
-        if callback is None:
-            return
-        try:
-            callback(token)
-        except Exception as exc:  # the user's callback must not break a refresh
-            logger.warning(
-                "the new-token callback for key %r failed (%s)", self._key, type(exc).__name__
-            )
+    def _store_grant(self, token: Token) -> Token:
+        """Called with the thread lock held: save `token` as the grant (raising if the store
+        fails: the caller must know) and adopt it."""
+        with self._store.lock(self._key):
+            saved = merge_refresh_token(token, self._store.load(self._key))
+            self._store.save(self._key, saved)
+        self._pending = None
+        self._unsaved = None
+        self._adopt(saved, counts=True)
+        self._background.reset()
+        return saved
 
     def _save(self, token: Token) -> StoreError | None:
         try:
+            if not token.refresh_token:
+                token = merge_refresh_token(token, self._store.load(self._key))
             self._store.save(self._key, token)
         except StoreError as exc:
             return exc
@@ -354,8 +406,8 @@ class TokenManager:
     def _keep_unsaved(self, token: Token, error: StoreError) -> None:
         """Keep a token the store refused in memory; a background attempt saves it later."""
         self._unsaved = token
-        delay = self._soft.failed(token.expires_at)
-        # Bring the next check forward so a background attempt retries the save.
+        delay = self._background.failed(token.expires_at)
+        # Bring the soft point forward so a background attempt retries the save.
         self._state = (min(self._state[0], self._clock() + delay), *self._state[1:])
         logger.warning(
             "could not save the new token for key %r (%s); keeping it in memory and trying "
@@ -365,118 +417,74 @@ class TokenManager:
             delay,
         )
 
-    # ----- background refresh (inside the margin) ----------------------------------------
+    def _adopt(self, token: Token, *, counts: bool, issued_at: float | None = None) -> None:
+        """Use `token` from now on; `counts` when it is a new token for `refresh()`;
+        `issued_at` when we know it (our own refresh), else estimated."""
+        if issued_at is None:
+            issued_at = estimated_issue_time(token, self._lifetime, self._clock())
+        self._issued_at = issued_at
+        soft_at = soft_from(token, self._margin, issued_at)
+        self._state = (soft_at, f"Bearer {token.access_token}", token)
+        if counts:
+            self._refreshes += 1
 
-    def _start_background(self, now: float) -> None:
-        if not self._soft.claim(now):
+    def _tell(self, token: Token) -> None:
+        callback = self._on_new_token
+        if callback is None:
             return
         try:
-            threading.Thread(
-                target=self._background, name="amazon-ads-auth-refresh", daemon=True
-            ).start()
-        except RuntimeError:  # interpreter shutting down: callers still have a valid token
-            self._soft.release()
+            callback(token)
+        except Exception as exc:  # the user's callback must not break a refresh
+            logger.warning(
+                "the new-token callback for key %r failed (%s)", self._key, type(exc).__name__
+            )
 
-    def _background(self) -> None:
-        """One refresh attempt in a worker thread. Raises nothing: failures are logged and
-        the next attempt waits for the backoff."""
-        try:
-            with self._lock:
-                self._background_attempt()
-        except InvalidGrantError as exc:
-            self._soft.stop()
-            logger.error(
-                "background refresh for key %r failed for good (%s); calls go on with the "
-                "current token until it expires",
-                self._key,
-                exc,
-            )
-        except AdsAuthError as exc:
-            current = self._state[2]
-            delay = self._soft.failed(current.expires_at if current else self._clock())
-            logger.warning(
-                "background refresh for key %r failed (%s); the current token is still "
-                "valid; next attempt in %.3gs",
-                self._key,
-                exc,
-                delay,
-            )
-        except Exception as exc:  # a bug or a third-party store's error: never raised
-            current = self._state[2]
-            self._soft.failed(current.expires_at if current else self._clock())
-            logger.warning(
-                "background refresh for key %r failed unexpectedly (%s)",
-                self._key,
-                type(exc).__name__,
-            )
-        finally:
-            self._soft.release()
+    def _expires_at(self) -> float:
+        token = self._state[2]
+        return token.expires_at if token is not None else self._clock()
+
+    # ----- the background path (inside the margin) -----------------------------------------
 
     def _background_attempt(self) -> None:
-        """Called with the thread lock held."""
-        current = self._state[2]
-        now = self._clock()
-        if current is None or now >= current.expires_at:
-            return  # expired meanwhile: waiting callers refresh
-        if self._unsaved is None and now < current.expires_at - self._margin:
-            return  # someone refreshed meanwhile
-        # Another process may have refreshed already: adopt that without any lock.
-        if self._adopt_if_newer(self._store.load(self._key), current):
-            return
-        with try_lock(self._store, self._key) as acquired:
-            if not acquired:
-                # Another process is refreshing: look at the store again shortly.
-                self._soft.busy(current.expires_at)
+        """One refresh attempt, in the runner's worker thread; raises what failed."""
+        with self._lock, deadline_scope(self._deadline):
+            held = self._state[2]
+            now = self._clock()
+            state = token_state(held, now, self._margin, self._issued_at)
+            if held is None or state is TokenState.EXPIRED:
+                return  # expired meanwhile: waiting callers refresh
+            if self._unsaved is None and state is TokenState.FRESH:
+                return  # someone refreshed meanwhile
+            # Another process may have refreshed already: adopt that without any lock.
+            if self._adopt_if_newer(self._store.load(self._key)):
                 return
-            if self._adopt_if_newer(self._store.load(self._key), current):
-                return
-            if now < current.expires_at - self._margin:
-                assert self._unsaved is not None
-                error = self._save(self._unsaved)  # only the save was left to do
-                if error is None:
-                    self._adopt(current)  # back to the normal schedule
-                else:
-                    self._keep_unsaved(current, error)
-                return
-            stored = self._store.load(self._key)
-            refresh_token = self._pending_refresh_token
-            if refresh_token is None:
-                value = (stored and stored.refresh_token) or current.refresh_token
-                if not value:
-                    raise NoTokenError(f"no refresh token for key {self._key!r}")
-                refresh_token = Secret(value)
-            self._refresh(refresh_token, retry=False)
+            with try_lock(self._store, self._key) as acquired:
+                if not acquired:
+                    self._background.busy(held.expires_at)  # another process is refreshing
+                    return
+                stored = self._store.load(self._key)
+                if self._adopt_if_newer(stored):
+                    return
+                if self._unsaved is not None and state is TokenState.FRESH:
+                    self._save_again(self._unsaved)  # only the save was left to do
+                    return
+                self._refresh_chosen(self._choose(stored), stored, VALID, retry=False)
 
-    def _adopt_if_newer(self, stored: Token | None, current: Token) -> bool:
-        if (
-            stored is not None
-            and stored.access_token != current.access_token
-            and stored.expires_at > current.expires_at
-            and self._clock() < stored.expires_at - self._margin
-        ):
-            self._adopt(stored)
-            self._unsaved = None
-            self._soft.reset()
-            return True
-        return False
+    def _adopt_if_newer(self, stored: Token | None) -> bool:
+        if not stored_is_newer(stored, self._state[2], self._clock()):
+            return False
+        assert stored is not None
+        self._adopt(stored, counts=True)
+        self._unsaved = None
+        self._background.reset()
+        return True
 
-    # ----- shared --------------------------------------------------------------------------
-
-    def _acceptable(self, token: Token | None, failed: str | None, must_refresh: bool) -> bool:
-        return (
-            token is not None
-            and not must_refresh
-            and token.access_token != failed
-            and self._clock() < token.expires_at - self._margin
-        )
-
-    def _adopt(self, token: Token) -> None:
-        self._state = (
-            token.expires_at - self._margin,
-            f"Bearer {token.access_token}",
-            token,
-        )
-        self._generation += 1
+    def _save_again(self, token: Token) -> None:
+        error = self._save(token)
+        if error is None:
+            self._adopt(token, counts=False, issued_at=self._issued_at)  # back on schedule
+        else:
+            self._keep_unsaved(token, error)
 
     def _loop_lock(self) -> asyncio.Lock:
         loop = asyncio.get_running_loop()
@@ -485,3 +493,9 @@ class TokenManager:
             with self._loop_locks_guard:
                 lock = self._loop_locks.setdefault(loop, asyncio.Lock())
         return lock
+
+
+def _expiry(token: Token) -> str:
+    """ "expires at 2026-12-02T10:00:00Z" (ISO 8601, UTC) for log lines."""
+    when = datetime.datetime.fromtimestamp(token.expires_at, tz=datetime.timezone.utc)
+    return "expires at " + when.strftime("%Y-%m-%dT%H:%M:%SZ")

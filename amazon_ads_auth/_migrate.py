@@ -1,29 +1,26 @@
 """Moving from requests-oauthlib (or Authlib) without logging in again.
 
 Their sessions keep a token dict (`access_token`, `refresh_token`, `expires_at`, ...) and
-the refresh settings; `auth_from_oauth2_session` turns one into an AdsAuth whose store starts
-with that token (a still-valid access token costs no token request), and keeps handing every
-new token to the session's `token_updater`, so the user's own persistence goes on working
-during the move.
+the refresh settings; `settings_from_oauth2_session` turns one into AdsAuth's keyword
+arguments and the token to start from (a still-valid access token costs no token request),
+with an `on_new_token` that keeps handing every new token to the session's
+`token_updater`, so the user's own persistence goes on working during the move.
 """
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from ._errors import ConfigurationError
 from ._token import Token
 
-if TYPE_CHECKING:
-    from ._auth import AdsAuth
 
+def settings_from_oauth2_session(session: Any, **overrides: Any) -> tuple[dict[str, Any], Token]:
+    """AdsAuth keyword arguments and the starting token from a
+    `requests_oauthlib.OAuth2Session`: its client id, token, `auto_refresh_url` (as
+    `token_url`) and the client secret in `auto_refresh_kwargs`; `overrides` win.
 
-def auth_from_oauth2_session(session: Any, **overrides: Any) -> AdsAuth:
-    """An AdsAuth from a `requests_oauthlib.OAuth2Session`: its client id, token,
-    `auto_refresh_url` (as `token_url`) and the client secret in `auto_refresh_kwargs`;
-    keyword arguments as in the constructor override them."""
-    from ._auth import AdsAuth
-
+    Raises: ConfigurationError when the session has no token or no client secret."""
     token_data = getattr(session, "token", None)
     if not isinstance(token_data, dict) or not token_data.get("access_token"):
         raise ConfigurationError(
@@ -37,15 +34,12 @@ def auth_from_oauth2_session(session: Any, **overrides: Any) -> AdsAuth:
     }
     if getattr(session, "auto_refresh_url", None):
         settings["token_url"] = session.auto_refresh_url
+    updater = getattr(session, "token_updater", None)
+    if callable(updater):
+        settings["on_new_token"] = lambda new: updater(new.to_oauth2_dict())
     settings.update(overrides)
     if not settings.get("client_secret"):
         raise ConfigurationError(
             "the session has no client_secret in auto_refresh_kwargs: pass client_secret="
         )
-    token = Token.from_oauth2_dict(token_data)
-    auth = AdsAuth(settings.pop("client_id"), settings.pop("client_secret"), **settings)
-    updater = getattr(session, "token_updater", None)
-    if callable(updater):
-        auth._manager.on_new_token = lambda new: updater(new.to_oauth2_dict())
-    auth.import_token(token)
-    return auth
+    return settings, Token.from_oauth2_dict(token_data)

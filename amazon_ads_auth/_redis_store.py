@@ -20,6 +20,10 @@ from ._token import Token
 if TYPE_CHECKING:
     import redis
 
+_LOCK = "lock:"
+_LOGIN = "login:"
+_RESERVED = (_LOCK, _LOGIN)
+
 
 def _redis_module() -> Any:
     try:
@@ -58,7 +62,6 @@ class RedisTokenStore:
         else:
             self._client = url_or_client
         self._errors: tuple[type[Exception], ...] = (module.RedisError,)
-        self._watch_error = module.WatchError
         self.prefix = prefix
         self.lock_timeout = lock_timeout
         self.lock_ttl = lock_ttl
@@ -79,50 +82,35 @@ class RedisTokenStore:
 
     def load(self, key: str) -> Token | None:
         try:
-            raw = self._client.get(self.prefix + key)
+            raw = self._client.get(self._grant_name(key))
         except self._errors as exc:
             raise self._fail("loading a token", exc) from None
         return None if raw is None else self._decode(key, raw)
 
     def save(self, key: str, token: Token) -> None:
         require_token(token)
-        name = self.prefix + key
         try:
-            with self._client.pipeline() as pipe:
-                while True:
-                    try:
-                        pipe.watch(name)
-                        raw = pipe.get(name)
-                        if raw is not None:
-                            # Never replace a stored refresh token with none.
-                            stored = self._decode(key, raw).refresh_token
-                            token = token.with_refresh_token(stored)
-                        pipe.multi()
-                        pipe.set(name, json.dumps(token.to_dict()))
-                        pipe.execute()
-                        return
-                    except self._watch_error:
-                        continue
+            self._client.set(self._grant_name(key), json.dumps(token.to_dict()))
         except self._errors as exc:
             raise self._fail("saving a token", exc) from None
 
     def delete(self, key: str) -> None:
         try:
-            self._client.delete(self.prefix + key, f"{self.prefix}login:{key}")
+            self._client.delete(self._grant_name(key), self._record_name(key))
         except self._errors as exc:
             raise self._fail("deleting a token", exc) from None
 
     def load_login(self, key: str) -> dict[str, Any] | None:
         """What `login` recorded with this grant, under `prefix + "login:" + key`."""
         try:
-            raw = self._client.get(f"{self.prefix}login:{key}")
+            raw = self._client.get(self._record_name(key))
         except self._errors as exc:
             raise self._fail("loading a login record", exc) from None
         return None if raw is None else decode_record(raw)
 
     def save_login(self, key: str, record: dict[str, Any]) -> None:
         try:
-            self._client.set(f"{self.prefix}login:{key}", json.dumps(record))
+            self._client.set(self._record_name(key), json.dumps(record))
         except self._errors as exc:
             raise self._fail("saving a login record", exc) from None
 
@@ -143,7 +131,7 @@ class RedisTokenStore:
 
     @contextlib.contextmanager
     def _locked(self, key: str, *, blocking: bool) -> Iterator[bool]:
-        name = f"{self.prefix}lock:{key}"
+        name = f"{self.prefix}{_LOCK}{self._grant_name(key)[len(self.prefix) :]}"
         redis_lock = self._client.lock(
             name,
             timeout=self.lock_ttl,
@@ -172,11 +160,27 @@ class RedisTokenStore:
             for raw_name in names:
                 name = raw_name.decode() if isinstance(raw_name, bytes) else str(raw_name)
                 key = name[len(self.prefix) :]
-                if not key.startswith(("lock:", "login:")):
+                if not key.startswith(_RESERVED):
                     found.append(key)
         except self._errors as exc:
             raise self._fail("listing keys", exc) from None
         return sorted(found)
+
+    def _grant_name(self, key: str) -> str:
+        """Where the grant of `key` lives. Keys that start with a reserved word are refused:
+        under this prefix those names hold locks and login records, so no key's grant can
+        ever be another key's record or lock."""
+        if not isinstance(key, str) or not key:
+            raise StoreError("store keys must be non-empty strings")
+        if key.startswith(_RESERVED):
+            raise StoreError(
+                f"store key {key!r} starts with {key.split(':', 1)[0]!r}:, which a "
+                "RedisTokenStore reserves for its locks and login records: pick another key"
+            )
+        return self.prefix + key
+
+    def _record_name(self, key: str) -> str:
+        return f"{self.prefix}{_LOGIN}{self._grant_name(key)[len(self.prefix) :]}"
 
     def _decode(self, key: str, raw: bytes | str) -> Token:
         return decode_token(raw, f"the Redis value {self.prefix + key} at {self._where()}")

@@ -7,13 +7,22 @@ sent (a profile id "-5").
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import os
+import time
+from collections.abc import Callable, Iterable
 from typing import Any
 
 from ._errors import ConfigurationError
 from ._limits import EXPECTED_TOKEN_LIFETIME
 from ._open_store import open_store
+from ._redact import Secret
+from ._regions import ADS_API_HOSTS, Region
+from ._store import MemoryTokenStore, TokenStore
+from ._token import Token
+from ._transport import RetryPolicy
+from ._urls import HostScope, require_secure_url
 
 _ENV_SETTINGS = (
     ("client_id", "AMAZON_ADS_CLIENT_ID"),
@@ -124,3 +133,94 @@ def deadline_within_lock(store: object, deadline: float) -> float:
     if isinstance(ttl, (int, float)) and not isinstance(ttl, bool) and ttl > 0:
         return min(deadline, 0.8 * float(ttl))
     return deadline
+
+
+@dataclasses.dataclass(frozen=True)
+class AuthSettings:
+    """AdsAuth's constructor arguments, checked once: what the adapter and the token
+    manager are built from. Secrets are wrapped, so a repr shows none."""
+
+    client_id: str
+    client_secret: Secret
+    refresh_token: Secret | None
+    region: Region
+    profile_id: str | None
+    account_id: str | None
+    store: TokenStore
+    store_key: str
+    hosts: HostScope
+    token_url: str
+    authorization_url: str
+    refresh_margin: float
+    timeout: float
+    policy: RetryPolicy
+    clock: Callable[[], float]
+    sleep: Callable[[float], None]
+    on_new_token: Callable[[Token], None] | None
+
+    @classmethod
+    def check(
+        cls,
+        client_id: object,
+        client_secret: object,
+        refresh_token: object,
+        *,
+        region: Region | str,
+        profile_id: int | str | None,
+        account_id: str | None,
+        store: TokenStore | None,
+        store_key: object,
+        api_hosts: Iterable[str] | None,
+        token_url: str | None,
+        authorization_url: str | None,
+        refresh_margin: float,
+        timeout: float,
+        max_retries: int,
+        retry_backoff: float,
+        refresh_deadline: float,
+        clock: Callable[[], float] | None,
+        sleep: Callable[[float], None] | None,
+        on_new_token: Callable[[Token], None] | None,
+    ) -> AuthSettings:
+        """Raises: ConfigurationError naming the first argument that is not usable."""
+        client_id = require_text("client_id", client_id, "AMAZON_ADS_CLIENT_ID", header=True)
+        secret = require_text("client_secret", client_secret, "AMAZON_ADS_CLIENT_SECRET")
+        refresh = None
+        if refresh_token is not None:
+            refresh = require_text("refresh_token", refresh_token, "AMAZON_ADS_REFRESH_TOKEN")
+        store_key = require_text("store_key", store_key, None)
+        if isinstance(api_hosts, str):
+            raise ConfigurationError("api_hosts must be a list of hosts, not one string")
+        if store is not None and not isinstance(store, TokenStore):
+            raise ConfigurationError(
+                f"store must implement load/save/delete/lock, got {type(store).__name__}"
+            )
+        if on_new_token is not None and not callable(on_new_token):
+            raise ConfigurationError("on_new_token must be a function taking a Token")
+        deadline = require_number("refresh_deadline", refresh_deadline, minimum=0.001)
+        parsed_region = Region.parse(region)
+        return cls(
+            client_id=client_id,
+            client_secret=Secret(secret),
+            refresh_token=None if refresh is None else Secret(refresh),
+            region=parsed_region,
+            profile_id=profile_text(profile_id),
+            account_id=account_text(account_id),
+            store=store if store is not None else MemoryTokenStore(),
+            store_key=store_key,
+            hosts=HostScope(ADS_API_HOSTS if api_hosts is None else api_hosts),
+            token_url=require_secure_url(token_url or parsed_region.token_url, "token_url"),
+            authorization_url=require_secure_url(
+                authorization_url or parsed_region.authorization_url, "authorization_url"
+            ),
+            refresh_margin=require_margin(refresh_margin),
+            timeout=require_number("timeout", timeout, minimum=0.001),
+            policy=RetryPolicy(
+                max_retries=require_count(max_retries),
+                backoff=require_number("retry_backoff", retry_backoff, minimum=0.0),
+                deadline=deadline_within_lock(store, deadline),
+            ),
+            clock=clock or time.time,
+            sleep=sleep or time.sleep,
+            on_new_token=on_new_token,
+        )

@@ -17,16 +17,18 @@ from ._token import Token
 class TokenStore(Protocol):
     """Where tokens live between refreshes, keyed by a string the caller chooses.
 
-    `lock(key)` must exclude every other user of the same store and key (threads, and for
-    shared stores processes and machines) for as long as it is held: the token manager
-    re-reads, refreshes and saves under it, which is what makes a refresh happen once.
-    `save` must never replace a stored refresh token with none.
+    The whole contract is these four methods:
+    - `load(key)`: the token saved under `key`, or None.
+    - `save(key, token)`: keep exactly `token` under `key` (the token manager has already
+      merged in the stored refresh token, under the key's lock: a store need not).
+    - `delete(key)`: remove the grant and anything kept with it (its login record).
+    - `lock(key)`: a context manager that excludes every other user of the same store and
+      key (threads, and for shared stores processes and machines) while held; the token
+      manager re-reads, refreshes and saves under it, which makes a refresh happen once.
 
-    Optional, for the CLI and `AdsAuth.from_login()`: `keys()` lists the stored keys, and
-    `load_login(key)` / `save_login(key, record)` keep what `login` learned about a grant
-    (a JSON-ready dict that may hold the client secret, so it is kept with the token and
-    protected alike). A store without them still works; its grants just need the client id
-    and secret passed in, as before.
+    Optional abilities are protocols of their own: `TryLockStore`, `ListableStore`,
+    `LoginRecordStore`. `amazon_ads_auth.testing.check_token_store` runs the contract
+    against a store of yours.
     """
 
     def load(self, key: str) -> Token | None: ...
@@ -38,13 +40,39 @@ class TokenStore(Protocol):
     def lock(self, key: str) -> AbstractContextManager[None]: ...
 
 
+@runtime_checkable
+class TryLockStore(Protocol):
+    """A store whose lock can be tried without waiting: `try_lock(key)` yields True when it
+    was taken, False when another holder has it. Background refreshes use it, so a process
+    that finds another one refreshing goes on with its valid token."""
+
+    def try_lock(self, key: str) -> AbstractContextManager[bool]: ...
+
+
+@runtime_checkable
+class ListableStore(Protocol):
+    """A store that can list its keys (for `status`, `LoginDirectory`, `from_login`)."""
+
+    def keys(self) -> list[str]: ...
+
+
+@runtime_checkable
+class LoginRecordStore(Protocol):
+    """A store that keeps what `login` learned about a grant beside it: a JSON-ready dict
+    that may hold the client secret, so it is kept with the token and protected alike. The
+    record's storage must never collide with another key's grant, and `delete(key)` removes
+    it with the grant. Callers save records under `lock(key)`."""
+
+    def load_login(self, key: str) -> dict[str, Any] | None: ...
+
+    def save_login(self, key: str, record: dict[str, Any]) -> None: ...
+
+
 def try_lock(store: TokenStore, key: str) -> AbstractContextManager[bool]:
-    """The store's lock without waiting: yields True if taken, False if another holder has
-    it. Stores may offer `try_lock(key)`; for one that does not, this waits for `lock(key)`
-    (only background refreshes use it, so no caller waits)."""
-    method = getattr(store, "try_lock", None)
-    if method is not None:
-        return method(key)  # type: ignore[no-any-return]
+    """The store's lock without waiting (`TryLockStore`); for a store without that ability
+    this waits for `lock(key)` (only background refreshes use it, so no caller waits)."""
+    if isinstance(store, TryLockStore):
+        return store.try_lock(key)
     return _waiting(store, key)
 
 
@@ -119,9 +147,6 @@ class MemoryTokenStore:
     def save(self, key: str, token: Token) -> None:
         require_token(token)
         with self._guard:
-            previous = self._tokens.get(key)
-            if previous is not None:
-                token = token.with_refresh_token(previous.refresh_token)
             self._tokens[key] = token
 
     def delete(self, key: str) -> None:

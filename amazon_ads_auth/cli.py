@@ -38,13 +38,13 @@ from ._logins import (
     DEFAULT_STORE_KEY,
     Login,
     choose,
-    fetch_profiles,
     load_logins,
     save_login,
     shorten,
 )
 from ._loopback import CODE_LIFETIME
 from ._lwa import DEFAULT_SCOPE
+from ._profiles import fetch_profiles
 
 DEFAULT_REDIRECT_URI = "http://localhost:8765/callback"
 _F = TypeVar("_F", bound=Callable[..., Any])

@@ -324,3 +324,19 @@ def redis_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """A real redis-server on a free loopback port for the whole session."""
     with running_redis(tmp_path_factory.mktemp("redis")) as (_, url):
         yield url
+
+
+@pytest.fixture
+def file_keyring(tmp_path: Any) -> Iterator[Any]:
+    """A keyring backend in a file of this test's own, set for the test's duration."""
+    import keyring
+
+    from tests.file_keyring import FileKeyring
+
+    previous = keyring.get_keyring()
+    backend = FileKeyring(tmp_path / "keyring.json")
+    keyring.set_keyring(backend)
+    try:
+        yield backend
+    finally:
+        keyring.set_keyring(previous)

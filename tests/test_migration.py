@@ -150,10 +150,12 @@ def dict_store() -> tuple[CallbackTokenStore, dict[str, dict[str, Any]]]:
 
 def test_callback_store_never_loses_a_refresh_token() -> None:
     store, rows = dict_store()
-    store.save("k", Token("Atza|1", "Atzr|keep", 2e9))
-    store.save("k", Token("Atza|2", None, 2e9 + 1))
-    assert rows["k"]["refresh_token"] == "Atzr|keep"
-    assert rows["k"]["access_token"] == "Atza|2"
+    auth = AdsAuth("amzn1.application-oa2-client.k", "secret", store=store, store_key="k")
+    auth.import_token(Token("Atza|1", "Atzr|keep", 2e9))
+    auth.import_token(Token("Atza|2", None, 2e9 + 1))  # the merge is the manager's, once
+    key = auth._manager.key
+    assert rows[key]["refresh_token"] == "Atzr|keep"
+    assert rows[key]["access_token"] == "Atza|2"
     rows["k"] = {"not": "a token"}
     with pytest.raises(StoreError, match="not a token"):
         store.load("k")

@@ -162,9 +162,10 @@ def test_refresh_token_kept_when_response_omits_it(
 
 def test_store_never_replaces_a_refresh_token_with_none() -> None:
     store = MemoryTokenStore()
-    store.save("k", Token("Atza|a", "Atzr|keep", 10.0))
-    store.save("k", Token("Atza|b", None, 20.0))
-    saved = store.load("k")
+    auth = AdsAuth("amzn1.application-oa2-client.m", "secret", store=store, store_key="k")
+    auth.import_token(Token("Atza|a", "Atzr|keep", 10.0))
+    auth.import_token(Token("Atza|b", None, 20.0))
+    saved = store.load(auth._manager.key)
     assert saved is not None
     assert (saved.access_token, saved.refresh_token) == ("Atza|b", "Atzr|keep")
 

@@ -261,8 +261,8 @@ class Emulator:
         import httpx
         import requests.adapters
 
-        from . import _token_http
-        from ._regions import Region
+        from .. import _token_http
+        from .._regions import Region
 
         origins = {f"https://{host}" for host in _amazon_hosts()}
         origins |= {f"https://{urlsplit(r.token_url).netloc}" for r in Region}
@@ -865,7 +865,7 @@ def _join(url: str, params: Mapping[str, str]) -> str:
 
 
 def _amazon_hosts() -> tuple[str, ...]:
-    from ._regions import ADS_API_HOSTS
+    from .._regions import ADS_API_HOSTS
 
     return ADS_API_HOSTS
 
@@ -929,7 +929,7 @@ class Sandbox(Emulator):
     def login_kwargs(self) -> dict[str, Any]:
         """Keyword arguments for `AdsAuth.from_login` that use the demo logins' store and
         point at this sandbox."""
-        from ._logins import demo_store_url
-        from ._open_store import open_store
+        from .._logins import demo_store_url
+        from .._open_store import open_store
 
         return {"store": open_store(demo_store_url()), **self.auth_kwargs()}

@@ -6,8 +6,8 @@ The emulator issues `--expires-in` second tokens while AdsAuth's refresh margin 
 `--margin`, so every token is inside its margin from the moment it arrives. One thread calls
 `auth.headers()` in a loop for `--seconds` seconds, at 20 ms and at 0 ms token-endpoint
 latency, after the first token request. It prints the token requests after that first one,
-per second, and the calls that had to wait (over 5 ms). A background refresh must never start before half of the token's own lifetime
-has passed, so the expected figure is 0 (the first request only).
+per second, and the calls that had to wait (over 5 ms). A background refresh must never
+start before half of the token's own lifetime has passed, so the expected figure is 0.
 """
 
 from __future__ import annotations
@@ -57,7 +57,7 @@ def main() -> None:
     args = parser.parse_args()
     logging.getLogger("amazon_ads_auth").setLevel(logging.ERROR)
     print(f"expires_in {args.expires_in} s, refresh_margin {args.margin:.0f} s, {args.seconds} s")
-    print("| token latency | token requests after the first | per second | calls | calls that waited |")
+    print("| token latency | token requests after the first | per second | calls | waited |")
     print("|---:|---:|---:|---:|---:|")
     for latency in (0.020, 0.0):
         requests_made, calls, waited = run(args.seconds, args.expires_in, args.margin, latency)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from ._auth import AdsAuth
 from ._callback_store import CallbackTokenStore
+from ._consent import AuthorizationRequest
 from ._directory import LoginDirectory
 from ._errors import (
     AdsAuthError,
@@ -25,7 +26,6 @@ from ._errors import (
 from ._file_store import FileTokenStore
 from ._keyring_store import KeyringTokenStore
 from ._logins import Login, Profile
-from ._lwa import AuthorizationRequest
 from ._open_store import open_store
 from ._redis_store import RedisTokenStore
 from ._regions import Region

@@ -8,28 +8,23 @@ from __future__ import annotations
 
 import copy
 from collections.abc import AsyncGenerator, Callable, Generator, Iterable, Mapping
-from typing import Any, Protocol, TypeVar
+from typing import Any, TypeVar
 
 import httpx
 import requests
 
 from ._compat import Httpx2Auth
+from ._consent import DEFAULT_SCOPE, AuthorizationRequest, build_authorization_request
+from ._httpx_replay import HttpxRequest, after_replay, prepare_replay, rejected
 from ._limits import DEFAULT_REFRESH_DEADLINE, DEFAULT_REFRESH_MARGIN
 from ._login_lookup import LoginLookup
-from ._lwa import (
-    DEFAULT_SCOPE,
-    AuthorizationRequest,
-    build_authorization_request,
-    code_exchange_request,
-)
-from ._manager import TokenManager
+from ._lwa import code_exchange_request
 from ._migrate import settings_from_oauth2_session
 from ._regions import Region
 from ._requests_hooks import ResponseHook
 from ._settings import AuthSettings, env_kwargs, profile_text
 from ._store import TokenStore
 from ._token import Token
-from ._transport import TokenTransport
 
 CLIENT_ID_HEADER = "Amazon-Advertising-API-ClientId"
 SCOPE_HEADER = "Amazon-Advertising-API-Scope"
@@ -43,18 +38,7 @@ _V1_PATH = "/adsApi/"
 _V1_RAW_PATH = _V1_PATH.encode()
 
 
-class _Request(Protocol):
-    """What the flow needs of an httpx-style request (httpx and httpx2 alike)."""
-
-    @property
-    def url(self) -> Any: ...
-    @property
-    def headers(self) -> Any: ...
-    @property
-    def content(self) -> bytes: ...
-
-
-_R = TypeVar("_R", bound=_Request)
+_R = TypeVar("_R", bound=HttpxRequest)
 
 
 class AdsAuth(requests.auth.AuthBase, httpx.Auth, Httpx2Auth):
@@ -120,25 +104,7 @@ class AdsAuth(requests.auth.AuthBase, httpx.Auth, Httpx2Auth):
         self.client_id = settings.client_id
         self._hosts = settings.hosts
         self._prefixes = self._hosts.prefixes
-        transport = TokenTransport(
-            timeout=settings.timeout,
-            policy=settings.policy,
-            clock=settings.clock,
-            sleep=settings.sleep,
-        )
-        self._manager = TokenManager(
-            client_id=settings.client_id,
-            client_secret=settings.client_secret.value,
-            refresh_token=settings.refresh_token.value if settings.refresh_token else None,
-            store=settings.store,
-            store_key=settings.store_key,
-            token_url=settings.token_url,
-            refresh_margin=settings.refresh_margin,
-            transport=transport,
-            clock=settings.clock,
-            refresh_deadline=settings.policy.deadline,
-            on_new_token=settings.on_new_token,
-        )
+        self._manager = settings.token_manager()
         self._set_headers(settings.profile_id, settings.account_id)
 
     def _set_headers(self, profile_id: str | None, account_id: str | None) -> None:
@@ -232,16 +198,24 @@ class AdsAuth(requests.auth.AuthBase, httpx.Auth, Httpx2Auth):
 
     def ensure_token(self) -> Token:
         """A valid token. Inside the refresh margin this is the current one, returned at
-        once while a background refresh replaces it; once expired, it waits for a refresh."""
+        once while a background refresh replaces it; once expired, it waits for a refresh.
+
+        Raises: NoTokenError (no grant, or it was removed: log in), TokenRequestError and its
+        subclasses (LwA refused: InvalidGrantError means log in again), TokenEndpointError
+        (LwA unreachable), StoreError."""
         return self._manager.ensure()
 
     async def async_ensure_token(self) -> Token:
-        """`ensure_token` without blocking the event loop."""
+        """`ensure_token` without blocking the event loop.
+
+        Raises: as `ensure_token`."""
         return await self._manager.async_ensure()
 
     def import_token(self, token: Token | Mapping[str, Any]) -> Token:
         """Start from a token you already have (a `Token`, or a requests-oauthlib / Authlib
-        token dict): it is stored under this object's key and used while it is valid."""
+        token dict): it is stored under this object's key and used while it is valid.
+
+        Raises: TokenFormatError for a dict that is not a bearer token; StoreError."""
         if not isinstance(token, Token):
             token = Token.from_oauth2_dict(token)
         return self._manager.seed(token)
@@ -249,12 +223,18 @@ class AdsAuth(requests.auth.AuthBase, httpx.Auth, Httpx2Auth):
     def headers(self) -> dict[str, str]:
         """The Ads API headers for a request now (Authorization, ClientId, and Scope /
         AccountId when set), for clients that build their own requests. Refreshes first
-        when the token has expired."""
+        when the token has expired.
+
+        Raises: NoTokenError (no grant, or it was removed: log in), TokenRequestError and its
+        subclasses (LwA refused: InvalidGrantError means log in again), TokenEndpointError
+        (LwA unreachable), StoreError."""
         header = self._manager.fresh_header() or _bearer(self._manager.ensure())
         return {"Authorization": header, **dict(self._static_headers)}
 
     async def async_headers(self) -> dict[str, str]:
-        """`headers()` without blocking the event loop."""
+        """`headers()` without blocking the event loop.
+
+        Raises: as `headers()`."""
         header = self._manager.fresh_header() or _bearer(await self._manager.async_ensure())
         return {"Authorization": header, **dict(self._static_headers)}
 
@@ -313,7 +293,9 @@ class AdsAuth(requests.auth.AuthBase, httpx.Auth, Httpx2Auth):
         )
 
     def logout(self) -> None:
-        """Forget this grant: drop it from memory and delete it from the store."""
+        """Forget this grant: drop it from memory and delete it from the store.
+
+        Raises: StoreError when the store cannot delete it."""
         self._manager.forget()
 
     def close(self) -> None:
@@ -359,10 +341,10 @@ class AdsAuth(requests.auth.AuthBase, httpx.Auth, Httpx2Auth):
         header = self._manager.fresh_header() or _bearer(self._manager.ensure())
         self._apply(request, header)
         response = yield request
-        if self._rejected(response, header):
+        if rejected(response, header):
             token = self._manager.ensure(self._manager.need_after_401(header[7:], self._scope))
-            if self._prepare_replay(request, header, token):
-                self._after_replay((yield request), token)
+            if prepare_replay(request, header, token):
+                after_replay((yield request), self._manager, token, self._scope)
 
     async def async_auth_flow(self, request: _R) -> AsyncGenerator[_R, Any]:
         if not self._is_api_request(request):
@@ -371,17 +353,17 @@ class AdsAuth(requests.auth.AuthBase, httpx.Auth, Httpx2Auth):
         header = self._manager.fresh_header() or _bearer(await self._manager.async_ensure())
         self._apply(request, header)
         response = yield request
-        if self._rejected(response, header):
+        if rejected(response, header):
             need = self._manager.need_after_401(header[7:], self._scope)
             token = await self._manager.async_ensure(need)
-            if self._prepare_replay(request, header, token):
-                self._after_replay((yield request), token)
+            if prepare_replay(request, header, token):
+                after_replay((yield request), self._manager, token, self._scope)
 
-    def _is_api_request(self, request: _Request) -> bool:
+    def _is_api_request(self, request: HttpxRequest) -> bool:
         url = request.url
         return self._hosts.matches(url.scheme, url.host, url.port)
 
-    def _apply(self, request: _Request, header: str) -> None:
+    def _apply(self, request: HttpxRequest, header: str) -> None:
         headers = request.headers
         # Membership through `raw` (bytes pairs): `name in headers` would first decode every
         # header to learn the encoding, which costs more than everything else we do here.
@@ -393,36 +375,6 @@ class AdsAuth(requests.auth.AuthBase, httpx.Auth, Httpx2Auth):
         if request.url.raw_path.startswith(_V1_RAW_PATH) and _ADS_CLIENT_ID_RAW not in present:
             headers[ADS_CLIENT_ID_HEADER] = self.client_id
 
-    @staticmethod
-    def _rejected(response: Any, header: str) -> bool:
-        """A 401 to the request we authorized (not, say, to a redirect target)."""
-        return bool(
-            response.status_code == 401 and response.request.headers.get("Authorization") == header
-        )
-
-    @staticmethod
-    def _prepare_replay(request: _Request, header: str, token: Token) -> bool:
-        """Point the request at the new token; False when there is nothing to replay."""
-        if token.access_token == header[7:]:
-            return False  # no new token (a refresh just proved these 401s are not its fault)
-        if not _replayable(request):
-            return False  # a streamed body cannot be sent twice: the caller gets the 401
-        request.headers["Authorization"] = _bearer(token)
-        return True
-
-    def _after_replay(self, response: Any, token: Token) -> None:
-        if response.status_code == 401:
-            self._manager.note_refresh_did_not_help(token.access_token, self._scope)
-
 
 def _bearer(token: Token) -> str:
     return "Bearer " + token.access_token
-
-
-def _replayable(request: _Request) -> bool:
-    """True when the request body is in memory (httpx raises RequestNotRead for streams)."""
-    try:
-        request.content  # noqa: B018
-    except Exception:  # httpx.RequestNotRead, or httpx2's own class of it
-        return False
-    return True

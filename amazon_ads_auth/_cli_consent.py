@@ -11,9 +11,9 @@ import webbrowser
 import click
 import requests
 
+from ._consent import AuthorizationRequest, parse_redirect
 from ._errors import AdsAuthError, ConfigurationError
 from ._loopback import RedirectListener, loopback_port
-from ._lwa import AuthorizationRequest, parse_redirect
 
 
 def receive_code(

@@ -18,6 +18,7 @@ FIRST_BACKOFF = 1.0
 MAX_BACKOFF = 30.0
 BUSY_RECHECK = 1.0  # another process holds the store lock: look at the store again then
 UNHELPED_SECONDS = 60.0  # how long "a refresh did not cure this 401" is remembered
+UNHELPED_KEPT = 256  # (token, scope) pairs remembered at most
 
 
 class TokenState(enum.Enum):
@@ -115,16 +116,31 @@ def satisfies(token: Token | None, need: Need, now: float, refresh_count: int) -
     return True
 
 
-def need_after_401(
-    rejected: str, scope: str | None, unhelped: Mapping[tuple[str, str | None], float], now: float
-) -> Need:
+@dataclasses.dataclass(frozen=True)
+class Unhelped:
+    """The (access token, scope) pairs whose 401s a refresh just failed to cure, each with
+    the time until which that is remembered. Immutable: `noted` returns a new memo."""
+
+    until: Mapping[tuple[str, str | None], float] = dataclasses.field(default_factory=dict)
+
+    def noted(self, access_token: str, scope: str | None, now: float) -> Unhelped:
+        """This memo with the pair added for `UNHELPED_SECONDS`, expired pairs dropped, and
+        at most `UNHELPED_KEPT` pairs kept (the oldest go first)."""
+        kept = {pair: t for pair, t in self.until.items() if t > now}
+        while len(kept) >= UNHELPED_KEPT:
+            kept.pop(next(iter(kept)))
+        kept[(access_token, scope)] = now + UNHELPED_SECONDS
+        return Unhelped(kept)
+
+
+def need_after_401(rejected: str, scope: str | None, unhelped: Unhelped, now: float) -> Need:
     """What a caller needs after the API answered 401 to `rejected` for `scope`.
 
     A new token, unless a refresh was just shown not to cure this token's 401s for this
     scope (a wrong profile, say): then any valid token does, and no token request is made.
     The memo is per token and scope, so another profile's 401 still refreshes.
     """
-    if unhelped.get((rejected, scope), float("-inf")) > now:
+    if unhelped.until.get((rejected, scope), float("-inf")) > now:
         return VALID
     return Need.not_rejected(rejected, scope)
 

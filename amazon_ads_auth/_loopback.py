@@ -19,8 +19,9 @@ import threading
 from typing import Any
 from urllib.parse import urlsplit
 
+from ._consent import parse_redirect
 from ._errors import AdsAuthError, ConfigurationError, StateMismatchError
-from ._lwa import CODE_LIFETIME_SECONDS, parse_redirect
+from ._lwa import CODE_LIFETIME_SECONDS
 from ._urls import is_loopback
 
 CODE_LIFETIME = float(CODE_LIFETIME_SECONDS)  # wait no longer than a code lives

@@ -15,13 +15,15 @@ from collections.abc import Callable, Iterable
 from typing import Any
 
 from ._errors import ConfigurationError
+from ._grant_io import GrantIO
 from ._limits import EXPECTED_TOKEN_LIFETIME
+from ._manager import TokenManager
 from ._open_store import open_store
 from ._redact import Secret
 from ._regions import ADS_API_HOSTS, Region
 from ._store import MemoryTokenStore, TokenStore
 from ._token import Token
-from ._transport import RetryPolicy
+from ._transport import RetryPolicy, TokenTransport
 from ._urls import HostScope, require_secure_url
 
 _ENV_SETTINGS = (
@@ -223,4 +225,26 @@ class AuthSettings:
             clock=clock or time.time,
             sleep=sleep or time.sleep,
             on_new_token=on_new_token,
+        )
+
+    def token_manager(self) -> TokenManager:
+        """The token manager these settings describe, with its own token transport."""
+        transport = TokenTransport(
+            timeout=self.timeout, policy=self.policy, clock=self.clock, sleep=self.sleep
+        )
+        grant = GrantIO(
+            client_id=self.client_id,
+            client_secret=self.client_secret,
+            store=self.store,
+            key=f"{self.client_id}/{self.store_key}",
+            token_url=self.token_url,
+            transport=transport,
+            on_new_token=self.on_new_token,
+        )
+        return TokenManager(
+            grant,
+            refresh_token=self.refresh_token.value if self.refresh_token else None,
+            refresh_margin=self.refresh_margin,
+            refresh_deadline=self.policy.deadline,
+            clock=self.clock,
         )

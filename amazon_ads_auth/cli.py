@@ -27,6 +27,7 @@ from ._cli_output import (
     token_fields,
 )
 from ._cli_target import Target, common_options, target_from
+from ._consent import DEFAULT_SCOPE
 from ._errors import (
     AdsAuthError,
     AuthorizationDeniedError,
@@ -43,7 +44,6 @@ from ._logins import (
     shorten,
 )
 from ._loopback import CODE_LIFETIME
-from ._lwa import DEFAULT_SCOPE
 from ._profiles import fetch_profiles
 
 DEFAULT_REDIRECT_URI = "http://localhost:8765/callback"

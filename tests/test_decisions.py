@@ -11,11 +11,13 @@ import pytest
 
 from amazon_ads_auth import Token
 from amazon_ads_auth._decisions import (
+    UNHELPED_KEPT,
     VALID,
     Need,
     NeedKind,
     NoRefreshToken,
     TokenState,
+    Unhelped,
     backoff_delay,
     busy_recheck_at,
     choose_refresh_token,
@@ -162,7 +164,19 @@ def test_need_after_401(
     now: float,
     need: Need,
 ) -> None:
-    assert need_after_401(rejected, scope, memo, now) == need
+    assert need_after_401(rejected, scope, Unhelped(memo), now) == need
+
+
+def test_the_unhelped_memo_drops_expired_pairs_and_stays_bounded() -> None:
+    memo = Unhelped().noted("Atza|a", "1", now=0.0)
+    assert memo.until == {("Atza|a", "1"): 60.0}
+    later = memo.noted("Atza|b", "1", now=61.0)
+    assert later.until == {("Atza|b", "1"): 121.0}  # the expired pair is gone
+    assert memo.until == {("Atza|a", "1"): 60.0}  # values never change
+    big = Unhelped()
+    for n in range(UNHELPED_KEPT + 10):
+        big = big.noted(f"Atza|{n}", None, now=1.0)
+    assert len(big.until) == UNHELPED_KEPT and ("Atza|0", None) not in big.until
 
 
 # ----- which refresh token ----------------------------------------------------------------------

@@ -134,7 +134,7 @@ def test_store_locks_are_sized_from_the_refresh_deadline(redis_url: str, tmp_pat
     assert file_store.lock_timeout > 120
     short = RedisTokenStore(redis_url, lock_ttl=10)
     auth = AdsAuth("c", "s", store=short)
-    assert auth._manager._transport._policy.deadline <= 10
+    assert auth._manager._grant._transport._policy.deadline <= 10
 
 
 def test_token_answers_are_capped(emulator: Emulator, make_auth: Callable[..., AdsAuth]) -> None:

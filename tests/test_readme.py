@@ -19,6 +19,12 @@ def test_every_python_block_compiles() -> None:
         compile(block, "README.md", "exec")
 
 
+def test_store_contract_block_runs(capsys: object) -> None:
+    block = next(b for b in BLOCKS if "check_token_store" in b)
+    exec(compile(block, "README.md", "exec"), {})
+    assert "lock excludes processes" in capsys.readouterr().out  # type: ignore[attr-defined]
+
+
 def test_emulator_block_runs() -> None:
     block = next(b for b in BLOCKS if "Emulator(clock=clock)" in b)
     exec(compile(block, "README.md", "exec"), {})

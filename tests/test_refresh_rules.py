@@ -20,6 +20,7 @@ import pytest
 from amazon_ads_auth import (
     AdsAuth,
     CallbackTokenStore,
+    ConfigurationError,
     FileTokenStore,
     KeyringTokenStore,
     NoTokenError,
@@ -348,3 +349,25 @@ def test_any_callback_exception_is_a_store_error_naming_it(failing: str) -> None
     with pytest.raises(StoreError, match=rf"{name}\('k'\) of the CallbackTokenStore") as caught:
         action()
     assert "exploded" not in str(caught.value) and "boom" not in str(caught.value)
+
+
+# ----- on_new_token ------------------------------------------------------------------------------
+
+
+def test_on_new_token_hears_every_refresh_and_cannot_break_one(
+    emulator: Emulator, make_auth: Callable[..., AdsAuth], captured_logs: list[str]
+) -> None:
+    seen: list[Token] = []
+    auth = make_auth(on_new_token=seen.append)
+    first = auth.ensure_token()
+    second = auth.refresh()
+    assert seen == [first, second]
+
+    def broken(token: Token) -> None:
+        raise RuntimeError("the user's database is down")
+
+    failing = make_auth(on_new_token=broken)
+    assert failing.ensure_token().access_token.startswith("Atza|")
+    assert any("new-token callback" in line and "RuntimeError" in line for line in captured_logs)
+    with pytest.raises(ConfigurationError, match="on_new_token"):
+        make_auth(on_new_token="not callable")

@@ -76,7 +76,7 @@ def test_no_secret_in_logs_or_errors_across_every_path(
             auth.refresh()
         errors.append(str(caught.value))
         errors.append(repr(caught.value))
-    auth._manager._client_secret = Secret("wrong-" + emulator.client_secret)
+    auth._manager._grant._client_secret = Secret("wrong-" + emulator.client_secret)
     with pytest.raises(AdsAuthError) as caught:
         auth.refresh()
     errors.append(str(caught.value))

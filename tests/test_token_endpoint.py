@@ -126,7 +126,7 @@ def test_huge_expires_in_is_capped_and_missing_means_an_hour(
 
 def test_invalid_client(emulator: Emulator, make_auth: Callable[..., AdsAuth]) -> None:
     auth = make_auth(emulator.issue_refresh_token())
-    auth._manager._client_secret = Secret("wrong-secret")
+    auth._manager._grant._client_secret = Secret("wrong-secret")
     with pytest.raises(InvalidClientError, match="check the client id and client secret") as e:
         auth.ensure_token()
     assert e.value.status_code == 401

@@ -1,0 +1,146 @@
+"""The shape of the package, checked against its own source: no import circles, small
+modules, a decisions module with no I/O in it, public names that read as the package's, and
+public methods that say what they raise."""
+
+from __future__ import annotations
+
+import ast
+import inspect
+import pathlib
+import pickle
+
+import pytest
+
+import amazon_ads_auth
+
+PACKAGE = pathlib.Path(amazon_ads_auth.__file__).resolve().parent
+EMULATOR = {"testing/_emulator.py"}  # split by the sandbox work; nothing else may be this big
+
+
+def module_name(path: pathlib.Path) -> str:
+    parts = list(path.relative_to(PACKAGE.parent).with_suffix("").parts)
+    if parts[-1] == "__init__":
+        parts.pop()
+    return ".".join(parts)
+
+
+def imports_of(path: pathlib.Path) -> set[str]:
+    """Every package module `path` imports, at any depth (function bodies, TYPE_CHECKING)."""
+    name = module_name(path)
+    package = name if path.name == "__init__.py" else name.rpartition(".")[0]
+    found: set[str] = set()
+    for node in ast.walk(ast.parse(path.read_text())):
+        if isinstance(node, ast.Import):
+            found.update(a.name for a in node.names if a.name.startswith("amazon_ads_auth"))
+        elif isinstance(node, ast.ImportFrom):
+            if node.level:
+                base = package.split(".")
+                base = base[: len(base) - node.level + 1]
+                target = ".".join([*base, node.module] if node.module else base)
+            else:
+                target = node.module or ""
+            if not target.startswith("amazon_ads_auth"):
+                continue
+            found.add(target)
+            for alias in node.names:  # `from . import _token_http` names a module
+                candidate = f"{target}.{alias.name}"
+                if candidate in MODULES:
+                    found.add(candidate)
+    return {m for m in found if m in MODULES and m != name}
+
+
+MODULES = {module_name(p): p for p in PACKAGE.rglob("*.py")}
+
+
+def test_no_import_circles() -> None:
+    graph = {name: imports_of(path) for name, path in MODULES.items()}
+    # A package imports its own modules to re-export them; that is not a circle.
+    for name in graph:
+        graph[name] = {m for m in graph[name] if not name.startswith(m + ".") and m != name}
+    circles = []
+    state: dict[str, int] = {}
+
+    def visit(node: str, trail: list[str]) -> None:
+        state[node] = 1
+        for nxt in sorted(graph[node]):
+            if state.get(nxt) == 1:
+                circles.append([*trail[trail.index(nxt) :], nxt] if nxt in trail else [node, nxt])
+            elif nxt not in state:
+                visit(nxt, [*trail, nxt])
+        state[node] = 2
+
+    for name in sorted(graph):
+        if name not in state:
+            visit(name, [name])
+    assert circles == []
+
+
+def test_modules_stay_small() -> None:
+    sizes = {str(p.relative_to(PACKAGE)): len(p.read_text().splitlines()) for p in MODULES.values()}
+    too_big = {name: n for name, n in sizes.items() if n > 400 and name not in EMULATOR}
+    assert too_big == {}
+    assert sizes["_manager.py"] < 300
+
+
+def test_decisions_import_only_the_token_and_the_standard_library() -> None:
+    tree = ast.parse((PACKAGE / "_decisions.py").read_text())
+    imported = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            imported.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom):
+            imported.add("." * node.level + (node.module or ""))
+    assert imported <= {"__future__", "dataclasses", "enum", "collections.abc", "._token"}
+
+
+# The CLI's sandbox still imports the emulator; the sandbox work moves it behind --emulator.
+CLI_SANDBOX = {"amazon_ads_auth.cli", "amazon_ads_auth._cli_target"}
+
+
+def test_production_never_imports_the_testing_package() -> None:
+    for name, path in MODULES.items():
+        if not name.startswith("amazon_ads_auth.testing") and name not in CLI_SANDBOX:
+            assert not any(m.startswith("amazon_ads_auth.testing") for m in imports_of(path)), name
+
+
+@pytest.mark.parametrize("name", amazon_ads_auth.__all__)
+def test_public_names_read_as_the_package_and_pickle(name: str) -> None:
+    public = getattr(amazon_ads_auth, name)
+    if not isinstance(public, type):
+        return
+    assert public.__module__ == "amazon_ads_auth"
+    assert pickle.loads(pickle.dumps(public)) is public
+
+
+def test_errors_and_values_pickle_by_their_public_name() -> None:
+    error = amazon_ads_auth.InvalidGrantError("log in again", error="invalid_grant")
+    again = pickle.loads(pickle.dumps(error))
+    assert type(again) is amazon_ads_auth.InvalidGrantError and str(again) == str(error)
+    token = amazon_ads_auth.Token("Atza|a", "Atzr|r", 1.0)
+    assert pickle.loads(pickle.dumps(token)) == token
+    assert repr(amazon_ads_auth.Region.NA).startswith("<Region.NA")
+
+
+RAISING_METHODS = [
+    ("AdsAuth", "__init__"),
+    ("AdsAuth", "from_env"),
+    ("AdsAuth", "from_login"),
+    ("AdsAuth", "from_oauth2_session"),
+    ("AdsAuth", "refresh"),
+    ("AdsAuth", "ensure_token"),
+    ("AdsAuth", "headers"),
+    ("AdsAuth", "async_headers"),
+    ("AdsAuth", "async_ensure_token"),
+    ("AdsAuth", "import_token"),
+    ("AdsAuth", "logout"),
+    ("AdsAuth", "fetch_token"),
+    ("AdsAuth", "authorization_request"),
+    ("LoginDirectory", "auth"),
+    ("LoginDirectory", "get"),
+]
+
+
+@pytest.mark.parametrize(("cls", "method"), RAISING_METHODS)
+def test_public_methods_that_raise_say_what(cls: str, method: str) -> None:
+    doc = inspect.getdoc(getattr(getattr(amazon_ads_auth, cls), method)) or ""
+    assert "Raises:" in doc

@@ -17,12 +17,13 @@ from ._compat import Httpx2Auth
 from ._consent import DEFAULT_SCOPE, AuthorizationRequest, build_authorization_request
 from ._httpx_replay import HttpxRequest, after_replay, prepare_replay, rejected
 from ._limits import DEFAULT_REFRESH_DEADLINE, DEFAULT_REFRESH_MARGIN
-from ._login_lookup import LoginLookup
+from ._logins import default_store
 from ._lwa import code_exchange_request
 from ._migrate import settings_from_oauth2_session
 from ._regions import Region
 from ._requests_hooks import ResponseHook
-from ._settings import AuthSettings, env_kwargs, profile_text
+from ._resolve import Given, LoginLookup, has_login
+from ._settings import AuthSettings, env_kwargs, profile_text, require_client
 from ._store import TokenStore
 from ._token import Token
 
@@ -136,17 +137,20 @@ class AdsAuth(requests.auth.AuthBase, httpx.Auth, Httpx2Auth):
     def from_env(cls, **overrides: Any) -> AdsAuth:
         """An AdsAuth from AMAZON_ADS_CLIENT_ID, _CLIENT_SECRET, _REFRESH_TOKEN, _REGION,
         _PROFILE_ID, _STORE_KEY and _TOKEN_STORE (a URL for `open_store`); keyword arguments
-        override (and add to) what the environment says. Without a client id it falls back
-        to `from_login()` (the environment first, then the stored login).
+        override (and add to) what the environment says. Without a refresh token it uses
+        the stored login (of that client id, when one is set), exactly as the CLI does.
 
-        Raises: ConfigurationError for a missing or bad setting; NoTokenError (from
-        `from_login`) when no login is stored."""
+        Raises: ConfigurationError for a missing or bad setting; NoTokenError when no login
+        is stored."""
         kwargs = env_kwargs(overrides)
-        if not kwargs.get("client_id"):
-            # No client id in the environment: the login `amazon-ads-auth login` stored.
-            kwargs.pop("refresh_token", None)
-            return cls.from_login(kwargs.pop("store_key", None), **kwargs)
-        return cls(**kwargs)
+        client_id = kwargs.get("client_id")
+        if kwargs.get("refresh_token") or (
+            client_id and not has_login(kwargs.get("store") or default_store(), client_id)
+        ):
+            # A grant given outright, or a client with no login yet (its first use says to
+            # run `amazon-ads-auth login`, or to pass a refresh token).
+            return cls(**require_client(kwargs))
+        return cls.from_login(**{k: v for k, v in kwargs.items() if k != "refresh_token"})
 
     @classmethod
     def from_login(
@@ -159,15 +163,18 @@ class AdsAuth(requests.auth.AuthBase, httpx.Auth, Httpx2Auth):
     ) -> AdsAuth:
         """The AdsAuth of a login stored by `amazon-ads-auth login`: the one named
         `store_key`, else the one that owns `profile_id`, else the one named "default", else
-        the only one. `store` defaults to AMAZON_ADS_TOKEN_STORE, else the CLI's store;
-        keyword arguments as in the constructor override what is stored.
+        the only one. `store` defaults to AMAZON_ADS_TOKEN_STORE, else the CLI's store.
+        Keyword arguments (as in the constructor) and AMAZON_ADS_* variables override what
+        is stored; a secret is only used with the client id it was given with.
 
         Raises: NoTokenError when there is no login; ConfigurationError when the choice is
         ambiguous, no login owns the profile, or no client secret is known."""
-        lookup = LoginLookup(store, lambda settings: cls(**settings), overrides)
-        login = lookup.get(store_key, client_id=overrides.get("client_id"), profile_id=profile_id)
-        auth = cls(**lookup.settings(login, overrides))
-        return auth.with_profile(profile_id) if profile_id is not None else auth
+        arguments = {**overrides, "store_key": store_key, "profile_id": profile_id}
+        given = Given.from_arguments({k: v for k, v in arguments.items() if v is not None})
+        lookup = LoginLookup(store, lambda settings: cls(**settings), given)
+        login = lookup.find()
+        auth = cls(**lookup.settings(login))
+        return auth.with_profile(given.profile_id) if given.profile_id is not None else auth
 
     @classmethod
     def from_oauth2_session(cls, session: Any, **overrides: Any) -> AdsAuth:

@@ -21,11 +21,11 @@ import click
 from ._auth import AdsAuth
 from ._directory import LoginDirectory
 from ._errors import ConfigurationError, NoTokenError
-from ._login_lookup import settings_from_login
 from ._logins import DEFAULT_STORE_KEY, Login, demo_store_url, save_login
 from ._open_store import open_store
 from ._redact import mask_url
 from ._regions import Region
+from ._resolve import Given, LoginLookup, api_base_url
 from ._store import TokenStore
 
 _F = TypeVar("_F", bound=Callable[..., Any])
@@ -130,34 +130,46 @@ class Target:
             **{k: v for k, v in self.overrides().items() if k != "client_secret"},
         )
 
+    def given(self, profile_id: str | None = None) -> Given:
+        """What the flags and AMAZON_ADS_* variables say (click has merged the two)."""
+        return Given(
+            client_id=self.client_id,
+            client_secret=self.client_secret,
+            store_key=self.store_key,
+            profile_id=profile_id,
+            region=self.region,
+            token_url=self.token_url,
+            authorization_url=self.authorization_url,
+            api_url=self.api_url,
+        )
+
     def resolve(self, *, profile_id: str | None = None) -> tuple[AdsAuth, Login]:
-        """The stored login this command means, and its AdsAuth."""
-        directory = LoginDirectory(self.store())
-        if self.emulator is not None and not directory.logins():
+        """The stored login this command means, and its AdsAuth (see `_resolve`)."""
+        lookup = self._lookup(profile_id)
+        if self.emulator is not None and not lookup.logins():
             self._demo_login()
-            directory = LoginDirectory(self.store())
+            lookup = self._lookup(profile_id)
         try:
-            login = directory.get(
-                self.store_key,
-                client_id=self.client_id,
-                profile_id=profile_id,
-                pick_with="--store-key",
-            )
+            login = lookup.find(pick_with="--store-key")
         except NoTokenError:
             self._refuse_demo_only()
             raise
-        overrides = self.overrides()
-        if not login.has_secret and "client_secret" not in overrides:
-            overrides["client_secret"] = click.prompt(
-                f"Client secret for {login.label()}", hide_input=True, err=True
-            )
-        auth = AdsAuth(**settings_from_login(login, self.store(), overrides))
+        given = lookup.given
+        if not login.has_secret and given.client_secret is None:
+            secret = click.prompt(f"Client secret for {login.label()}", hide_input=True, err=True)
+            given = dataclasses.replace(given, client_id=login.client_id, client_secret=secret)
+        auth = AdsAuth(**lookup.settings(login, given))
         if profile_id is not None:
             auth = auth.with_profile(profile_id)
         return auth, login
 
-    def api_url_for(self, login: Login, auth: AdsAuth) -> str:
-        return self.api_url or (None if self.emulator else login.api_url) or auth.region.api_url
+    def _lookup(self, profile_id: str | None) -> LoginLookup:
+        return LoginLookup(
+            self.store(), lambda settings: AdsAuth(**settings), self.given(profile_id)
+        )
+
+    def api_url_for(self, login: Login) -> str:
+        return api_base_url(login, self.given())
 
     def _demo_login(self) -> None:
         """A command run with --emulator before any demo login: give it a demo grant."""

@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import dataclasses
 from typing import Any
 
 import requests
 
 from ._auth import AdsAuth
-from ._login_lookup import LoginLookup
 from ._logins import Login
+from ._resolve import Given, LoginLookup
+from ._settings import profile_text
 from ._store import TokenStore
 
 
@@ -22,12 +23,17 @@ class LoginDirectory(LoginLookup):
         for login in logins: ...             # .store_key .client_id .region .profiles
 
     One AdsAuth per login, shared by every `auth_for` view of its profiles, so a thousand
-    profiles under one login cost one refresh per expiry.
+    profiles under one login cost one refresh per expiry. Profiles are found through an
+    index of the records, and each view is made once. Keyword arguments are AdsAuth's;
+    AMAZON_ADS_CLIENT_ID, _CLIENT_SECRET and _REGION apply as everywhere (see `_resolve`).
     """
 
     def __init__(self, store: TokenStore | None = None, **overrides: Any) -> None:
-        super().__init__(store, self._build, overrides)
+        given = Given.from_arguments(overrides, env_names=("client_id", "client_secret", "region"))
+        super().__init__(store, self._build, given)
+        self._overrides = overrides
         self._auths: dict[str, AdsAuth] = {}
+        self._views: dict[str, AdsAuth] = {}
 
     def auth(
         self,
@@ -39,32 +45,48 @@ class LoginDirectory(LoginLookup):
         """An AdsAuth for the login meant; keyword arguments as in the constructor
         override what is stored.
 
-        Raises: NoTokenError, ConfigurationError (see `get`)."""
-        settings = {**self._overrides, **overrides}
-        login = self.get(store_key, client_id=settings.get("client_id"), profile_id=profile_id)
-        base = self._cached(login, settings)
-        return base.with_profile(profile_id) if profile_id is not None else base
+        Raises: NoTokenError, ConfigurationError (see `find`)."""
+        profile = profile_text(profile_id)
+        given = self.given
+        if overrides:
+            given = Given.from_arguments(
+                {**self._overrides, **overrides}, env_names=("client_id", "client_secret", "region")
+            )
+        given = dataclasses.replace(given, store_key=store_key, profile_id=profile)
+        login = self.find(given)
+        base = self._cached(login, given, overrides)
+        return base.with_profile(profile) if profile is not None else base
 
     def auth_for(self, profile_id: int | str) -> AdsAuth:
-        """The AdsAuth view for `profile_id`, from the login that owns it."""
-        return self.auth(profile_id=profile_id)
+        """The AdsAuth view for `profile_id`, from the login that owns it.
+
+        Raises: ConfigurationError when no login, or more than one, owns it."""
+        key = str(profile_id)
+        view = self._views.get(key)
+        if view is None:
+            view = self._views[key] = self.auth(profile_id=profile_id)
+        return view
 
     def close(self) -> None:
         for auth in self._auths.values():
             auth.close()
 
-    def _cached(self, login: Login, overrides: Mapping[str, Any]) -> AdsAuth:
+    def refresh_profiles(self, login: Login) -> Login:
+        self._views.clear()
+        return super().refresh_profiles(login)
+
+    def _cached(self, login: Login, given: Given, overrides: dict[str, Any]) -> AdsAuth:
         kept = sorted(
             (k, repr(v)) for k, v in overrides.items() if k not in ("profile_id", "store")
         )
         cache_key = f"{login.key}|{kept!r}"
         auth = self._auths.get(cache_key)
         if auth is None:
-            auth = self._auths[cache_key] = AdsAuth(**self.settings(login, overrides))
+            auth = self._auths[cache_key] = AdsAuth(**self.settings(login, given))
         return auth
 
-    def _auth_of(self, login: Login, overrides: Mapping[str, Any]) -> requests.auth.AuthBase:
-        return self._cached(login, overrides)
+    def _auth_of(self, login: Login, settings: dict[str, Any]) -> requests.auth.AuthBase:
+        return self._cached(login, self.given, {})
 
     @staticmethod
     def _build(settings: dict[str, Any]) -> requests.auth.AuthBase:

@@ -186,16 +186,19 @@ def choose(
     where: str,
     store_key: str | None = None,
     client_id: str | None = None,
-    profile_id: str | None = None,
     pick_with: str = "store_key=",
-) -> Login | None:
-    """The login a caller means: by store key, else by the profile it owns (None when no
-    record names it: the caller may refresh the profile lists), else the one named
-    "default", else the only one. Raises NoTokenError when there is none at all and
-    ConfigurationError when the choice is ambiguous."""
+) -> Login:
+    """The login a caller means by store key, else the one named "default", else the only
+    one (profile routing is `_resolve`'s).
+
+    Raises: NoTokenError when there is none at all; ConfigurationError when the choice is
+    ambiguous."""
     candidates = [x for x in logins if client_id is None or x.client_id == client_id]
     if not logins:
-        raise NoTokenError(f"no login found in {where}: run `amazon-ads-auth login`")
+        raise NoTokenError(
+            f"no login found in {where}: run `amazon-ads-auth login`, or set "
+            "AMAZON_ADS_CLIENT_ID, AMAZON_ADS_CLIENT_SECRET and AMAZON_ADS_REFRESH_TOKEN"
+        )
     if client_id is not None and not candidates:
         raise ConfigurationError(
             f"no login for client id {shorten(client_id)} in {where} (it has "
@@ -209,10 +212,6 @@ def choose(
                 f"run `amazon-ads-auth login --store-key {store_key}`"
             )
         return _one(named, where, "--client-id" if pick_with.startswith("-") else "client_id=")
-    if profile_id is not None and client_id is None:
-        # A profile alone names its login; with a client id it only sets the Scope header.
-        owners = [x for x in candidates if x.owns(profile_id)]
-        return _one(owners, where, pick_with) if owners else None
     defaults = [x for x in candidates if x.store_key == DEFAULT_STORE_KEY]
     return _one(defaults or candidates, where, pick_with)
 

@@ -111,8 +111,11 @@ def env_kwargs(overrides: dict[str, Any]) -> dict[str, Any]:
     if store_url and "store" not in overrides:
         kwargs["store"] = open_store(store_url)
     kwargs.update(overrides)
-    if not kwargs.get("client_id"):
-        return kwargs
+    return kwargs
+
+
+def require_client(kwargs: dict[str, Any]) -> dict[str, Any]:
+    """`kwargs` (from `env_kwargs`) if they name a client id and secret."""
     for name, var in _ENV_SETTINGS[:2]:
         if not kwargs.get(name):
             raise ConfigurationError(

@@ -216,7 +216,7 @@ def profiles(as_json: bool, refresh: bool, **options: Any) -> None:
     with target_from(options) as target:
         auth, login = target.resolve()
         if refresh or not login.recorded or not login.profiles:
-            login = login.with_profiles(fetch_profiles(auth, target.api_url_for(login, auth)))
+            login = login.with_profiles(fetch_profiles(auth, target.api_url_for(login)))
             if login.recorded:
                 save_login(target.store(), login)
         print_profiles(profile_items(login.profiles), as_json=as_json)

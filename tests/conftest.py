@@ -8,6 +8,7 @@ import dataclasses
 import importlib
 import json
 import logging
+import os
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -340,3 +341,17 @@ def file_keyring(tmp_path: Any) -> Iterator[Any]:
         yield backend
     finally:
         keyring.set_keyring(previous)
+
+
+@pytest.fixture(autouse=True)
+def private_home(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> Any:
+    """Every test gets a HOME and XDG folders of its own and no AMAZON_ADS_* variables, so
+    the suite never reads or writes the user's real logins (and they cannot change it)."""
+    home = tmp_path_factory.mktemp("home")
+    monkeypatch.setenv("HOME", str(home))
+    for name in ("XDG_DATA_HOME", "XDG_CONFIG_HOME", "XDG_CACHE_HOME", "XDG_STATE_HOME"):
+        monkeypatch.setenv(name, str(home / name.lower()))
+    for name in list(os.environ):
+        if name.startswith("AMAZON_ADS_"):
+            monkeypatch.delenv(name)
+    return home

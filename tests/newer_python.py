@@ -21,7 +21,10 @@ from typing import Any
 import pytest
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
+# Read at import, before the suite gives each test a HOME of its own: the interpreters and the
+# venv cache are the machine's, not the test's.
 CACHE = pathlib.Path(os.environ.get("XDG_CACHE_HOME", pathlib.Path.home() / ".cache"))
+PYENV_ROOT = pathlib.Path(os.environ.get("PYENV_ROOT") or pathlib.Path.home() / ".pyenv")
 
 
 def newest_python(minimum: tuple[int, int]) -> str | None:
@@ -29,7 +32,7 @@ def newest_python(minimum: tuple[int, int]) -> str | None:
     if sys.version_info >= minimum:
         return sys.executable
     candidates = [shutil.which(f"python3.{n}") for n in range(minimum[1], 20)]
-    candidates += sorted(glob.glob(str(pathlib.Path.home() / ".pyenv/versions/3.*/bin/python3")))
+    candidates += sorted(glob.glob(str(PYENV_ROOT / "versions/3.*/bin/python3")))
     found: list[tuple[tuple[int, int], str]] = []
     for path in filter(None, candidates):
         try:

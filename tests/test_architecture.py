@@ -136,7 +136,8 @@ RAISING_METHODS = [
     ("AdsAuth", "fetch_token"),
     ("AdsAuth", "authorization_request"),
     ("LoginDirectory", "auth"),
-    ("LoginDirectory", "get"),
+    ("LoginDirectory", "find"),
+    ("LoginDirectory", "auth_for"),
 ]
 
 

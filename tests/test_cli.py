@@ -289,11 +289,14 @@ def test_token_prints_a_fresh_access_token(emulator: Emulator, grant: pathlib.Pa
 
 
 def test_token_headers_and_json(emulator: Emulator, grant: pathlib.Path) -> None:
-    headers = cli("token", *pointing_at(emulator, grant), "--headers", "--profile-id", "42")
+    profile = str(emulator.profiles[0]["profileId"])  # a profile the grant owns
+    headers = cli("token", *pointing_at(emulator, grant), "--headers", "--profile-id", profile)
     lines = headers.stdout.strip().splitlines()
-    assert lines[0].startswith("Authorization: Bearer Atza|")
+    assert lines[0].startswith("Authorization: Bearer Atza|"), headers.output
     assert f"Amazon-Advertising-API-ClientId: {emulator.client_id}" in lines
-    assert "Amazon-Advertising-API-Scope: 42" in lines
+    assert f"Amazon-Advertising-API-Scope: {profile}" in lines
+    unowned = cli("token", *pointing_at(emulator, grant), "--headers", "--profile-id", "42")
+    assert unowned.exit_code == 1 and "profile 42" in unowned.output
     as_json = json.loads(cli("token", *pointing_at(emulator, grant), "--json").stdout)
     assert emulator.is_valid_access_token(as_json["access_token"])
     assert 0 < as_json["expires_in"] <= 3600

@@ -141,7 +141,15 @@ def test_the_secret_is_stored_with_the_grant_unless_told_not_to(
     assert "not saved" in run(home, "status").stdout
     asked = run(home, "token", input="")  # no secret anywhere, and nothing typed
     assert asked.returncode != 0
-    with_env = run(home, "token", AMAZON_ADS_CLIENT_SECRET=emulator.client_secret)
+    # A secret from the environment is used only with the client id it is exported with.
+    alone = run(home, "token", AMAZON_ADS_CLIENT_SECRET=emulator.client_secret)
+    assert alone.returncode == 1 and f"AMAZON_ADS_CLIENT_ID={emulator.client_id}" in alone.stderr
+    with_env = run(
+        home,
+        "token",
+        AMAZON_ADS_CLIENT_ID=emulator.client_id,
+        AMAZON_ADS_CLIENT_SECRET=emulator.client_secret,
+    )
     assert with_env.returncode == 0, with_env.stderr
     assert emulator.is_valid_access_token(with_env.stdout.strip())
     login(home, emulator, store_key="kept")
@@ -207,7 +215,8 @@ def test_from_login_and_from_env_in_a_second_process(
         auth = AdsAuth.{how}
         print(requests.get("{api}/v2/profiles", auth=auth, timeout=30).status_code)
     """
-    for how in ("from_login()", "from_env()", "from_login('default', profile_id=5)"):
+    profile = emulator.profiles[0]["profileId"]
+    for how in ("from_login()", "from_env()", f"from_login('default', profile_id={profile})"):
         result = python(home, code.format(how=how, api=emulator.api_url))
         assert result.returncode == 0, result.stderr
         assert result.stdout.strip() == "200", how
@@ -243,6 +252,7 @@ def test_an_old_grant_without_a_record_still_works(emulator: Emulator, home: pat
     result = run(
         home,
         "token",
+        "--client-id", emulator.client_id,
         "--client-secret", emulator.client_secret,
         "--token-url", emulator.token_url,
     )  # fmt: skip

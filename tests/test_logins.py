@@ -101,8 +101,11 @@ def test_from_login_choices_and_errors(emulator: Emulator, monkeypatch: pytest.M
     with pytest.raises(ConfigurationError, match="AMAZON_ADS_CLIENT_SECRET"):
         AdsAuth.from_login("brand-b", store=store)
     monkeypatch.setenv("AMAZON_ADS_CLIENT_SECRET", emulator.client_secret)
-    named = AdsAuth.from_login("brand-b", store=store, profile_id=123)
-    assert named.profile_id == "123" and named._manager.key.endswith("/brand-b")
+    with pytest.raises(ConfigurationError, match=f"AMAZON_ADS_CLIENT_ID={emulator.client_id}"):
+        AdsAuth.from_login("brand-b", store=store)  # the secret came without its client id
+    monkeypatch.setenv("AMAZON_ADS_CLIENT_ID", emulator.client_id)
+    named = AdsAuth.from_login("brand-b", store=store, profile_id=2)
+    assert named.profile_id == "2" and named._manager.key.endswith("/brand-b")
     assert emulator.is_valid_access_token(named.ensure_token().access_token)
     with pytest.raises(ConfigurationError, match="no login for client id"):
         AdsAuth.from_login("brand-a", store=store, client_id="amzn1.application-oa2-client.other")

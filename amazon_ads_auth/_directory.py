@@ -64,7 +64,12 @@ class LoginDirectory(LoginLookup):
         key = str(profile_id)
         view = self._views.get(key)
         if view is None:
-            view = self._views[key] = self.auth(profile_id=profile_id)
+            owners = self._owners_of(key, self.given.client_id)
+            if len(owners) == 1:  # the index answers: no search, no API call
+                view = self._cached(owners[0], self.given, {}).with_profile(key)
+            else:
+                view = self.auth(profile_id=profile_id)
+            self._views[key] = view
         return view
 
     def close(self) -> None:

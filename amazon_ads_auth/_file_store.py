@@ -150,24 +150,30 @@ class FileTokenStore:
 
     def keys(self) -> list[str]:
         """Every key stored here (for listing grants); unreadable files are skipped."""
+        return list(self._scan()[0])
+
+    def records(self) -> dict[str, dict[str, Any] | None]:
+        """Every key with its login record (or None), in one pass over the folder."""
         return self._scan()[0]
 
     def problems(self) -> list[str]:
         """What is wrong with each token file here that cannot be read (for `status`)."""
         return self._scan()[1]
 
-    def _scan(self) -> tuple[list[str], list[str]]:
-        keys: list[str] = []
+    def _scan(self) -> tuple[dict[str, dict[str, Any] | None], list[str]]:
+        found: dict[str, dict[str, Any] | None] = {}
         problems: list[str] = []
-        for entry in sorted(self.path.glob("*.json")):
+        names = sorted(e.name for e in os.scandir(self.path) if e.name.endswith(".json"))
+        for name in names:
             try:
-                document = self._read(entry)
+                document = self._read(self.path / name)
             except StoreError as exc:
                 problems.append(str(exc))
                 continue
             if document is not None and isinstance(document.get("key"), str):
-                keys.append(document["key"])
-        return keys, problems
+                record = document.get("login")
+                found[document["key"]] = record if isinstance(record, dict) else None
+        return found, problems
 
     # ----- files --------------------------------------------------------------------------
 
@@ -234,12 +240,12 @@ class FileTokenStore:
                 self._refuse_symlink(target)
             raise StoreError(f"could not read {target}: {exc.strerror}") from None
         try:
-            self._check_file(target, os.fstat(fd))
+            info = os.fstat(fd)
+            self._check_file(target, info)
         except BaseException:
             os.close(fd)
             raise
         with os.fdopen(fd, "rb") as handle:
-            info = os.fstat(handle.fileno())
             if info.st_mode & 0o077:
                 try:
                     os.fchmod(handle.fileno(), 0o600)

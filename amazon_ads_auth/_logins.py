@@ -19,7 +19,7 @@ from typing import Any
 
 from ._errors import ConfigurationError, NoTokenError, StoreError
 from ._open_store import open_store
-from ._store import ListableStore, LoginRecordStore, TokenStore
+from ._store import ListableStore, LoginRecordStore, RecordListingStore, TokenStore
 
 RECORD_FORMAT = 1
 DEFAULT_STORE_KEY = "default"
@@ -47,6 +47,9 @@ class Profile:
             name=str(info.get("name", "")),
             account_id=str(info.get("id", "")),
         )
+
+
+_PROFILE_FIELDS = tuple(f.name for f in dataclasses.fields(Profile))  # in their order
 
 
 @dataclasses.dataclass(frozen=True)
@@ -102,11 +105,11 @@ class Login:
         client_id, _, store_key = key.partition("/")
         if not record or record.get("format") != RECORD_FORMAT:
             return cls(client_id=client_id, store_key=store_key, recorded=False)
-        profiles = []
-        for item in record.get("profiles") or []:
-            if isinstance(item, dict) and item.get("profile_id"):
-                fields = {f.name for f in dataclasses.fields(Profile)}
-                profiles.append(Profile(**{k: str(v) for k, v in item.items() if k in fields}))
+        profiles = [
+            Profile(*(str(item.get(name, "")) for name in _PROFILE_FIELDS))
+            for item in record.get("profiles") or []
+            if isinstance(item, dict) and item.get("profile_id")
+        ]
 
         def text(name: str) -> str | None:
             value = record.get(name)
@@ -166,6 +169,8 @@ def load_logins(store: TokenStore) -> list[Login]:
         raise ConfigurationError(
             f"the store {store!r} cannot list its grants: pass client_id= and store_key="
         )
+    if isinstance(store, RecordListingStore):  # one pass over the store, not one per key
+        return [Login.from_record(k, r) for k, r in store.records().items() if "/" in k]
     records = store if isinstance(store, LoginRecordStore) else None
     found = []
     listed = store.keys()

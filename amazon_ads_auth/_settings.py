@@ -140,6 +140,18 @@ def deadline_within_lock(store: object, deadline: float) -> float:
     return deadline
 
 
+_DEFAULT_HOSTS = HostScope(ADS_API_HOSTS)
+_STORE_TYPES: dict[type, bool] = {}  # isinstance on a runtime protocol is slow: once per type
+
+
+def _is_store(store: object) -> bool:
+    kind = type(store)
+    known = _STORE_TYPES.get(kind)
+    if known is None:
+        known = _STORE_TYPES[kind] = isinstance(store, TokenStore)
+    return known
+
+
 @dataclasses.dataclass(frozen=True)
 class AuthSettings:
     """AdsAuth's constructor arguments, checked once: what the adapter and the token
@@ -196,7 +208,7 @@ class AuthSettings:
         store_key = require_text("store_key", store_key, None)
         if isinstance(api_hosts, str):
             raise ConfigurationError("api_hosts must be a list of hosts, not one string")
-        if store is not None and not isinstance(store, TokenStore):
+        if store is not None and not _is_store(store):
             raise ConfigurationError(
                 f"store must implement load/save/delete/lock, got {type(store).__name__}"
             )
@@ -213,7 +225,7 @@ class AuthSettings:
             account_id=account_text(account_id),
             store=store if store is not None else MemoryTokenStore(),
             store_key=store_key,
-            hosts=HostScope(ADS_API_HOSTS if api_hosts is None else api_hosts),
+            hosts=_DEFAULT_HOSTS if api_hosts is None else HostScope(api_hosts),
             token_url=require_secure_url(token_url or parsed_region.token_url, "token_url"),
             authorization_url=require_secure_url(
                 authorization_url or parsed_region.authorization_url, "authorization_url"

@@ -68,6 +68,14 @@ class LoginRecordStore(Protocol):
     def save_login(self, key: str, record: dict[str, Any]) -> None: ...
 
 
+@runtime_checkable
+class RecordListingStore(Protocol):
+    """A store that lists every key with its login record (or None) in one pass, so a
+    directory of a thousand logins is one scan, not a thousand and one reads."""
+
+    def records(self) -> dict[str, dict[str, Any] | None]: ...
+
+
 def try_lock(store: TokenStore, key: str) -> AbstractContextManager[bool]:
     """The store's lock without waiting (`TryLockStore`); for a store without that ability
     this waits for `lock(key)` (only background refreshes use it, so no caller waits)."""

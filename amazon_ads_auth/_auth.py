@@ -9,6 +9,7 @@ from __future__ import annotations
 import copy
 from collections.abc import AsyncGenerator, Callable, Generator, Iterable, Mapping
 from typing import Any, TypeVar
+from urllib.parse import urlsplit
 
 import httpx
 import requests
@@ -188,6 +189,16 @@ class AdsAuth(requests.auth.AuthBase, httpx.Auth, Httpx2Auth):
         auth = cls(**settings)
         auth.import_token(token)
         return auth
+
+    def sends_token_to(self, url: str) -> bool:
+        """Whether a request for `url` gets this auth's token and Ads headers (an Ads API
+        host it is meant for), as opposed to being left alone (S3, any other host)."""
+        try:
+            parts = urlsplit(url)
+            host, port = parts.hostname, parts.port
+        except ValueError:
+            return False
+        return host is not None and self._hosts.matches(parts.scheme, host, port)
 
     def with_profile(self, profile_id: int | str | None) -> AdsAuth:
         """A view of this auth with another Scope header; it shares the token, locks and

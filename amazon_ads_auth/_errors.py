@@ -59,11 +59,13 @@ class TokenRequestError(AdsAuthError):
         error: str,
         description: str | None = None,
         status_code: int | None = None,
+        grant_type: str | None = None,
     ) -> None:
         super().__init__(message)
         self.error = error
         self.description = description
         self.status_code = status_code
+        self.grant_type = grant_type  # "authorization_code" or "refresh_token"
 
 
 class InvalidGrantError(TokenRequestError):

@@ -34,6 +34,10 @@ from ._token_http import MAX_TOKEN_BODY
 
 CODE_LIFETIME_SECONDS = 300
 DEFAULT_EXPIRES_IN = 3600
+REVOKED_HINT = (
+    "the grant was revoked or the refresh token is no longer valid (the user removed the "
+    "app, or it belongs to another client): run `amazon-ads-auth login` again"
+)
 MAX_EXPIRES_IN = 86400
 
 
@@ -225,6 +229,8 @@ def _oauth_error(
     description = redact(str(raw_description), request.secrets) if raw_description else None
     hint = ERROR_HINTS.get(error, "Login with Amazon refused the token request")
     what = "code exchange" if request.grant_type == "authorization_code" else "token refresh"
+    if error == "invalid_grant" and request.grant_type == "refresh_token":
+        hint = REVOKED_HINT
     message = f"{what} failed with {error!r}"
     if description:
         message += f" ({description})"
@@ -234,7 +240,13 @@ def _oauth_error(
         cls = InvalidGrantError
     elif error == "invalid_client":
         cls = InvalidClientError
-    return cls(message, error=error, description=description, status_code=status_code)
+    return cls(
+        message,
+        error=error,
+        description=description,
+        status_code=status_code,
+        grant_type=request.grant_type,
+    )
 
 
 def _token_from(

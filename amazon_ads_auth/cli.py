@@ -44,6 +44,7 @@ from ._logins import (
     shorten,
 )
 from ._loopback import CODE_LIFETIME
+from ._lwa import REVOKED_HINT
 from ._profiles import fetch_profiles
 
 DEFAULT_REDIRECT_URI = "http://localhost:8765/callback"
@@ -73,10 +74,12 @@ def handle_errors(function: _F) -> _F:
 
 def explain(exc: AdsAuthError) -> str:
     """One line that says what happened and what to do."""
+    if isinstance(exc, InvalidGrantError) and exc.grant_type == "refresh_token":
+        return REVOKED_HINT
     if isinstance(exc, InvalidGrantError):
         return (
-            "the authorization code expired (codes live 5 minutes) or was already used, or "
-            "the grant was revoked: run `amazon-ads-auth login` again"
+            "the authorization code expired (codes live 5 minutes) or was already used: run "
+            "`amazon-ads-auth login` again"
         )
     if isinstance(exc, InvalidClientError):
         return "client authentication failed: check the client id and client secret"

@@ -264,3 +264,18 @@ def test_from_env_with_nothing_set_says_what_to_set(home: pathlib.Path) -> None:
     script = python(home, "from amazon_ads_auth import AdsAuth; AdsAuth.from_env()")
     assert script.returncode == 1
     assert "AMAZON_ADS_CLIENT_ID" in script.stderr and "amazon-ads-auth login" in script.stderr
+
+
+# ----- 8. a revoked refresh token is not described as an expired code ----------------------------
+
+
+def test_a_revoked_grant_says_so_in_the_cli(home: pathlib.Path, emulator: Emulator) -> None:
+    login(home, emulator)
+    expire_all(home)
+    stored = token_store(home).load(f"{emulator.client_id}/default")
+    assert stored is not None and stored.refresh_token is not None
+    emulator.revoke_refresh_token(stored.refresh_token)
+    result = run(home, "profiles", "--refresh")
+    assert result.returncode == 1
+    assert "revoked or the refresh token is no longer valid" in result.stderr
+    assert "login" in result.stderr and "codes live 5 minutes" not in result.stderr

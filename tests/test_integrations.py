@@ -200,3 +200,80 @@ def test_amazon_ads_api_through_adsauth(emulator: Emulator) -> None:
     results = run_script(python, AMAZON_ADS_API_SCRIPT, **given_to_script(emulator))
     assert results == [3141592653589793] * 20
     assert emulator.token_requests == {"refresh_token": 1}
+
+
+# ----- the SDK never holds the token; one AdsAuth per process; undo in any order --------------
+
+
+def test_ad_api_report_downloads_send_no_authorization_to_s3(amazon: Emulator) -> None:
+    from ad_api.api import Reports
+    from ad_api.base import Marketplaces
+
+    from amazon_ads_auth.integrations import PLACEHOLDER, ad_api_credentials, use_with_ad_api
+    from amazon_ads_auth.testing import RecordingServer
+
+    auth = expired_auth(amazon)
+    undo = use_with_ad_api(auth)
+    try:
+        with RecordingServer() as s3:
+            amazon.report_location = s3.url + "/reports"
+            client = Reports(
+                credentials=ad_api_credentials(auth, profile_id=1), marketplace=Marketplaces.NA
+            )
+            assert client.auth.access_token == PLACEHOLDER  # the SDK never holds the token
+            via_api = client.download_report(
+                url="https://advertising-api.amazon.com/v2/reports/amzn1.report.1/download",
+                format="raw",
+            )
+            # The SDK's own headers (a download straight to the pre-signed URL).
+            direct = client._download(client, params={"url": s3.url + "/r/1", "format": "raw"})
+        assert via_api.payload == b"report-bytes" and direct.payload == b"report-bytes"
+        assert len(s3.requests) == 2
+        assert all("authorization" not in sent for sent in s3.requests)
+        assert all(auth.token.access_token not in str(sent) for sent in s3.requests)  # type: ignore[union-attr]
+    finally:
+        undo()
+
+
+def test_a_second_adapter_install_for_another_auth_is_refused(amazon: Emulator) -> None:
+    from amazon_ads_auth import ConfigurationError
+    from amazon_ads_auth.integrations import use_with_ad_api
+
+    first, other = expired_auth(amazon), expired_auth(amazon, store_key="brand-b")
+    undo = use_with_ad_api(first)
+    try:
+        with pytest.raises(ConfigurationError, match="already installed for another AdsAuth"):
+            use_with_ad_api(other)
+        use_with_ad_api(first)()  # the same AdsAuth again is fine, and its undo is harmless
+    finally:
+        undo()
+    use_with_ad_api(other)()  # after the undo, another AdsAuth may be installed
+
+
+@pytest.mark.parametrize("order", ["first-undone-first", "last-undone-first"])
+def test_adapter_undo_is_safe_in_any_order(amazon: Emulator, order: str) -> None:
+    import ad_api.base.client as client_module
+    import requests
+    from ad_api.auth.access_token_client import AccessTokenClient
+
+    from amazon_ads_auth.integrations import use_with_ad_api
+
+    original = (client_module.request, client_module.requests, AccessTokenClient.get_auth)
+    auth = expired_auth(amazon)
+    undos = [use_with_ad_api(auth), use_with_ad_api(auth)]
+    for undo in undos if order == "first-undone-first" else reversed(undos):
+        undo()
+    assert (client_module.request, client_module.requests, AccessTokenClient.get_auth) == original
+    assert client_module.requests is requests
+    # Someone else's newer patch stays in place when ours is undone under it.
+    undo = use_with_ad_api(auth)
+
+    def theirs(*args: Any, **kwargs: Any) -> Any:
+        return None
+
+    client_module.request = theirs
+    try:
+        undo()
+        assert client_module.request is theirs
+    finally:
+        client_module.request = original[0]

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 import requests
 
 from .._errors import ConfigurationError
+from ._patches import install
 
 if TYPE_CHECKING:
     from .._auth import AdsAuth
@@ -38,7 +39,15 @@ def ad_api_credentials(auth: AdsAuth, profile_id: int | str | None = None) -> di
 
 
 def use_with_ad_api(auth: AdsAuth) -> Callable[[], None]:
-    """Make every python-amazon-ad-api client in this process use `auth`; returns undo."""
+    """Make every python-amazon-ad-api client in this process use `auth`; returns undo.
+
+    The SDK is handed a placeholder as its access token: AdsAuth sets the real header on
+    Ads API hosts only, and the placeholder is dropped from requests to anything else (a
+    report's pre-signed S3 URL), so the token never leaves for S3 or the SDK's logs.
+
+    Raises: ConfigurationError without the SDK, or when it already serves another AdsAuth
+    (it is patched process-wide: run one process per advertiser, or use the SDK's clients
+    of one login only)."""
     try:
         import ad_api.base.client as client_module
         from ad_api.auth import access_token_client
@@ -47,22 +56,41 @@ def use_with_ad_api(auth: AdsAuth) -> Callable[[], None]:
         raise ConfigurationError(
             "use_with_ad_api needs python-amazon-ad-api: pip install python-amazon-ad-api"
         ) from None
-    token_client = access_token_client.AccessTokenClient
-    original_request = client_module.request
-    original_get_auth = token_client.get_auth
+    placeholder = f"Bearer {PLACEHOLDER}"
 
     def request(method: str, url: str, **kwargs: Any) -> requests.Response:
-        kwargs["auth"] = auth
+        if auth.sends_token_to(url):
+            kwargs["auth"] = auth
+        else:  # not an Ads API host: no placeholder (nor token) goes there
+            headers = dict(kwargs.get("headers") or {})
+            for name in [n for n, v in headers.items() if n.lower() == "authorization"]:
+                if headers[name] == placeholder:
+                    del headers[name]
+            kwargs["headers"] = headers
         return requests.request(method, url, **kwargs)  # noqa: S113 - the SDK passes timeout
 
+    class _Requests:
+        """What the SDK's client module sees as `requests`: its downloads go through
+        `request` above; everything else is the real module."""
+
+        def __getattr__(self, name: str) -> Any:
+            return getattr(requests, name)
+
+        def get(self, url: str, **kwargs: Any) -> requests.Response:
+            return request("GET", url, **kwargs)
+
     def get_auth(self: Any) -> Any:
-        return AccessTokenResponse(access_token=auth.ensure_token().access_token)
+        auth.ensure_token()  # refreshed here, once for all threads; sent by AdsAuth
+        return AccessTokenResponse(access_token=PLACEHOLDER)
 
-    client_module.request = request
-    token_client.get_auth = get_auth
-
-    def undo() -> None:
-        client_module.request = original_request
-        token_client.get_auth = original_get_auth
-
-    return undo
+    return install(
+        "use_with_ad_api",
+        auth,
+        [
+            (client_module, "request", request),
+            (client_module, "requests", _Requests()),
+            (access_token_client.AccessTokenClient, "get_auth", get_auth),
+        ],
+        "Several advertisers of one client id share one AdsAuth: pass each client "
+        "ad_api_credentials(auth, profile_id=...)",
+    )

@@ -10,6 +10,7 @@ after a 401. Its public `endpoints=` override sets the base URL. The client slot
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 import httpx
@@ -35,17 +36,32 @@ def ads_api_v1_config(auth: AdsAuth, **settings: Any) -> Any:
     return AmazonAdsConfig(client_id=auth.client_id, access_token=PLACEHOLDER, **settings)
 
 
-def use_with_ads_api_v1(auth: AdsAuth, client: Any) -> None:
+def use_with_ads_api_v1(auth: AdsAuth, client: Any) -> Callable[[], None]:
     """Send every request of `client` (an AdsClient, AdsClientV0/V1 or ClientContext)
-    through `auth`."""
+    through `auth`; returns undo, which puts the client's own httpx client back while
+    ours is still the one in place.
+
+    Raises: ConfigurationError when the client fetches its own tokens, or already goes
+    through another AdsAuth (build one client per AdsAuth: it is per client here)."""
     context = getattr(client, "context", None) or getattr(client, "_ctx", None) or client
     config = context.config
     if getattr(config, "_token_manager", None) is not None:
         raise ConfigurationError(
             "this client fetches its own tokens: build its config with ads_api_v1_config(auth)"
         )
-    if context._client is not None:
-        context._client.close()
-    context._client = httpx.Client(
-        base_url=config.base_url, timeout=httpx.Timeout(config.timeout), auth=auth
-    )
+    current = context._client
+    serving = getattr(current, "auth", None)
+    if current is not None and isinstance(serving, type(auth)) and serving is not auth:
+        raise ConfigurationError(
+            "this client already sends through another AdsAuth: build one client per "
+            "AdsAuth (ads_api_v1_config(auth) and use_with_ads_api_v1(auth, client))"
+        )
+    ours = httpx.Client(base_url=config.base_url, timeout=httpx.Timeout(config.timeout), auth=auth)
+    context._client = ours
+
+    def undo() -> None:
+        if context._client is ours:
+            context._client = current
+            ours.close()
+
+    return undo

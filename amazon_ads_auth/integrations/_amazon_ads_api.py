@@ -17,13 +17,18 @@ from typing import TYPE_CHECKING, Any
 import httpx
 
 from .._errors import ConfigurationError
+from ._ad_api import PLACEHOLDER
+from ._patches import install
 
 if TYPE_CHECKING:
     from .._auth import AdsAuth
 
 
 def use_with_amazon_ads_api(auth: AdsAuth, *, base_url: str | None = None) -> Callable[[], None]:
-    """Make every amazon-ads-api client in this process use `auth`; returns undo."""
+    """Make every amazon-ads-api client in this process use `auth`; returns undo. The SDK
+    gets a placeholder token; AdsAuth sets the real header on Ads API hosts only.
+
+    Raises: ConfigurationError without the SDK, or when it already serves another AdsAuth."""
     try:
         from amazon_ads_api.base import BaseAdsClient
     except ImportError:
@@ -32,8 +37,6 @@ def use_with_amazon_ads_api(auth: AdsAuth, *, base_url: str | None = None) -> Ca
             "pip install amazon-ads-api"
         ) from None
     original_init = BaseAdsClient.__init__
-    original_token = BaseAdsClient._get_access_token
-    original_client = BaseAdsClient._get_client
 
     def init(self: Any, *args: Any, **kwargs: Any) -> None:
         original_init(self, *args, **kwargs)
@@ -41,7 +44,8 @@ def use_with_amazon_ads_api(auth: AdsAuth, *, base_url: str | None = None) -> Ca
             self.base_url = base_url.rstrip("/")
 
     async def get_access_token(self: Any) -> str:
-        return (await auth.async_ensure_token()).access_token
+        await auth.async_ensure_token()  # refreshed here; AdsAuth sends the real header
+        return PLACEHOLDER
 
     async def get_client(self: Any) -> httpx.AsyncClient:
         if self._client is None or self._client.is_closed:
@@ -50,13 +54,13 @@ def use_with_amazon_ads_api(auth: AdsAuth, *, base_url: str | None = None) -> Ca
             )
         return self._client  # type: ignore[no-any-return]
 
-    BaseAdsClient.__init__ = init
-    BaseAdsClient._get_access_token = get_access_token
-    BaseAdsClient._get_client = get_client
-
-    def undo() -> None:
-        BaseAdsClient.__init__ = original_init
-        BaseAdsClient._get_access_token = original_token
-        BaseAdsClient._get_client = original_client
-
-    return undo
+    return install(
+        "use_with_amazon_ads_api",
+        auth,
+        [
+            (BaseAdsClient, "__init__", init),
+            (BaseAdsClient, "_get_access_token", get_access_token),
+            (BaseAdsClient, "_get_client", get_client),
+        ],
+        "Several advertisers of one client id share one AdsAuth (its with_profile views)",
+    )

@@ -14,7 +14,7 @@ from oauthlib.oauth2 import WebApplicationClient
 from oauthlib.oauth2.rfc6749 import errors as oauth_errors
 
 from ._errors import AdsAuthError, AuthorizationDeniedError, ConfigurationError, StateMismatchError
-from ._redact import redact
+from ._redact import printable, redact
 from ._urls import require_secure_url, with_scheme
 
 DEFAULT_SCOPE = "advertising::campaign_management"
@@ -143,8 +143,8 @@ def _consent_error(error: str, raw_description: str | None) -> AdsAuthError:
             "the redirect URL carries no authorization code: paste the URL the browser "
             "landed on after you approved"
         )
-    error = redact(error)[:100]
-    description = redact(raw_description or "") or None
+    error = printable(redact(error))[:100]
+    description = printable(redact(raw_description or "")) or None
     return AuthorizationDeniedError(
         f"consent failed with {error!r}"
         + (f" ({description})" if description else "")

@@ -92,6 +92,11 @@ class TokenEndpointError(AdsAuthError):
         self.retry_after = retry_after
 
 
+class ProxyAuthenticationError(ConfigurationError):
+    """The HTTP proxy (HTTPS_PROXY / HTTP_PROXY) answered 407: its credentials were refused.
+    Never retried; the proxy password is never shown."""
+
+
 class StoreError(AdsAuthError):
     """A token store could not load, save, delete or lock; the message names the place."""
 

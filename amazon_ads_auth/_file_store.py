@@ -196,10 +196,9 @@ class FileTokenStore:
             except FileNotFoundError:
                 self.path.mkdir(mode=0o700, parents=True, exist_ok=True)
                 info = os.lstat(self.path)
-        except OSError as exc:
-            raise StoreError(
-                f"could not create the token folder {self.path}: {exc.strerror}"
-            ) from None
+        except (OSError, ValueError) as exc:  # ValueError: a NUL in the path
+            reason = exc.strerror if isinstance(exc, OSError) else "the path has a NUL character"
+            raise StoreError(f"could not create the token folder {self.path!r}: {reason}") from None
         if stat.S_ISLNK(info.st_mode) or not stat.S_ISDIR(info.st_mode):
             raise StoreError(f"the token folder {self.path} is not a plain folder")
         if info.st_uid != os.geteuid():

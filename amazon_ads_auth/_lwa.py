@@ -28,7 +28,7 @@ from ._errors import (
     TokenEndpointError,
     TokenRequestError,
 )
-from ._redact import excerpt, redact
+from ._redact import excerpt, mask_url, printable, redact
 from ._token import Token
 from ._token_http import MAX_TOKEN_BODY
 
@@ -36,7 +36,7 @@ CODE_LIFETIME_SECONDS = 300
 DEFAULT_EXPIRES_IN = 3600
 REVOKED_HINT = (
     "the grant was revoked or the refresh token is no longer valid (the user removed the "
-    "app, or it belongs to another client): run `amazon-ads-auth login` again"
+    "app, or it belongs to another client): log in again with `amazon-ads-auth login`"
 )
 MAX_EXPIRES_IN = 86400
 
@@ -192,7 +192,7 @@ def interpret_token_response(
         raise TokenEndpointError(
             f"the token endpoint answered HTTP {status_code} with more than "
             f"{MAX_TOKEN_BODY // 1024} KiB ({shown_type}); a token is far smaller: check "
-            f"token_url ({request.url})",
+            f"token_url ({mask_url(request.url)})",
             status_code=status_code,
         )
     data = _json_object(body)
@@ -201,13 +201,13 @@ def interpret_token_response(
     if data is None:
         raise TokenEndpointError(
             f"the token endpoint answered HTTP {status_code} with {shown_type}, not a JSON "
-            f"token: {excerpt(body, request.secrets)!r}; check token_url ({request.url})",
+            f"token: {excerpt(body, request.secrets)!r}; check token_url ({mask_url(request.url)})",
             status_code=status_code,
         )
     if status_code != 200:
         raise TokenEndpointError(
             f"the token endpoint answered HTTP {status_code} without an OAuth error "
-            f"({shown_type}); check token_url ({request.url})",
+            f"({shown_type}); check token_url ({mask_url(request.url)})",
             status_code=status_code,
         )
     return _token_from(request, data, now, status_code)
@@ -224,9 +224,11 @@ def _json_object(body: bytes) -> dict[str, Any] | None:
 def _oauth_error(
     request: TokenHttpRequest, data: Mapping[str, Any], status_code: int
 ) -> TokenRequestError:
-    error = redact(str(data["error"]), request.secrets)[:100]
+    error = printable(redact(str(data["error"]), request.secrets))[:100]
     raw_description = data.get("error_description")
-    description = redact(str(raw_description), request.secrets) if raw_description else None
+    description = (
+        printable(redact(str(raw_description), request.secrets)) if raw_description else None
+    )
     hint = ERROR_HINTS.get(error, "Login with Amazon refused the token request")
     what = "code exchange" if request.grant_type == "authorization_code" else "token refresh"
     if error == "invalid_grant" and request.grant_type == "refresh_token":

@@ -23,6 +23,11 @@ def open_store(url: str) -> TokenStore:
     `redis://host:port/db` or `rediss://...`."""
     if not isinstance(url, str) or ":" not in url:
         raise _unknown(url)
+    if any(not c.isprintable() for c in unquote(url)):
+        raise ConfigurationError(
+            "the token store URL has a control character (a NUL or a line break, perhaps "
+            "%00 or a stray newline where it was pasted): fix AMAZON_ADS_TOKEN_STORE or --store"
+        )
     scheme, _, rest = url.partition(":")
     scheme = scheme.lower()
     if scheme == "memory":

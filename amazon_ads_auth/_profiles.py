@@ -11,6 +11,7 @@ from typing import Any
 import requests
 
 from ._errors import ConfigurationError
+from ._redact import mask_url, printable
 
 
 def fetch_profiles(auth: requests.auth.AuthBase, api_url: str) -> list[dict[str, Any]]:
@@ -22,8 +23,8 @@ def fetch_profiles(auth: requests.auth.AuthBase, api_url: str) -> list[dict[str,
         response = requests.get(f"{api_url.rstrip('/')}/v2/profiles", auth=auth, timeout=30)
     except requests.RequestException as exc:
         raise ConfigurationError(
-            f"the Ads API at {api_url} could not be reached ({type(exc).__name__}): check the "
-            "region and your network"
+            f"the Ads API at {mask_url(api_url)} could not be reached ({type(exc).__name__}): "
+            "check the region and your network"
         ) from None
     if response.status_code != 200:
         try:
@@ -32,7 +33,7 @@ def fetch_profiles(auth: requests.auth.AuthBase, api_url: str) -> list[dict[str,
             details = ""
         raise ConfigurationError(
             f"GET /v2/profiles answered HTTP {response.status_code}"
-            + (f" ({details})" if details else "")
+            + (f" ({printable(str(details))[:200]})" if details else "")
             + ": check the region and that the client is approved for the Ads API"
         )
     try:

@@ -44,7 +44,7 @@ def redact(text: str, secrets: Iterable[str | None] = ()) -> str:
 def excerpt(body: bytes, secrets: Iterable[str | None] = ()) -> str:
     """A short, redacted, single-line preview of a response body for error messages."""
     text = body.decode("utf-8", "replace")
-    text = " ".join(text.split())
+    text = printable(" ".join(text.split()))
     text = redact(text, secrets)
     if len(text) > _MAX_EXCERPT:
         text = text[:_MAX_EXCERPT] + "..."
@@ -52,17 +52,28 @@ def excerpt(body: bytes, secrets: Iterable[str | None] = ()) -> str:
 
 
 def mask_url(url: str) -> str:
-    """`url` with any password replaced by "***" (store URLs such as redis://:pw@host)."""
+    """`url` with its userinfo masked ("user:pw@" becomes "***:***@", "token@" becomes
+    "***@", redis://:pw@ becomes redis://:***@): any URL the library prints, token, API,
+    store or proxy, may carry a credential there."""
     try:
         parts = urlsplit(url)
         password = parts.password
     except ValueError:
         return "<an unreadable URL>"
-    if not password:
-        return url
-    user = parts.username or ""
+    if "@" not in parts.netloc:
+        return printable(url)
+    user = "***" if parts.username else ""
     host = parts.netloc.rpartition("@")[2]
-    return urlunsplit(parts._replace(netloc=f"{user}:***@{host}"))
+    shown = f"{user}:***@{host}" if password is not None else f"{user}@{host}"
+    return printable(urlunsplit(parts._replace(netloc=shown)))
+
+
+def printable(text: str) -> str:
+    """`text` with control characters (terminal escapes, NUL, line breaks) shown escaped,
+    for anything from the network or the user that ends up in a message."""
+    if text.isprintable():
+        return text
+    return "".join(c if c.isprintable() else c.encode("unicode_escape").decode() for c in text)
 
 
 class Secret:

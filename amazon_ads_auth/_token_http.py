@@ -17,7 +17,7 @@ import time
 import urllib.request
 from collections.abc import Iterable, Mapping
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import unquote, urlsplit, urlunsplit
 
 import httpcore
 import httpx
@@ -113,10 +113,26 @@ def _pool(url: str, backend: httpcore.NetworkBackend) -> httpcore.ConnectionPool
     ssl_context = httpx.create_ssl_context()
     proxy = urllib.request.getproxies().get(parts.scheme)
     if proxy and not is_loopback(host) and not urllib.request.proxy_bypass(host):
+        proxy_url, proxy_auth = split_proxy_credentials(proxy)
         return httpcore.HTTPProxy(
-            proxy_url=proxy, ssl_context=ssl_context, network_backend=backend, max_connections=1
+            proxy_url=proxy_url,
+            proxy_auth=proxy_auth,
+            ssl_context=ssl_context,
+            network_backend=backend,
+            max_connections=1,
         )
     return httpcore.ConnectionPool(ssl_context=ssl_context, network_backend=backend)
+
+
+def split_proxy_credentials(proxy: str) -> tuple[str, tuple[str, str] | None]:
+    """`http://user:pass@proxy:3128` -> ("http://proxy:3128", ("user", "pass")): httpcore
+    sends the pair as `Proxy-Authorization: Basic ...` (on CONNECT, for https)."""
+    parts = urlsplit(proxy)
+    if "@" not in parts.netloc:
+        return proxy, None
+    host = parts.netloc.rpartition("@")[2]
+    user, password = unquote(parts.username or ""), unquote(parts.password or "")
+    return urlunsplit(parts._replace(netloc=host)), (user, password)
 
 
 def post(url: str, body: bytes, headers: Mapping[str, str], timeout: float) -> RawAnswer:

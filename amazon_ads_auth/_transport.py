@@ -18,9 +18,10 @@ from collections.abc import Callable
 import httpcore
 
 from . import _token_http
-from ._errors import TokenEndpointError
+from ._errors import ProxyAuthenticationError, TokenEndpointError
 from ._limits import DEFAULT_REFRESH_DEADLINE
 from ._lwa import RetryLater, TokenHttpRequest, interpret_token_response
+from ._redact import mask_url, printable
 from ._token import Token
 
 logger = logging.getLogger("amazon_ads_auth")
@@ -99,14 +100,16 @@ class TokenTransport:
                 break
         assert last is not None
         raise TokenEndpointError(
-            f"{last.reason} after {attempts} attempt(s) to {request.url}; Login with Amazon "
-            "may be unavailable, try again later",
+            f"{last.reason} after {attempts} attempt(s) to {mask_url(request.url)}; Login with "
+            "Amazon may be unavailable, try again later",
             status_code=last.status_code,
             retry_after=last.retry_after,
         )
 
     def _attempt(self, request: TokenHttpRequest, timeout: float) -> Token | RetryLater:
         sent_at = self._clock()
+        refused = False
+        unsendable = ""
         try:
             answer = _token_http.post(
                 request.url, request.body.encode(), request.headers, max(timeout, 0.001)
@@ -115,7 +118,11 @@ class TokenTransport:
             return RetryLater(f"the token request timed out after {timeout:g}s")
         except (httpcore.UnsupportedProtocol, httpcore.LocalProtocolError) as exc:
             unsendable = type(exc).__name__
-        except (httpcore.NetworkError, httpcore.ProtocolError, httpcore.ProxyError, OSError) as exc:
+        except httpcore.ProxyError as exc:
+            if "407" not in str(exc):
+                return RetryLater(f"the proxy refused the connection ({printable(str(exc))})")
+            refused = True
+        except (httpcore.NetworkError, httpcore.ProtocolError, OSError) as exc:
             return RetryLater(f"could not reach the token endpoint ({type(exc).__name__})")
         else:
             return interpret_token_response(
@@ -127,7 +134,14 @@ class TokenTransport:
                 sent_at,
                 too_large=answer.too_large,
             )
-        # Raised outside the except block, so the error carries no httpcore context.
+        # Raised outside the except blocks, so the error carries no httpcore context.
+        if refused:
+            raise ProxyAuthenticationError(
+                "the proxy refused the credentials in HTTPS_PROXY / HTTP_PROXY (407 Proxy "
+                "Authentication Required): check the user and password in the proxy URL, or "
+                "set NO_PROXY for the token endpoint's host"
+            )
         raise TokenEndpointError(
-            f"the token request to {request.url} could not be sent ({unsendable}): check token_url"
+            f"the token request to {mask_url(request.url)} could not be sent ({unsendable}): check "
+            "token_url"
         )

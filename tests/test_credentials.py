@@ -279,3 +279,59 @@ def test_a_revoked_grant_says_so_in_the_cli(home: pathlib.Path, emulator: Emulat
     assert result.returncode == 1
     assert "revoked or the refresh token is no longer valid" in result.stderr
     assert "login" in result.stderr and "codes live 5 minutes" not in result.stderr
+
+
+# ----- 6. leaks at the edges ---------------------------------------------------------------------
+
+
+def test_a_password_in_the_token_url_never_appears_in_errors(emulator: Emulator) -> None:
+    from amazon_ads_auth import TokenEndpointError
+    from amazon_ads_auth.testing import Fault
+
+    password = "hunter2-in-the-url"
+    token_url = emulator.token_url.replace("http://", f"http://robot:{password}@")
+    auth = AdsAuth(
+        emulator.client_id,
+        emulator.client_secret,
+        emulator.issue_refresh_token(),
+        token_url=token_url,
+        api_hosts=[emulator.api_host],
+        max_retries=0,
+    )
+    emulator.queue_token_faults(Fault.status_code(503))
+    with pytest.raises(TokenEndpointError) as caught:
+        auth.ensure_token()
+    assert password not in str(caught.value) and "robot" not in str(caught.value)
+    assert "***:***@127.0.0.1" in str(caught.value)
+
+
+def test_control_characters_from_the_network_or_a_paste_are_escaped() -> None:
+    from amazon_ads_auth import AuthorizationDeniedError
+    from amazon_ads_auth._consent import parse_redirect
+
+    pasted = "https://amazon.com/?error=access_denied&error_description=%1B%5B2J%1B%5D0%3Bpwned%07"
+    with pytest.raises(AuthorizationDeniedError) as caught:
+        parse_redirect(pasted, None)
+    message = str(caught.value)
+    assert "\x1b" not in message and "\x07" not in message
+    assert "\\x1b[2J" in message
+
+
+@pytest.mark.parametrize("url", ["file:///tmp/tokens%00evil", "file:tokens\x00x"])
+def test_a_bad_store_url_is_a_typed_error_never_a_traceback(
+    url: str, home: pathlib.Path, tmp_path: pathlib.Path
+) -> None:
+    from amazon_ads_auth import AdsAuthError, open_store
+
+    with pytest.raises(AdsAuthError, match="control character"):
+        open_store(url)
+    with pytest.raises(AdsAuthError):
+        FileTokenStore(str(tmp_path) + "/a\x00b")
+    if "\x00" in url:
+        return  # a NUL cannot be passed in argv or the environment at all
+    for result in (
+        run(home, "status", "--store", url),
+        run(home, "status", AMAZON_ADS_TOKEN_STORE=url),
+    ):
+        assert result.returncode != 0
+        assert "Traceback" not in result.stderr and "control character" in result.stderr

@@ -6,7 +6,6 @@ Every decision about tokens is the TokenManager's (`_manager`).
 
 from __future__ import annotations
 
-import copy
 from collections.abc import AsyncGenerator, Callable, Generator, Iterable, Mapping
 from typing import Any, TypeVar
 from urllib.parse import urlsplit
@@ -203,7 +202,8 @@ class AdsAuth(requests.auth.AuthBase, httpx.Auth, Httpx2Auth):
     def with_profile(self, profile_id: int | str | None) -> AdsAuth:
         """A view of this auth with another Scope header; it shares the token, locks and
         store, so switching profiles never costs a token request."""
-        view = copy.copy(self)
+        view = object.__new__(type(self))  # copy.copy without its __reduce_ex__ detour
+        view.__dict__.update(self.__dict__)
         view._set_headers(profile_text(profile_id), self.account_id)
         return view
 

@@ -33,7 +33,8 @@ class LoginDirectory(LoginLookup):
         super().__init__(store, self._build, given)
         self._overrides = overrides
         self._auths: dict[str, AdsAuth] = {}
-        self._views: dict[str, AdsAuth] = {}
+        self._views: dict[str, AdsAuth] = {}  # profile id -> its view
+        self._bases: dict[str, AdsAuth] = {}  # login key -> its AdsAuth (no overrides)
 
     def auth(
         self,
@@ -66,7 +67,11 @@ class LoginDirectory(LoginLookup):
         if view is None:
             owners = self._owners_of(key, self.given.client_id)
             if len(owners) == 1:  # the index answers: no search, no API call
-                view = self._cached(owners[0], self.given, {}).with_profile(key)
+                login = owners[0]
+                base = self._bases.get(login.key)
+                if base is None:
+                    base = self._bases[login.key] = self._cached(login, self.given, {})
+                view = base.with_profile(key)
             else:
                 view = self.auth(profile_id=profile_id)
             self._views[key] = view
@@ -77,7 +82,7 @@ class LoginDirectory(LoginLookup):
             auth.close()
 
     def refresh_profiles(self, login: Login) -> Login:
-        self._views.clear()
+        self._views.clear()  # a profile may have moved to another login
         return super().refresh_profiles(login)
 
     def _cached(self, login: Login, given: Given, overrides: dict[str, Any]) -> AdsAuth:

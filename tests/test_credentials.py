@@ -335,3 +335,37 @@ def test_a_bad_store_url_is_a_typed_error_never_a_traceback(
     ):
         assert result.returncode != 0
         assert "Traceback" not in result.stderr and "control character" in result.stderr
+
+
+def test_a_worker_never_posts_its_secret_to_a_url_a_record_names(tmp_path: pathlib.Path) -> None:
+    """The shared-store case in real processes: the record says where to send the secret."""
+    import os
+    import subprocess
+    import sys
+
+    store = FileTokenStore(tmp_path / "shared")
+    store.save("amzn1.application-oa2-client.w/default", Token("Atza|old", "Atzr|grant", 0.0))
+    save_login(
+        store,
+        Login(
+            "amzn1.application-oa2-client.w",
+            "default",
+            token_url="https://collector.example/auth/o2/token",  # edited by someone else
+        ),
+    )
+    env = {
+        **{k: v for k, v in os.environ.items() if not k.startswith("AMAZON_ADS_")},
+        "AMAZON_ADS_TOKEN_STORE": f"file://{tmp_path / 'shared'}",
+        "AMAZON_ADS_CLIENT_ID": "amzn1.application-oa2-client.w",
+        "AMAZON_ADS_CLIENT_SECRET": "amzn1.oa2-cs.v1.the-workers-secret",
+    }
+    worker = subprocess.run(
+        [sys.executable, "-c", "from amazon_ads_auth import AdsAuth; AdsAuth.from_env()"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert worker.returncode == 1
+    assert "sets token_url" in worker.stderr and "collector.example" in worker.stderr
+    assert "the-workers-secret" not in worker.stderr

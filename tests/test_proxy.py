@@ -169,3 +169,32 @@ def test_a_407_is_a_clear_error_not_a_retry_and_hides_the_password(
     monkeypatch.setenv("HTTPS_PROXY", proxied.url)  # no credentials at all: the same
     with pytest.raises(ProxyAuthenticationError):
         auth_via(emulator).ensure_token()
+
+
+def test_a_script_behind_the_proxy_in_its_own_process(
+    proxied: ConnectProxy, emulator: Emulator, tmp_path: Any
+) -> None:
+    import os
+    import subprocess
+    import sys
+
+    script = (
+        "import sys\n"
+        "from amazon_ads_auth import AdsAuth\n"
+        f"auth = AdsAuth({emulator.client_id!r}, {emulator.client_secret!r}, "
+        f"{emulator.issue_refresh_token()!r}, token_url='https://{HOST}/auth/o2/token', "
+        f"api_hosts=[{emulator.api_host!r}], max_retries=0)\n"
+        "print(auth.ensure_token().access_token)\n"
+    )
+    env = {**os.environ, "HTTPS_PROXY": with_userinfo(proxied.url, USER, PASSWORD)}
+    ok = subprocess.run(
+        [sys.executable, "-c", script], env=env, capture_output=True, text=True, timeout=60
+    )
+    assert ok.returncode == 0, ok.stderr
+    assert emulator.is_valid_access_token(ok.stdout.strip())
+    env["HTTPS_PROXY"] = with_userinfo(proxied.url, USER, "not-" + PASSWORD)
+    refused = subprocess.run(
+        [sys.executable, "-c", script], env=env, capture_output=True, text=True, timeout=60
+    )
+    assert refused.returncode == 1
+    assert "ProxyAuthenticationError" in refused.stderr and "not-" + PASSWORD not in refused.stderr

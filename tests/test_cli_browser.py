@@ -17,7 +17,7 @@ import pytest
 
 from amazon_ads_auth import FileTokenStore
 from amazon_ads_auth.testing import Emulator
-from tests.conftest import assert_no_secrets
+from tests.conftest import assert_no_secrets, need_server
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
@@ -25,11 +25,7 @@ CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 
 @pytest.fixture
 def chromium() -> str:
-    if CHROMIUM is None:
-        if os.environ.get("CI"):
-            pytest.fail("chromium is not installed: .ci/run should have installed it")
-        pytest.skip("chromium is not installed (apt-get install chromium)")
-    return CHROMIUM
+    return CHROMIUM or need_server("chromium", "chromium")
 
 
 def test_login_in_headless_chromium(

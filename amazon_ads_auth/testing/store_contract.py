@@ -156,14 +156,7 @@ def _lock_excludes_threads(factory: StoreFactory) -> None:
         thread.start()
     for thread in threads:
         thread.join()
-    final = store.load(key)
-    total = _THREADS * _INCREMENTS
-    _expect(
-        final is not None and final.expires_at == total,
-        "lock excludes threads",
-        f"{total} locked increments from {_THREADS} threads gave "
-        f"{None if final is None else int(final.expires_at)}",
-    )
+    _expect_count(store.load(key), _THREADS, "threads")
 
 
 def _increment_in_a_process(factory: StoreFactory, key: str, times: int) -> None:
@@ -187,12 +180,16 @@ def _lock_excludes_processes(factory: StoreFactory, start_method: str | None) ->
         _expect(
             worker.exitcode == 0, "lock excludes processes", f"a worker exited {worker.exitcode}"
         )
-    final = factory().load(key)
-    total = count * _INCREMENTS
+    _expect_count(factory().load(key), count, "processes")
+
+
+def _expect_count(final: Token | None, workers: int, who: str) -> None:
+    """The counter `_increment` kept: every locked increment of every worker, none lost."""
+    total = workers * _INCREMENTS
     _expect(
         final is not None and final.expires_at == total,
-        "lock excludes processes",
-        f"{total} locked increments from {count} processes gave "
+        f"lock excludes {who}",
+        f"{total} locked increments from {workers} {who} gave "
         f"{None if final is None else int(final.expires_at)}",
     )
 

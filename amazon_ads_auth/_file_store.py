@@ -85,7 +85,7 @@ class FileTokenStore:
         if previous is not None and isinstance(previous.get("login"), dict):
             document["login"] = previous["login"]  # what `login` recorded stays with it
         self._remove_stale_partials(target)
-        self._write_atomically(target, json.dumps(document, indent=1).encode())
+        self._write_atomically(target, json.dumps(document, separators=(",", ":")).encode())
 
     def load_login(self, key: str) -> dict[str, Any] | None:
         """What `login` recorded with this grant (in the same 0600 file), if anything."""
@@ -100,7 +100,7 @@ class FileTokenStore:
         if document is None:
             raise StoreError(f"no grant is stored under {key!r} in {self.path}")
         document["login"] = record
-        self._write_atomically(target, json.dumps(document, indent=1).encode())
+        self._write_atomically(target, json.dumps(document, separators=(",", ":")).encode())
 
     def delete(self, key: str) -> None:
         """Remove the grant, even a corrupt one, and any half-written copy of it."""
@@ -244,17 +244,19 @@ class FileTokenStore:
         except BaseException:
             os.close(fd)
             raise
-        with os.fdopen(fd, "rb") as handle:
+        try:
             if info.st_mode & 0o077:
                 try:
-                    os.fchmod(handle.fileno(), 0o600)
+                    os.fchmod(fd, 0o600)
                 except OSError as exc:
                     raise StoreError(f"could not tighten {target}: {exc.strerror}") from None
                 logger.warning("tightened the permissions of %s to 0600", target)
             try:
-                raw = handle.read(_MAX_FILE)
+                raw = os.read(fd, _MAX_FILE)
             except OSError as exc:
                 raise StoreError(f"could not read {target}: {exc.strerror}") from None
+        finally:
+            os.close(fd)
         try:
             document = json.loads(raw)
         except (ValueError, UnicodeDecodeError, RecursionError):

@@ -37,6 +37,19 @@ class Profile:
     account_id: str = ""
 
     @classmethod
+    def from_record_item(cls, item: Mapping[str, Any]) -> Profile:
+        """A profile as a login record keeps it (`dataclasses.asdict` of one)."""
+        get = item.get
+        return cls(
+            str(get("profile_id")),
+            str(get("country", "")),
+            str(get("currency", "")),
+            str(get("type", "")),
+            str(get("name", "")),
+            str(get("account_id", "")),
+        )
+
+    @classmethod
     def from_api(cls, item: Mapping[str, Any]) -> Profile:
         info = item.get("accountInfo") or {}
         return cls(
@@ -47,9 +60,6 @@ class Profile:
             name=str(info.get("name", "")),
             account_id=str(info.get("id", "")),
         )
-
-
-_PROFILE_FIELDS = tuple(f.name for f in dataclasses.fields(Profile))  # in their order
 
 
 @dataclasses.dataclass(frozen=True)
@@ -106,7 +116,7 @@ class Login:
         if not record or record.get("format") != RECORD_FORMAT:
             return cls(client_id=client_id, store_key=store_key, recorded=False)
         profiles = [
-            Profile(*(str(item.get(name, "")) for name in _PROFILE_FIELDS))
+            Profile.from_record_item(item)
             for item in record.get("profiles") or []
             if isinstance(item, dict) and item.get("profile_id")
         ]

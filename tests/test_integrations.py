@@ -277,3 +277,35 @@ def test_adapter_undo_is_safe_in_any_order(amazon: Emulator, order: str) -> None
         assert client_module.request is theirs
     finally:
         client_module.request = original[0]
+
+
+def test_ads_api_v1_adapter_refuses_a_second_auth_and_undoes_in_place(
+    emulator: Emulator, make_auth: Callable[..., AdsAuth]
+) -> None:
+    """The v1 adapter works on the SDK's ClientContext (the SDK itself needs Python 3.13+,
+    so its real use is tested in a newer interpreter above); here a context of the same
+    shape shows the per-client rules."""
+    import types
+
+    import httpx
+
+    from amazon_ads_auth import ConfigurationError
+    from amazon_ads_auth.integrations import use_with_ads_api_v1
+
+    own = httpx.Client()
+    config = types.SimpleNamespace(base_url=emulator.api_url, timeout=10.0, _token_manager=None)
+    context = types.SimpleNamespace(config=config, _client=own)
+    first, other = make_auth(), make_auth(store_key="brand-b")
+    undo = use_with_ads_api_v1(first, context)
+    assert context._client is not own and context._client.auth is first
+    with pytest.raises(ConfigurationError, match="another AdsAuth"):
+        use_with_ads_api_v1(other, context)
+    undo()
+    assert context._client is own  # the SDK's own client is back
+    undo_again = use_with_ads_api_v1(first, context)
+    replaced = httpx.Client()
+    context._client = replaced  # someone else's, newer
+    undo_again()
+    assert context._client is replaced
+    for client in (own, replaced):
+        client.close()

@@ -19,9 +19,11 @@ from typing import Any, TypeVar
 import click
 
 from ._auth import AdsAuth
+from ._cli_sandbox import sandbox
 from ._directory import LoginDirectory
 from ._errors import ConfigurationError, NoTokenError
-from ._logins import DEFAULT_STORE_KEY, Login, demo_store_url, save_login
+from ._file_store import demo_store_url
+from ._logins import DEFAULT_STORE_KEY, Login, save_login
 from ._open_store import open_store
 from ._redact import mask_url
 from ._regions import Region
@@ -227,9 +229,7 @@ def target_from(options: dict[str, Any]) -> Iterator[Target]:
     if not use_emulator:
         yield target
         return
-    from .testing import Sandbox
-
-    with Sandbox() as emulator:
+    with sandbox() as emulator:
         target.emulator = emulator
         if target.client_id is None and os.environ.get("AMAZON_ADS_CLIENT_ID") is None:
             target.client_id = emulator.client_id

@@ -42,6 +42,12 @@ def default_data_dir() -> Path:
     return Path(platformdirs.user_data_dir("amazon-ads-auth", appauthor=False))
 
 
+def demo_store_url() -> str:
+    """Where `--emulator` keeps demo logins: a folder of their own beside the real tokens,
+    so they never mix with real grants and are never refreshed against Amazon."""
+    return (default_data_dir() / "demo-tokens").as_uri()
+
+
 class FileTokenStore:
     """Tokens as 0600 JSON files in a 0700 folder, with atomic writes and per-key file locks.
 

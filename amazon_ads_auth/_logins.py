@@ -147,14 +147,6 @@ def shorten(client_id: str) -> str:
     return client_id if len(client_id) <= 40 else f"{client_id[:32]}...{client_id[-4:]}"
 
 
-def demo_store_url() -> str:
-    """Where `--emulator` keeps demo logins: a folder of their own beside the real tokens,
-    so they never mix with real grants and are never refreshed against Amazon."""
-    from ._file_store import default_data_dir
-
-    return (default_data_dir() / "demo-tokens").as_uri()
-
-
 def default_store() -> TokenStore:
     """AMAZON_ADS_TOKEN_STORE, else the CLI's default store (the user's file store)."""
     return open_store(os.environ.get("AMAZON_ADS_TOKEN_STORE", "").strip() or "file:")

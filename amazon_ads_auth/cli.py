@@ -6,11 +6,9 @@ Exit codes: 0 ok, 1 a user-fixable error (one line, with a hint), 2 usage.
 
 from __future__ import annotations
 
-import contextlib
 import functools
 import json
 import sys
-import threading
 from collections.abc import Callable
 from typing import Any, TypeVar
 
@@ -26,6 +24,7 @@ from ._cli_output import (
     profile_items,
     token_fields,
 )
+from ._cli_sandbox import serve_emulator
 from ._cli_target import Target, common_options, target_from
 from ._consent import DEFAULT_SCOPE
 from ._errors import (
@@ -328,23 +327,4 @@ def _chosen_key(target: Target) -> str:
 @click.option("--port", type=int, default=8080, show_default=True, help="0 picks a free port.")
 def emulator(port: int) -> None:
     """Run the local LwA + Ads API emulator in the foreground (Ctrl-C stops it)."""
-    from .testing import Emulator
-
-    with Emulator(port=port) as emu:
-        refresh_token = emu.issue_refresh_token()
-        click.echo(f"Emulator running at {emu.url}")
-        click.echo(f"  token URL:         {emu.token_url}")
-        click.echo(f"  authorization URL: {emu.authorization_url}")
-        click.echo(f"  Ads API URL:       {emu.api_url}")
-        click.echo(f"  client id:         {emu.client_id}")
-        click.echo(f"  client secret:     {emu.client_secret}  (demo credentials)")
-        click.echo(f"  a refresh token:   {refresh_token}")
-        click.echo(
-            "Try: amazon-ads-auth login --no-browser --store memory: "
-            f"--client-id {emu.client_id} --client-secret {emu.client_secret} "
-            f"--token-url {emu.token_url} --authorization-url {emu.authorization_url} "
-            f"--api-url {emu.api_url}"
-        )
-        sys.stdout.flush()
-        with contextlib.suppress(KeyboardInterrupt):
-            threading.Event().wait()
+    serve_emulator(port)

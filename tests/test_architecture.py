@@ -93,8 +93,8 @@ def test_decisions_import_only_the_token_and_the_standard_library() -> None:
     assert imported <= {"__future__", "dataclasses", "enum", "collections.abc", "._token"}
 
 
-# The CLI's sandbox still imports the emulator; the sandbox work moves it behind --emulator.
-CLI_SANDBOX = {"amazon_ads_auth.cli", "amazon_ads_auth._cli_target"}
+# The CLI's sandbox module is the one place that reaches the emulator, inside functions.
+CLI_SANDBOX = {"amazon_ads_auth._cli_sandbox"}  # loads it only for --emulator / `emulator`
 
 
 def test_production_never_imports_the_testing_package() -> None:
@@ -145,3 +145,16 @@ RAISING_METHODS = [
 def test_public_methods_that_raise_say_what(cls: str, method: str) -> None:
     doc = inspect.getdoc(getattr(getattr(amazon_ads_auth, cls), method)) or ""
     assert "Raises:" in doc
+
+
+def test_importing_the_library_or_the_cli_never_loads_the_emulator() -> None:
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, amazon_ads_auth, amazon_ads_auth.cli\n"
+        "print(sorted(m for m in sys.modules if m.startswith('amazon_ads_auth.testing')))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip() == "[]"

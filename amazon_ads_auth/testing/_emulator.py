@@ -929,7 +929,7 @@ class Sandbox(Emulator):
     def login_kwargs(self) -> dict[str, Any]:
         """Keyword arguments for `AdsAuth.from_login` that use the demo logins' store and
         point at this sandbox."""
-        from .._logins import demo_store_url
+        from .._file_store import demo_store_url
         from .._open_store import open_store
 
         return {"store": open_store(demo_store_url()), **self.auth_kwargs()}

@@ -10,9 +10,6 @@ import dataclasses
 import secrets
 from collections.abc import Sequence
 
-from oauthlib.oauth2 import WebApplicationClient
-from oauthlib.oauth2.rfc6749 import errors as oauth_errors
-
 from ._errors import AdsAuthError, AuthorizationDeniedError, ConfigurationError, StateMismatchError
 from ._redact import printable, redact
 from ._urls import require_secure_url, with_scheme
@@ -76,6 +73,8 @@ def build_authorization_request(
             f"got {redirect_uri!r}"
         )
     scope_text = normalize_scope(scope)
+    from oauthlib.oauth2 import WebApplicationClient  # loaded on first use, not at import
+
     client = WebApplicationClient(client_id)
     state = secrets.token_urlsafe(24)
     extra: dict[str, str] = {}
@@ -112,6 +111,9 @@ def parse_redirect(redirect_url: str, expected_state: str | None) -> str:
             "the redirect URL has no query string: paste the whole URL the browser was sent "
             "to, including '?code=...&state=...'"
         )
+    from oauthlib.oauth2 import WebApplicationClient
+    from oauthlib.oauth2.rfc6749 import errors as oauth_errors
+
     client = WebApplicationClient("unused")
     # Errors are raised after the except blocks, so they carry no oauthlib context (which
     # holds the redirect URL, and with it the code).

@@ -15,18 +15,17 @@ import logging
 import os
 import re
 import stat
-import tempfile
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
-
-import filelock
-import platformdirs
+from typing import TYPE_CHECKING, Any
 
 from ._errors import StoreError, TokenFormatError
 from ._limits import DEFAULT_LOCK_WAIT
 from ._store import require_token
 from ._token import Token
+
+if TYPE_CHECKING:
+    import filelock
 
 logger = logging.getLogger("amazon_ads_auth")
 
@@ -39,6 +38,8 @@ _MAX_FILE = 1024 * 1024  # a token file is about 1 KiB
 
 def default_data_dir() -> Path:
     """This user's data folder for amazon-ads-auth (platformdirs)."""
+    import platformdirs
+
     return Path(platformdirs.user_data_dir("amazon-ads-auth", appauthor=False))
 
 
@@ -123,6 +124,8 @@ class FileTokenStore:
 
     @contextlib.contextmanager
     def lock(self, key: str) -> Iterator[None]:
+        import filelock
+
         file_lock, lock_path = self._file_lock(key)
         try:
             file_lock.acquire()
@@ -141,6 +144,8 @@ class FileTokenStore:
     @contextlib.contextmanager
     def try_lock(self, key: str) -> Iterator[bool]:
         """The key's lock if no other process holds it: yields whether it was taken."""
+        import filelock
+
         file_lock, lock_path = self._file_lock(key)
         try:
             file_lock.acquire(blocking=False)
@@ -192,6 +197,8 @@ class FileTokenStore:
         return self.path / f"{readable}-{digest}.json"
 
     def _file_lock(self, key: str) -> tuple[filelock.FileLock, Path]:
+        import filelock  # loaded with the first lock, not at import
+
         lock_path = self._file(key).with_suffix(".lock")
         return filelock.FileLock(lock_path, timeout=self.lock_timeout, mode=0o600), lock_path
 
@@ -301,6 +308,8 @@ class FileTokenStore:
     def _remove_stale_partials(self, target: Path) -> None:
         """Remove half-written copies a killed writer left: this key's (we hold its lock),
         and other keys' whose lock no one holds. They may hold a refresh token."""
+        import filelock
+
         for partial in self.path.glob(f"{_PARTIAL_PREFIX}*{_PARTIAL_SUFFIX}"):
             # ".tmp-<stem>.<random>.partial"; an older version wrote ".tmp-<random>.partial".
             middle = partial.name[len(_PARTIAL_PREFIX) : -len(_PARTIAL_SUFFIX)]
@@ -319,6 +328,8 @@ class FileTokenStore:
             _unlink_quietly(partial)
 
     def _write_atomically(self, target: Path, data: bytes) -> None:
+        import tempfile
+
         self._refuse_symlink(target)
         temp_name: str | None = None
         try:

@@ -15,6 +15,7 @@ import contextvars
 import time
 from collections.abc import Iterator
 
+MAX_TOKEN_BODY = 64 * 1024  # bytes of a token answer read at most (a token is ~1 KiB)
 DEFAULT_REFRESH_DEADLINE = 120.0
 DEFAULT_REFRESH_MARGIN = 300.0
 EXPECTED_TOKEN_LIFETIME = 3600.0  # LwA's documented access-token lifetime

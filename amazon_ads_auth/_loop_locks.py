@@ -4,11 +4,14 @@ held forever."""
 
 from __future__ import annotations
 
-import asyncio
 import threading
 import weakref
+from typing import TYPE_CHECKING
 
 from ._fork import forget_locks_at_fork
+
+if TYPE_CHECKING:
+    import asyncio
 
 
 class LoopLocks:
@@ -19,6 +22,8 @@ class LoopLocks:
         forget_locks_at_fork(self)
 
     def get(self) -> asyncio.Lock:
+        import asyncio  # only async callers get here: no asyncio for sync programs
+
         loop = asyncio.get_running_loop()
         lock = self._locks.get(loop)
         if lock is None:

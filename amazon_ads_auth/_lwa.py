@@ -10,15 +10,11 @@ from __future__ import annotations
 
 import dataclasses
 import datetime
-import email.utils
 import json
 import math
 import time
 from collections.abc import Mapping
 from typing import Any
-
-from oauthlib.oauth2 import WebApplicationClient
-from oauthlib.oauth2.rfc6749 import errors as oauth_errors
 
 from ._consent import ERROR_HINTS, AuthorizationRequest, parse_redirect
 from ._errors import (
@@ -28,9 +24,9 @@ from ._errors import (
     TokenEndpointError,
     TokenRequestError,
 )
+from ._limits import MAX_TOKEN_BODY
 from ._redact import excerpt, mask_url, printable, redact
 from ._token import Token
-from ._token_http import MAX_TOKEN_BODY
 
 CODE_LIFETIME_SECONDS = 300
 DEFAULT_EXPIRES_IN = 3600
@@ -75,6 +71,8 @@ def code_request(
     code_verifier: str | None = None,
 ) -> TokenHttpRequest:
     """The authorization-code exchange, credentials in the body as the Ads docs show."""
+    from oauthlib.oauth2 import WebApplicationClient  # loaded on first use, not at import
+
     client = WebApplicationClient(client_id)
     body = client.prepare_request_body(
         code=code,
@@ -133,6 +131,8 @@ def refresh_request(
     token_url: str, client_id: str, client_secret: str, refresh_token: str
 ) -> TokenHttpRequest:
     """A refresh-token grant, credentials in the body."""
+    from oauthlib.oauth2 import WebApplicationClient  # loaded on first use, not at import
+
     client = WebApplicationClient(client_id)
     body = client.prepare_refresh_body(
         refresh_token=refresh_token, client_id=client_id, client_secret=client_secret
@@ -148,6 +148,8 @@ def refresh_request(
 def parse_retry_after(value: str | None, now: float | None = None) -> float | None:
     """Seconds from a Retry-After header: delta-seconds, or an HTTP date (seconds from
     `now`, default the wall clock). None when absent or unreadable."""
+    import email.utils
+
     if not value:
         return None
     text = value.strip()
@@ -254,6 +256,9 @@ def _oauth_error(
 def _token_from(
     request: TokenHttpRequest, data: dict[str, Any], now: float, status_code: int
 ) -> Token:
+    from oauthlib.oauth2 import WebApplicationClient
+    from oauthlib.oauth2.rfc6749.errors import OAuth2Error
+
     def bad(what: str) -> TokenEndpointError:
         return TokenEndpointError(
             f"the token endpoint answered HTTP 200 with JSON that is not a usable token: {what}",
@@ -276,7 +281,7 @@ def _token_from(
     try:
         # oauthlib validates the message (access_token present, expires_in numeric).
         parsed = WebApplicationClient(request.url).parse_request_body_response(json.dumps(data))
-    except oauth_errors.OAuth2Error as exc:
+    except OAuth2Error as exc:
         raise bad(exc.description or exc.error or "rejected by oauthlib") from None
     except (ValueError, OverflowError, TypeError, AttributeError):
         raise bad("expires_in or scope is not readable") from None

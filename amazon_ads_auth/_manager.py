@@ -14,7 +14,6 @@ again":
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import threading
 from collections.abc import Callable
@@ -102,6 +101,8 @@ class TokenManager:
             return held
         async with self._loop_locks.get():
             held = self.held.usable(need)
+            import asyncio  # loaded by async callers only
+
             return held if held is not None else await asyncio.to_thread(self._wait, need)
 
     def refresh(self) -> Token:

@@ -22,9 +22,8 @@ from urllib.parse import unquote, urlsplit, urlunsplit
 import httpcore
 import httpx
 
+from ._limits import MAX_TOKEN_BODY
 from ._urls import is_loopback
-
-MAX_TOKEN_BODY = 64 * 1024
 
 
 @dataclasses.dataclass(frozen=True)

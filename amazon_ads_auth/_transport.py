@@ -15,9 +15,6 @@ import random
 import time
 from collections.abc import Callable
 
-import httpcore
-
-from . import _token_http
 from ._errors import ProxyAuthenticationError, TokenEndpointError
 from ._limits import DEFAULT_REFRESH_DEADLINE
 from ._lwa import RetryLater, TokenHttpRequest, interpret_token_response
@@ -107,6 +104,10 @@ class TokenTransport:
         )
 
     def _attempt(self, request: TokenHttpRequest, timeout: float) -> Token | RetryLater:
+        import httpcore  # the token HTTP stack loads on the first token request
+
+        from . import _token_http
+
         sent_at = self._clock()
         refused = False
         unsendable = ""

@@ -8,7 +8,6 @@ different advertisers never wait for each other's locks.
 from __future__ import annotations
 
 import contextlib
-import errno
 import hashlib
 import json
 import logging
@@ -23,17 +22,21 @@ from ._errors import StoreError, TokenFormatError
 from ._limits import DEFAULT_LOCK_WAIT
 from ._store import require_token
 from ._token import Token
+from ._token_files import (
+    FORMAT,
+    fsync_folder,
+    read_document,
+    refuse_symlink,
+    remove_stale_partials,
+    write_atomically,
+)
 
 if TYPE_CHECKING:
     import filelock
 
 logger = logging.getLogger("amazon_ads_auth")
 
-_FORMAT = 1
 _SAFE = re.compile(r"[^A-Za-z0-9._-]+")
-_PARTIAL_PREFIX = ".tmp-"
-_PARTIAL_SUFFIX = ".partial"
-_MAX_FILE = 1024 * 1024  # a token file is about 1 KiB
 
 
 def default_data_dir() -> Path:
@@ -77,7 +80,7 @@ class FileTokenStore:
     # ----- TokenStore ---------------------------------------------------------------------
 
     def load(self, key: str) -> Token | None:
-        document = self._read(self._file(key))
+        document = read_document(self._file(key))
         if document is None:
             return None
         return self._token_of(document, self._file(key))
@@ -85,42 +88,42 @@ class FileTokenStore:
     def save(self, key: str, token: Token) -> None:
         require_token(token)
         target = self._file(key)
-        previous = self._read(target)
+        previous = read_document(target)
         if previous is not None:
             self._token_of(previous, target)  # a corrupt grant is reported, never overwritten
-        document: dict[str, Any] = {"format": _FORMAT, "key": key, "token": token.to_dict()}
+        document: dict[str, Any] = {"format": FORMAT, "key": key, "token": token.to_dict()}
         if previous is not None and isinstance(previous.get("login"), dict):
             document["login"] = previous["login"]  # what `login` recorded stays with it
-        self._remove_stale_partials(target)
-        self._write_atomically(target, json.dumps(document, separators=(",", ":")).encode())
+        remove_stale_partials(self.path, target)
+        write_atomically(self.path, target, json.dumps(document, separators=(",", ":")).encode())
 
     def load_login(self, key: str) -> dict[str, Any] | None:
         """What `login` recorded with this grant (in the same 0600 file), if anything."""
-        document = self._read(self._file(key))
+        document = read_document(self._file(key))
         record = document.get("login") if document is not None else None
         return record if isinstance(record, dict) else None
 
     def save_login(self, key: str, record: dict[str, Any]) -> None:
         """Keep `record` in the grant's file (the grant must be saved first)."""
         target = self._file(key)
-        document = self._read(target)
+        document = read_document(target)
         if document is None:
             raise StoreError(f"no grant is stored under {key!r} in {self.path}")
         document["login"] = record
-        self._write_atomically(target, json.dumps(document, separators=(",", ":")).encode())
+        write_atomically(self.path, target, json.dumps(document, separators=(",", ":")).encode())
 
     def delete(self, key: str) -> None:
         """Remove the grant, even a corrupt one, and any half-written copy of it."""
         target = self._file(key)
-        self._refuse_symlink(target)
-        self._remove_stale_partials(target)
+        refuse_symlink(target)
+        remove_stale_partials(self.path, target)
         try:
             target.unlink()
         except FileNotFoundError:
             return
         except OSError as exc:
             raise StoreError(f"could not delete {target}: {exc.strerror}") from None
-        self._fsync_folder()
+        fsync_folder(self.path)
 
     @contextlib.contextmanager
     def lock(self, key: str) -> Iterator[None]:
@@ -177,7 +180,7 @@ class FileTokenStore:
         names = sorted(e.name for e in os.scandir(self.path) if e.name.endswith(".json"))
         for name in names:
             try:
-                document = self._read(self.path / name)
+                document = read_document(self.path / name)
             except StoreError as exc:
                 problems.append(str(exc))
                 continue
@@ -234,67 +237,6 @@ class FileTokenStore:
                 stat.S_IMODE(info.st_mode),
             )
 
-    def _refuse_symlink(self, target: Path) -> None:
-        if target.is_symlink():
-            raise StoreError(
-                f"refusing to use {target}: it is a symbolic link (someone may be trying to "
-                "redirect your tokens); remove it"
-            )
-
-    def _read(self, target: Path) -> dict[str, Any] | None:
-        flags = os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0)
-        try:
-            fd = os.open(target, flags)
-        except FileNotFoundError:
-            return None
-        except OSError as exc:
-            if exc.errno == errno.ELOOP:
-                self._refuse_symlink(target)
-            raise StoreError(f"could not read {target}: {exc.strerror}") from None
-        try:
-            info = os.fstat(fd)
-            self._check_file(target, info)
-        except BaseException:
-            os.close(fd)
-            raise
-        try:
-            if info.st_mode & 0o077:
-                try:
-                    os.fchmod(fd, 0o600)
-                except OSError as exc:
-                    raise StoreError(f"could not tighten {target}: {exc.strerror}") from None
-                logger.warning("tightened the permissions of %s to 0600", target)
-            try:
-                raw = os.read(fd, _MAX_FILE)
-            except OSError as exc:
-                raise StoreError(f"could not read {target}: {exc.strerror}") from None
-        finally:
-            os.close(fd)
-        try:
-            document = json.loads(raw)
-        except (ValueError, UnicodeDecodeError, RecursionError):
-            document = None
-        if not isinstance(document, dict) or document.get("format") != _FORMAT:
-            raise StoreError(
-                f"the token file {target} is corrupt or from an unknown version; it was left "
-                "untouched: run `amazon-ads-auth logout` for that grant (or move the file "
-                "away) and log in again"
-            )
-        return document
-
-    @staticmethod
-    def _check_file(target: Path, info: os.stat_result) -> None:
-        if not stat.S_ISREG(info.st_mode):
-            raise StoreError(
-                f"refusing to use {target}: it is not a regular file (a folder, FIFO or "
-                "device); remove it"
-            )
-        if info.st_uid != os.geteuid():
-            raise StoreError(
-                f"refusing to use {target}: it belongs to another user (uid {info.st_uid}), "
-                "so it may be planted; remove it if you do not know where it came from"
-            )
-
     def _token_of(self, document: dict[str, Any], target: Path) -> Token:
         try:
             return Token.from_dict(document.get("token"))  # type: ignore[arg-type]
@@ -304,59 +246,3 @@ class FileTokenStore:
                 "run `amazon-ads-auth logout` for that grant (or move the file away) and log "
                 "in again"
             ) from None
-
-    def _remove_stale_partials(self, target: Path) -> None:
-        """Remove half-written copies a killed writer left: this key's (we hold its lock),
-        and other keys' whose lock no one holds. They may hold a refresh token."""
-        import filelock
-
-        for partial in self.path.glob(f"{_PARTIAL_PREFIX}*{_PARTIAL_SUFFIX}"):
-            # ".tmp-<stem>.<random>.partial"; an older version wrote ".tmp-<random>.partial".
-            middle = partial.name[len(_PARTIAL_PREFIX) : -len(_PARTIAL_SUFFIX)]
-            stem = middle.rpartition(".")[0]
-            if stem != target.stem and stem:
-                busy = filelock.FileLock(self.path / f"{stem}.lock", mode=0o600)
-                try:
-                    busy.acquire(blocking=False)
-                except (filelock.Timeout, OSError):
-                    continue
-                try:
-                    _unlink_quietly(partial)
-                finally:
-                    busy.release()
-                continue
-            _unlink_quietly(partial)
-
-    def _write_atomically(self, target: Path, data: bytes) -> None:
-        import tempfile
-
-        self._refuse_symlink(target)
-        temp_name: str | None = None
-        try:
-            fd, temp_name = tempfile.mkstemp(
-                dir=self.path, prefix=f"{_PARTIAL_PREFIX}{target.stem}.", suffix=_PARTIAL_SUFFIX
-            )
-            with os.fdopen(fd, "wb") as handle:
-                os.fchmod(handle.fileno(), 0o600)
-                handle.write(data)
-                handle.flush()
-                os.fsync(handle.fileno())
-            os.replace(temp_name, target)
-        except OSError as exc:
-            if temp_name is not None:
-                _unlink_quietly(Path(temp_name))
-            raise StoreError(f"could not write {target}: {exc.strerror or exc}") from None
-        self._fsync_folder()
-
-    def _fsync_folder(self) -> None:
-        with contextlib.suppress(OSError):  # not every platform can open a folder
-            fd = os.open(self.path, os.O_RDONLY)
-            try:
-                os.fsync(fd)
-            finally:
-                os.close(fd)
-
-
-def _unlink_quietly(path: Path) -> None:
-    with contextlib.suppress(OSError):
-        path.unlink()

@@ -143,14 +143,15 @@ class AdsAuth(requests.auth.AuthBase, httpx.Auth, Httpx2Auth):
         Raises: ConfigurationError for a missing or bad setting; NoTokenError when no login
         is stored."""
         kwargs = env_kwargs(overrides)
-        client_id = kwargs.get("client_id")
-        if kwargs.get("refresh_token") or (
-            client_id and not has_login(kwargs.get("store") or default_store(), client_id)
-        ):
-            # A grant given outright, or a client with no login yet (its first use says to
-            # run `amazon-ads-auth login`, or to pass a refresh token).
+        if kwargs.get("refresh_token"):
             return cls(**require_client(kwargs))
-        return cls.from_login(**{k: v for k, v in kwargs.items() if k != "refresh_token"})
+        store = kwargs.get("store") or default_store()  # opened once, for both uses below
+        client_id = kwargs.get("client_id")
+        if client_id and not has_login(store, client_id):
+            # A client with no login yet: its first use says to run `amazon-ads-auth login`.
+            return cls(**require_client(kwargs))
+        settings = {k: v for k, v in kwargs.items() if k not in ("refresh_token", "store")}
+        return cls.from_login(store=store, **settings)
 
     @classmethod
     def from_login(

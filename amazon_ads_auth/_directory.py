@@ -13,6 +13,9 @@ from ._resolve import Given, LoginLookup
 from ._settings import profile_text
 from ._store import TokenStore
 
+# A directory routes by profile itself: AMAZON_ADS_STORE_KEY / _PROFILE_ID do not apply.
+_DIRECTORY_ENV = ("client_id", "client_secret", "region")
+
 
 class LoginDirectory(LoginLookup):
     """Every login in a store, and the AdsAuth of each: the way to run one script over every
@@ -29,12 +32,11 @@ class LoginDirectory(LoginLookup):
     """
 
     def __init__(self, store: TokenStore | None = None, **overrides: Any) -> None:
-        given = Given.from_arguments(overrides, env_names=("client_id", "client_secret", "region"))
+        given = Given.from_arguments(overrides, env_names=_DIRECTORY_ENV)
         super().__init__(store, self._build, given)
         self._overrides = overrides
         self._auths: dict[str, AdsAuth] = {}
         self._views: dict[str, AdsAuth] = {}  # profile id -> its view
-        self._bases: dict[str, AdsAuth] = {}  # login key -> its AdsAuth (no overrides)
 
     def auth(
         self,
@@ -50,9 +52,7 @@ class LoginDirectory(LoginLookup):
         profile = profile_text(profile_id)
         given = self.given
         if overrides:
-            given = Given.from_arguments(
-                {**self._overrides, **overrides}, env_names=("client_id", "client_secret", "region")
-            )
+            given = Given.from_arguments({**self._overrides, **overrides}, env_names=_DIRECTORY_ENV)
         given = dataclasses.replace(given, store_key=store_key, profile_id=profile)
         login = self.find(given)
         base = self._cached(login, given, overrides)
@@ -67,11 +67,7 @@ class LoginDirectory(LoginLookup):
         if view is None:
             owners = self._owners_of(key, self.given.client_id)
             if len(owners) == 1:  # the index answers: no search, no API call
-                login = owners[0]
-                base = self._bases.get(login.key)
-                if base is None:
-                    base = self._bases[login.key] = self._cached(login, self.given, {})
-                view = base.with_profile(key)
+                view = self._cached(owners[0], self.given, {}).with_profile(key)
             else:
                 view = self.auth(profile_id=profile_id)
             self._views[key] = view

@@ -1,5 +1,5 @@
 """Soak: 4 processes x 4 threads for a minute on 2-second tokens, sharing a file or Redis
-store. Zero failed API calls, one token request per token lifetime, no torn file.
+store. Zero failed API calls, at most one token request per refresh window, no torn file.
 Marked slow: `.ci/run` runs it once, apart from the main suite."""
 
 from __future__ import annotations
@@ -54,9 +54,13 @@ def test_soak(kind: str, tmp_path: pathlib.Path, request: pytest.FixtureRequest)
     failures = sum(f for _, f in outcomes)
     assert calls > 0
     assert failures == 0
-    expected = (ended - times[0]) / EFFECTIVE
-    print(f"soak {kind}: {calls} calls, {len(times)} token requests, expected {expected:.2f}")
-    assert abs(len(times) - expected) <= 1, (len(times), expected)
+    span = ended - times[0]
+    print(f"soak {kind}: {calls} calls, {len(times)} token requests over {span:.1f} s")
+    # Counts, not timing: a loaded 2-core machine may run a refresh late, never early. At
+    # most one request per refresh window; at least one per token lifetime, since calls go
+    # on the whole time and none failed.
+    assert len(times) <= span / EFFECTIVE + 1, (len(times), span)
+    assert len(times) >= span / LIFETIME - 1, (len(times), span)
     gaps = [b - a for a, b in itertools.pairwise(times)]
     assert min(gaps) > EFFECTIVE * 0.5, "two refreshes within one token lifetime"
     stored = make_store(spec).load(f"{emu.client_id}/default")  # loads: not torn

@@ -15,15 +15,14 @@ import requests
 
 from ._compat import Httpx2Auth
 from ._consent import DEFAULT_SCOPE, AuthorizationRequest, build_authorization_request
+from ._from_login import env_settings, login_settings
 from ._httpx_replay import HttpxRequest, after_replay, prepare_replay, rejected
 from ._limits import DEFAULT_REFRESH_DEADLINE, DEFAULT_REFRESH_MARGIN
-from ._logins import default_store
 from ._lwa import code_exchange_request
 from ._migrate import settings_from_oauth2_session
 from ._regions import Region
 from ._requests_hooks import ResponseHook
-from ._resolve import Given, LoginLookup, has_login
-from ._settings import AuthSettings, env_kwargs, profile_text, require_client
+from ._settings import AuthSettings, profile_text
 from ._store import TokenStore
 from ._token import Token
 
@@ -50,6 +49,10 @@ class AdsAuth(requests.auth.AuthBase, httpx.Auth, Httpx2Auth):
     Adds `Authorization: Bearer ...`, the ClientId header and, when configured, the profile
     Scope / AccountId headers, but only for the hosts in `api_hosts`. Refreshes before expiry
     and once after a 401, with one token request however many threads and tasks share it.
+
+    Token requests go straight to `token_url` on a connection of their own, never through
+    your session; `token_transport=` (an httpx transport) sends them another way, such as
+    the emulator's in-process one in unit tests.
     """
 
     requires_request_body = False
@@ -77,6 +80,7 @@ class AdsAuth(requests.auth.AuthBase, httpx.Auth, Httpx2Auth):
         clock: Callable[[], float] | None = None,
         sleep: Callable[[float], None] | None = None,
         on_new_token: Callable[[Token], None] | None = None,
+        token_transport: httpx.BaseTransport | None = None,
     ) -> None:
         """Raises: ConfigurationError naming the first argument that is not usable."""
         settings = AuthSettings.check(
@@ -99,6 +103,7 @@ class AdsAuth(requests.auth.AuthBase, httpx.Auth, Httpx2Auth):
             clock=clock,
             sleep=sleep,
             on_new_token=on_new_token,
+            token_transport=token_transport,
         )
         self._settings = settings
         self.region = settings.region
@@ -142,16 +147,8 @@ class AdsAuth(requests.auth.AuthBase, httpx.Auth, Httpx2Auth):
 
         Raises: ConfigurationError for a missing or bad setting; NoTokenError when no login
         is stored."""
-        kwargs = env_kwargs(overrides)
-        if kwargs.get("refresh_token"):
-            return cls(**require_client(kwargs))
-        store = kwargs.get("store") or default_store()  # opened once, for both uses below
-        client_id = kwargs.get("client_id")
-        if client_id and not has_login(store, client_id):
-            # A client with no login yet: its first use says to run `amazon-ads-auth login`.
-            return cls(**require_client(kwargs))
-        settings = {k: v for k, v in kwargs.items() if k not in ("refresh_token", "store")}
-        return cls.from_login(store=store, **settings)
+        settings, store = env_settings(overrides)
+        return cls(**settings) if store is None else cls.from_login(store=store, **settings)
 
     @classmethod
     def from_login(
@@ -166,16 +163,15 @@ class AdsAuth(requests.auth.AuthBase, httpx.Auth, Httpx2Auth):
         `store_key`, else the one that owns `profile_id`, else the one named "default", else
         the only one. `store` defaults to AMAZON_ADS_TOKEN_STORE, else the CLI's store.
         Keyword arguments (as in the constructor) and AMAZON_ADS_* variables override what
-        is stored; a secret is only used with the client id it was given with.
+        is stored; a secret is only used with the client id it was given with. Demo
+        logins (`--emulator`) are skipped unless `demo=True` (`Sandbox.login_kwargs()`).
 
         Raises: NoTokenError when there is no login; ConfigurationError when the choice is
         ambiguous, no login owns the profile, or no client secret is known."""
         arguments = {**overrides, "store_key": store_key, "profile_id": profile_id}
-        given = Given.from_arguments({k: v for k, v in arguments.items() if v is not None})
-        lookup = LoginLookup(store, lambda settings: cls(**settings), given)
-        login = lookup.find()
-        auth = cls(**lookup.settings(login))
-        return auth.with_profile(given.profile_id) if given.profile_id is not None else auth
+        settings, profile = login_settings(store, arguments, lambda found: cls(**found))
+        auth = cls(**settings)
+        return auth.with_profile(profile) if profile is not None else auth
 
     @classmethod
     def from_oauth2_session(cls, session: Any, **overrides: Any) -> AdsAuth:

@@ -1,10 +1,16 @@
 """The CLI's sandbox: the one place production code reaches the emulator, and only when a
 command asks for it (`--emulator`, `amazon-ads-auth emulator`). `import amazon_ads_auth` and
-`import amazon_ads_auth.cli` never load `amazon_ads_auth.testing`."""
+`import amazon_ads_auth.cli` never load `amazon_ads_auth.testing`.
+
+`logout --emulator` sticks: it leaves a marker beside the demo folder, so later `--emulator`
+commands say "no demo login" instead of quietly making a new one; `login --emulator`
+removes it.
+"""
 
 from __future__ import annotations
 
 import contextlib
+import pathlib
 import sys
 import threading
 from collections.abc import Iterator
@@ -22,11 +28,42 @@ def sandbox() -> Iterator[Any]:
         yield emulator
 
 
-def serve_emulator(port: int) -> None:
-    """`amazon-ads-auth emulator`: serve in the foreground until Ctrl-C, with a banner."""
-    from .testing import Emulator
+def _marker() -> pathlib.Path:
+    from ._file_store import default_data_dir
 
-    with Emulator(port=port) as emu:
+    return default_data_dir() / "demo-logged-out"
+
+
+def demo_logged_out() -> bool:
+    """Whether the last demo command was `logout --emulator` (no new demo login then)."""
+    return _marker().exists()
+
+
+def set_demo_logged_out(logged_out: bool) -> None:
+    marker = _marker()
+    if logged_out:
+        marker.parent.mkdir(parents=True, exist_ok=True)
+        marker.write_text(
+            "`amazon-ads-auth logout --emulator` was run; login --emulator undoes it\n"
+        )
+    else:
+        marker.unlink(missing_ok=True)
+
+
+def try_lines(api_url: str) -> list[str]:
+    """What the banner of `amazon-ads-auth emulator` suggests: each works when pasted."""
+    return [
+        "amazon-ads-auth token --headers --emulator",
+        f"curl -H @<(amazon-ads-auth token --headers --emulator) {api_url}/v2/profiles",
+    ]
+
+
+def serve_emulator(port: int) -> None:
+    """`amazon-ads-auth emulator`: serve in the foreground until Ctrl-C, with a banner. It
+    signs and accepts tokens with the demo key, so `token --emulator` output works here."""
+    from .testing import DEMO_SIGNING_KEY, Emulator
+
+    with Emulator(port=port, signing_key=DEMO_SIGNING_KEY) as emu:
         refresh_token = emu.issue_refresh_token()
         click.echo(f"Emulator running at {emu.url}")
         click.echo(f"  token URL:         {emu.token_url}")
@@ -35,12 +72,10 @@ def serve_emulator(port: int) -> None:
         click.echo(f"  client id:         {emu.client_id}")
         click.echo(f"  client secret:     {emu.client_secret}  (demo credentials)")
         click.echo(f"  a refresh token:   {refresh_token}")
-        click.echo(
-            "Try: amazon-ads-auth login --no-browser --store memory: "
-            f"--client-id {emu.client_id} --client-secret {emu.client_secret} "
-            f"--token-url {emu.token_url} --authorization-url {emu.authorization_url} "
-            f"--api-url {emu.api_url}"
-        )
+        click.echo("Try (in bash):")
+        for line in try_lines(emu.api_url):
+            click.echo(f"  {line}")
+        click.echo("Ctrl-C stops it.")
         sys.stdout.flush()
         with contextlib.suppress(KeyboardInterrupt):
             threading.Event().wait()

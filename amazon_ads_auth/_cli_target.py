@@ -4,26 +4,26 @@ store, a login and an AdsAuth.
 After one `login`, commands need no flags: the stored login names the client id, region,
 URLs and (unless `--no-save-secret`) the secret. Flags and AMAZON_ADS_* variables override
 what is stored. `--emulator` starts a local emulator for the one command and works on the
-demo store, a folder of its own, so demo grants never mix with real ones; the emulator signs
-its tokens with a fixed demo key, so every later `--emulator` command accepts them.
+demo store, a folder of its own, with the demo client: AMAZON_ADS_TOKEN_STORE, _STORE_KEY,
+_CLIENT_ID, _CLIENT_SECRET and _REGION do not apply there, and plain commands never use a
+login marked demo. The emulator signs its tokens with a fixed demo key, so every later
+`--emulator` command accepts them.
 """
 
 from __future__ import annotations
 
 import contextlib
 import dataclasses
-import os
 from collections.abc import Callable, Iterator
 from typing import Any, TypeVar
 
 import click
 
 from ._auth import AdsAuth
-from ._cli_sandbox import sandbox
-from ._directory import LoginDirectory
-from ._errors import ConfigurationError, NoTokenError
+from ._cli_sandbox import demo_logged_out, sandbox
+from ._errors import AdsAuthError, ConfigurationError, NoTokenError
 from ._file_store import demo_store_url
-from ._logins import DEFAULT_STORE_KEY, Login, save_login
+from ._logins import DEFAULT_STORE_KEY, Login, load_logins, save_login
 from ._open_store import open_store
 from ._redact import mask_url
 from ._regions import Region
@@ -106,6 +106,10 @@ class Target:
             self._store = open_store(self.store_url)
         return self._store
 
+    def logins(self) -> list[Login]:
+        """The logins this command may use: the demo ones under --emulator, else the real."""
+        return [x for x in load_logins(self.store()) if x.demo == (self.emulator is not None)]
+
     def overrides(self) -> dict[str, Any]:
         """The settings given on the command line (or in the environment): they win."""
         given: dict[str, Any] = {
@@ -148,7 +152,7 @@ class Target:
     def resolve(self, *, profile_id: str | None = None) -> tuple[AdsAuth, Login]:
         """The stored login this command means, and its AdsAuth (see `_resolve`)."""
         lookup = self._lookup(profile_id)
-        if self.emulator is not None and not lookup.logins():
+        if self.emulator is not None and not lookup.logins() and not demo_logged_out():
             self._demo_login()
             lookup = self._lookup(profile_id)
         try:
@@ -167,7 +171,10 @@ class Target:
 
     def _lookup(self, profile_id: str | None) -> LoginLookup:
         return LoginLookup(
-            self.store(), lambda settings: AdsAuth(**settings), self.given(profile_id)
+            self.store(),
+            lambda settings: AdsAuth(**settings),
+            self.given(profile_id),
+            demo=self.emulator is not None,
         )
 
     def api_url_for(self, login: Login) -> str:
@@ -197,24 +204,62 @@ class Target:
         save_login(self.store(), record.with_profiles(self.emulator.profiles))
 
     def _refuse_demo_only(self) -> None:
-        """Plain commands never touch demo grants; say so when only a demo login exists."""
-        if self.emulator is not None or self.store_url != "file:":
+        """Plain commands never use demo logins; when the store holds demo logins and
+        nothing else (or it is the default store and only the demo folder has logins),
+        say how to use them."""
+        if self.emulator is not None:
             return
-        demo_logins: list[Login] = []
-        with contextlib.suppress(Exception):  # an unusable demo folder: no hint, that is all
-            demo_logins = LoginDirectory(open_store(demo_store_url())).logins()
-        if demo_logins:
+        try:
+            everything = load_logins(self.store())
+            problems: list[str] = getattr(self.store(), "problems", lambda: [])()
+        except AdsAuthError:
+            return
+        if problems or any(not x.demo for x in everything):
+            return  # real logins (or unreadable grants) exist: the error stands as it is
+        demo_here = bool(everything)
+        if not demo_here and self.store_url == "file:":
+            with contextlib.suppress(AdsAuthError, OSError):  # an unusable demo folder: no hint
+                demo_here = bool(load_logins(open_store(demo_store_url())))
+        if demo_here:
             raise ConfigurationError(
                 "only a demo login exists (made with --emulator): add --emulator to use it, "
                 "or log in for real with `amazon-ads-auth login --client-id ...`"
             )
 
 
+# Under --emulator these may not be given as flags, and their variables do not apply: the
+# sandbox has its own client and its own folder of demo logins.
+_SEALED = {
+    "store_url": "--store",
+    "client_id": "--client-id",
+    "client_secret": "--client-secret",
+    "region": "--region",
+}
+
+
+def _from_command_line(name: str) -> bool:
+    context = click.get_current_context(silent=True)
+    if context is None:
+        return False
+    return context.get_parameter_source(name) is click.core.ParameterSource.COMMANDLINE
+
+
 @contextlib.contextmanager
 def target_from(options: dict[str, Any]) -> Iterator[Target]:
-    """Resolve the common options (starting an emulator for `--emulator`)."""
-    region = options.pop("region")
+    """Resolve the common options (starting an emulator for `--emulator`, sealed off from
+    real logins: the demo folder, the demo client, whatever the environment says)."""
     use_emulator = options.pop("use_emulator")
+    if use_emulator:
+        for name, flag in _SEALED.items():
+            if _from_command_line(name):
+                raise click.UsageError(
+                    f"{flag} cannot be used with --emulator: the sandbox always uses its demo "
+                    "client and the demo folder, apart from real logins"
+                )
+            options[name] = None
+        if not _from_command_line("store_key"):
+            options["store_key"] = None  # AMAZON_ADS_STORE_KEY names a real login
+    region = options.pop("region")
     store_url = options.pop("store_url")
     target = Target(
         client_id=options.pop("client_id"),
@@ -231,9 +276,8 @@ def target_from(options: dict[str, Any]) -> Iterator[Target]:
         return
     with sandbox() as emulator:
         target.emulator = emulator
-        if target.client_id is None and os.environ.get("AMAZON_ADS_CLIENT_ID") is None:
-            target.client_id = emulator.client_id
-        target.client_secret = target.client_secret or emulator.client_secret
+        target.client_id = emulator.client_id
+        target.client_secret = emulator.client_secret
         target.token_url = target.token_url or emulator.token_url
         target.authorization_url = target.authorization_url or emulator.authorization_url
         target.api_url = target.api_url or emulator.api_url

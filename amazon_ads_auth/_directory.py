@@ -29,11 +29,14 @@ class LoginDirectory(LoginLookup):
     profiles under one login cost one refresh per expiry. Profiles are found through an
     index of the records, and each view is made once. Keyword arguments are AdsAuth's;
     AMAZON_ADS_CLIENT_ID, _CLIENT_SECRET and _REGION apply as everywhere (see `_resolve`).
+    Demo logins (`--emulator`) are left out unless `demo=True` (`Sandbox.login_kwargs()`).
     """
 
-    def __init__(self, store: TokenStore | None = None, **overrides: Any) -> None:
+    def __init__(
+        self, store: TokenStore | None = None, *, demo: bool = False, **overrides: Any
+    ) -> None:
         given = Given.from_arguments(overrides, env_names=_DIRECTORY_ENV)
-        super().__init__(store, self._build, given)
+        super().__init__(store, self._build, given, demo=demo)
         self._overrides = overrides
         self._auths: dict[str, AdsAuth] = {}
         self._views: dict[str, AdsAuth] = {}  # profile id -> its view

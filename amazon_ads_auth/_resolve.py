@@ -28,12 +28,12 @@ from urllib.parse import urlsplit
 
 import requests
 
-from ._errors import AdsAuthError, ConfigurationError
+from ._errors import AdsAuthError, ConfigurationError, NoTokenError
 from ._logins import Login, choose, default_store, listing, load_logins, save_login, shorten
 from ._profiles import fetch_profiles
 from ._redact import mask_url
 from ._regions import ADS_API_HOSTS, Region
-from ._store import ListableStore, TokenStore
+from ._store import TokenStore
 from ._urls import is_loopback
 
 logger = logging.getLogger("amazon_ads_auth")
@@ -46,6 +46,7 @@ _ENV = {
     "profile_id": "AMAZON_ADS_PROFILE_ID",
     "region": "AMAZON_ADS_REGION",
 }
+NO_DEMO_LOGIN = "no demo login: run `amazon-ads-auth login --emulator`"
 _URL_FIELDS = ("token_url", "authorization_url", "api_url")
 _AMAZON_HOSTS: dict[str, set[str]] = {
     "token_url": {urlsplit(r.token_url).hostname or "" for r in Region},
@@ -93,13 +94,6 @@ class Given:
             api_url=api_url,
             extra=extra,
         )
-
-
-def has_login(store: TokenStore, client_id: str) -> bool:
-    """Whether `store` holds a login of `client_id` (False for a store that cannot list)."""
-    if not isinstance(store, ListableStore):
-        return False
-    return any(key.partition("/")[0] == client_id for key in store.keys())
 
 
 def settings_for(login: Login, store: TokenStore, given: Given) -> dict[str, Any]:
@@ -182,9 +176,15 @@ class LoginLookup:
     asking the Ads API for profiles), so this sits below AdsAuth."""
 
     def __init__(
-        self, store: TokenStore | None, make_auth: MakeAuth, given: Given | None = None
+        self,
+        store: TokenStore | None,
+        make_auth: MakeAuth,
+        given: Given | None = None,
+        *,
+        demo: bool = False,
     ) -> None:
         self.store = store if store is not None else default_store()
+        self.demo = demo  # True: only the demo logins `--emulator` made; else only real ones
         self._make_auth = make_auth
         self.given = given or Given()
         self._logins: list[Login] | None = None
@@ -201,7 +201,7 @@ class LoginLookup:
 
     def logins(self) -> list[Login]:
         if self._logins is None:
-            self._set(load_logins(self.store))
+            self._set([x for x in load_logins(self.store) if x.demo == self.demo])
         assert self._logins is not None
         return self._logins
 
@@ -226,6 +226,8 @@ class LoginLookup:
         given = given or self.given
         where, client_id, profile = repr(self.store), given.client_id, given.profile_id
         logins = self.logins()
+        if self.demo and not logins:
+            raise NoTokenError(NO_DEMO_LOGIN)
         if given.store_key is not None or profile is None:
             found = choose(
                 logins,

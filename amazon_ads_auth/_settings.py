@@ -12,7 +12,7 @@ import math
 import os
 import time
 from collections.abc import Callable, Iterable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ._errors import ConfigurationError
 from ._grant_io import GrantIO
@@ -25,6 +25,9 @@ from ._store import MemoryTokenStore, TokenStore
 from ._token import Token
 from ._transport import RetryPolicy, TokenTransport
 from ._urls import HostScope, require_secure_url
+
+if TYPE_CHECKING:
+    import httpx
 
 _ENV_SETTINGS = (
     ("client_id", "AMAZON_ADS_CLIENT_ID"),
@@ -174,6 +177,7 @@ class AuthSettings:
     clock: Callable[[], float]
     sleep: Callable[[float], None]
     on_new_token: Callable[[Token], None] | None
+    token_transport: httpx.BaseTransport | None = None
 
     @classmethod
     def check(
@@ -198,6 +202,7 @@ class AuthSettings:
         clock: Callable[[], float] | None,
         sleep: Callable[[float], None] | None,
         on_new_token: Callable[[Token], None] | None,
+        token_transport: httpx.BaseTransport | None = None,
     ) -> AuthSettings:
         """Raises: ConfigurationError naming the first argument that is not usable."""
         client_id = require_text("client_id", client_id, "AMAZON_ADS_CLIENT_ID", header=True)
@@ -214,6 +219,13 @@ class AuthSettings:
             )
         if on_new_token is not None and not callable(on_new_token):
             raise ConfigurationError("on_new_token must be a function taking a Token")
+        if token_transport is not None and not callable(
+            getattr(token_transport, "handle_request", None)
+        ):
+            raise ConfigurationError(
+                "token_transport must be an httpx transport (with handle_request), got "
+                f"{type(token_transport).__name__}"
+            )
         deadline = require_number("refresh_deadline", refresh_deadline, minimum=0.001)
         parsed_region = Region.parse(region)
         return cls(
@@ -240,12 +252,17 @@ class AuthSettings:
             clock=clock or time.time,
             sleep=sleep or time.sleep,
             on_new_token=on_new_token,
+            token_transport=token_transport,
         )
 
     def token_manager(self) -> TokenManager:
         """The token manager these settings describe, with its own token transport."""
         transport = TokenTransport(
-            timeout=self.timeout, policy=self.policy, clock=self.clock, sleep=self.sleep
+            timeout=self.timeout,
+            policy=self.policy,
+            clock=self.clock,
+            sleep=self.sleep,
+            http=self.token_transport,
         )
         grant = GrantIO(
             client_id=self.client_id,

@@ -167,3 +167,51 @@ def post(url: str, body: bytes, headers: Mapping[str, str], timeout: float) -> R
             )
     finally:
         pool.close()
+
+
+def post_via(
+    transport: httpx.BaseTransport,
+    url: str,
+    body: bytes,
+    headers: Mapping[str, str],
+    timeout: float,
+) -> RawAnswer:
+    """POST through a caller's httpx transport (`AdsAuth(token_transport=...)`, e.g. the
+    emulator's in-process one) and read at most MAX_TOKEN_BODY bytes. The transport keeps
+    its own time; its errors come out as the httpcore errors `post` raises."""
+    request = httpx.Request(
+        "POST",
+        url,
+        headers=dict(headers),
+        content=body,
+        extensions={"timeout": dict.fromkeys(("connect", "read", "write", "pool"), timeout)},
+    )
+    try:
+        response = transport.handle_request(request)
+        try:
+            chunks: list[bytes] = []
+            size = 0
+            too_large = False
+            for chunk in response.stream:  # type: ignore[union-attr]
+                size += len(chunk)
+                if size > MAX_TOKEN_BODY:
+                    too_large = True
+                    break
+                chunks.append(chunk)
+        finally:
+            response.close()
+    except httpx.TimeoutException as exc:
+        raise httpcore.ReadTimeout(str(exc)) from None
+    except httpx.ProxyError as exc:
+        raise httpcore.ProxyError(str(exc)) from None
+    except httpx.UnsupportedProtocol as exc:
+        raise httpcore.UnsupportedProtocol(str(exc)) from None
+    except httpx.TransportError as exc:
+        raise httpcore.NetworkError(str(exc)) from None
+    return RawAnswer(
+        status_code=response.status_code,
+        content_type=response.headers.get("content-type", ""),
+        retry_after=response.headers.get("retry-after"),
+        body=b"".join(chunks),
+        too_large=too_large,
+    )

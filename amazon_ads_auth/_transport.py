@@ -14,12 +14,16 @@ import logging
 import random
 import time
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 from ._errors import ProxyAuthenticationError, TokenEndpointError
 from ._limits import DEFAULT_REFRESH_DEADLINE
 from ._lwa import RetryLater, TokenHttpRequest, interpret_token_response
 from ._redact import mask_url, printable
 from ._token import Token
+
+if TYPE_CHECKING:
+    import httpx
 
 logger = logging.getLogger("amazon_ads_auth")
 
@@ -54,7 +58,9 @@ class TokenTransport:
         policy: RetryPolicy,
         clock: Callable[[], float],
         sleep: Callable[[float], None],
+        http: httpx.BaseTransport | None = None,
     ) -> None:
+        self._http = http  # None: our own deadline-bounded httpcore pool per attempt
         self._timeout = timeout
         self._policy = policy
         self._clock = clock
@@ -112,9 +118,11 @@ class TokenTransport:
         refused = False
         unsendable = ""
         try:
-            answer = _token_http.post(
-                request.url, request.body.encode(), request.headers, max(timeout, 0.001)
-            )
+            body, wait = request.body.encode(), max(timeout, 0.001)
+            if self._http is None:
+                answer = _token_http.post(request.url, body, request.headers, wait)
+            else:
+                answer = _token_http.post_via(self._http, request.url, body, request.headers, wait)
         except httpcore.TimeoutException:
             return RetryLater(f"the token request timed out after {timeout:g}s")
         except (httpcore.UnsupportedProtocol, httpcore.LocalProtocolError) as exc:

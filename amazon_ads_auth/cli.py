@@ -24,7 +24,7 @@ from ._cli_output import (
     profile_items,
     token_fields,
 )
-from ._cli_sandbox import serve_emulator
+from ._cli_sandbox import serve_emulator, set_demo_logged_out
 from ._cli_target import Target, common_options, target_from
 from ._consent import DEFAULT_SCOPE
 from ._errors import (
@@ -38,7 +38,6 @@ from ._logins import (
     DEFAULT_STORE_KEY,
     Login,
     choose,
-    load_logins,
     save_login,
     shorten,
 )
@@ -179,6 +178,7 @@ def login(
         )
         print_profiles(profile_items(record.profiles), as_json=False)
         if target.emulator is not None:
+            set_demo_logged_out(False)
             click.echo("Demo login: try `amazon-ads-auth token --headers --emulator`.", err=True)
 
 
@@ -237,7 +237,7 @@ def status(**options: Any) -> None:
         rows = [
             ("STORE KEY", "CLIENT ID", "REGION", "ACCESS TOKEN", "REFRESH", "SECRET", "PROFILES")
         ]
-        for login in load_logins(store):
+        for login in target.logins():
             if target.client_id and login.client_id != target.client_id:
                 continue
             try:
@@ -284,6 +284,8 @@ def logout(yes: bool, **options: Any) -> None:
     """Delete a stored login (a corrupt one too)."""
     with target_from(options) as target:
         store = target.store()
+        if target.emulator is not None:
+            set_demo_logged_out(True)  # no new demo login until `login --emulator`
         key = _chosen_key(target)
         try:
             found = store.load(key) is not None
@@ -306,7 +308,7 @@ def _chosen_key(target: Target) -> str:
         return f"{target.client_id}/{target.store_key}"
     try:
         chosen = choose(
-            load_logins(target.store()),
+            target.logins(),
             where=target.where,
             store_key=target.store_key,
             client_id=target.client_id,

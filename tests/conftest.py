@@ -17,6 +17,7 @@ import requests
 
 from amazon_ads_auth import AdsAuth
 from amazon_ads_auth.testing import Emulator, FakeClock
+from tests.accounts import profiles_for_tests
 
 HTTPX_MODULES = ["httpx"]
 try:
@@ -233,8 +234,12 @@ def captured_logs(secret_scanner: SecretScanner) -> list[str]:
 
 @pytest.fixture
 def emulator(clock: FakeClock) -> Iterator[Emulator]:
-    """A running emulator on the test's fake clock, with the sentinel client secret."""
-    with Emulator(clock=clock, client_secret=SENTINEL_CLIENT_SECRET) as emu:
+    """A running emulator on the test's fake clock, with the sentinel client secret. Its
+    account has the profiles the tests send in the Scope header (the emulator refuses any
+    other, as Amazon does)."""
+    with Emulator(
+        clock=clock, client_secret=SENTINEL_CLIENT_SECRET, profiles=profiles_for_tests()
+    ) as emu:
         yield emu
 
 

@@ -18,6 +18,7 @@ import requests
 from click.testing import CliRunner
 
 from amazon_ads_auth import AdsAuth, FileTokenStore
+from amazon_ads_auth._file_store import default_data_dir
 from amazon_ads_auth.cli import main
 from amazon_ads_auth.testing import DEMO_CLIENT_SECRET, Emulator, FakeClock
 from tests.conftest import assert_no_secrets
@@ -34,6 +35,11 @@ def free_port() -> int:
 def cli(*args: str, input: str | None = None, env: dict[str, str] | None = None) -> Any:
     runner = CliRunner()
     return runner.invoke(main, list(args), input=input, env=env or {}, catch_exceptions=False)
+
+
+def demo_folder() -> pathlib.Path:
+    """Where `--emulator` keeps demo logins (under the test's private HOME)."""
+    return default_data_dir() / "demo-tokens"
 
 
 def pointing_at(emulator: Emulator, store: pathlib.Path) -> list[str]:
@@ -72,8 +78,8 @@ def grant(emulator: Emulator, tmp_path: pathlib.Path) -> pathlib.Path:
 
 
 def test_login_with_in_process_emulator_runs_unattended(tmp_path: pathlib.Path) -> None:
-    store = tmp_path / "tokens"
-    result = cli("login", "--emulator", "--no-browser", "--store", f"file://{store}")
+    store = demo_folder()
+    result = cli("login", "--emulator", "--no-browser")
     assert result.exit_code == 0, result.output
     assert "3141592653589793" in result.stdout
     assert "Emulator Demo Store" in result.stdout
@@ -90,7 +96,6 @@ def test_login_with_in_process_emulator_runs_unattended(tmp_path: pathlib.Path) 
 def test_login_paste_mode_with_emulator(tmp_path: pathlib.Path) -> None:
     result = cli(
         "login", "--emulator", "--no-browser", "--redirect-uri", "https://amazon.com",
-        "--store", f"file://{tmp_path}",
     )  # fmt: skip
     assert result.exit_code == 0, result.output
     assert "PROFILE ID" in result.stdout
@@ -151,7 +156,6 @@ def test_wrong_secret_says_check_id_and_secret(emulator: Emulator, tmp_path: pat
 def test_unapproved_scope_is_explained(tmp_path: pathlib.Path) -> None:
     result = cli(
         "login", "--emulator", "--no-browser", "--scope", "advertising::not-a-scope",
-        "--store", "memory:",
     )  # fmt: skip
     assert result.exit_code == 1
     assert "not yet approved for the Amazon Ads API" in result.stderr
@@ -173,7 +177,7 @@ def test_taken_port_fails_at_once() -> None:
         busy.listen()
         port = busy.getsockname()[1]
         result = cli(
-            "login", "--emulator", "--no-browser", "--store", "memory:",
+            "login", "--emulator", "--no-browser",
             "--redirect-uri", f"http://127.0.0.1:{port}/callback",
         )  # fmt: skip
     assert result.exit_code == 1
@@ -295,8 +299,8 @@ def test_token_headers_and_json(emulator: Emulator, grant: pathlib.Path) -> None
     assert lines[0].startswith("Authorization: Bearer Atza|"), headers.output
     assert f"Amazon-Advertising-API-ClientId: {emulator.client_id}" in lines
     assert f"Amazon-Advertising-API-Scope: {profile}" in lines
-    unowned = cli("token", *pointing_at(emulator, grant), "--headers", "--profile-id", "42")
-    assert unowned.exit_code == 1 and "profile 42" in unowned.output
+    unowned = cli("token", *pointing_at(emulator, grant), "--headers", "--profile-id", "4242")
+    assert unowned.exit_code == 1 and "profile 4242" in unowned.output
     as_json = json.loads(cli("token", *pointing_at(emulator, grant), "--json").stdout)
     assert emulator.is_valid_access_token(as_json["access_token"])
     assert 0 < as_json["expires_in"] <= 3600
@@ -305,6 +309,7 @@ def test_token_headers_and_json(emulator: Emulator, grant: pathlib.Path) -> None
 
 
 def test_profiles_table_and_json(emulator: Emulator, grant: pathlib.Path) -> None:
+    emulator.profiles = emulator.profiles[:1]
     table = cli("profiles", *pointing_at(emulator, grant))
     assert table.exit_code == 0, table.output
     header, row = table.stdout.strip().splitlines()

@@ -266,7 +266,7 @@ def test_the_sandbox_is_one_session(home: pathlib.Path) -> None:
     status = run(home, "status", "--emulator")
     assert status.returncode == 0, status.stderr
     demo_folder = home / ".local/share/amazon-ads-auth/demo-tokens"
-    stored = next(iter(LoginDirectory(FileTokenStore(demo_folder))))
+    stored = next(iter(LoginDirectory(FileTokenStore(demo_folder), demo=True)))
     grant = FileTokenStore(demo_folder).load(stored.key)
     assert grant is not None and grant.refresh_token is not None
     assert grant.refresh_token[-4:] in status.stdout  # the grant login stored

@@ -25,6 +25,7 @@ from amazon_ads_auth import (
     TokenFormatError,
 )
 from amazon_ads_auth.testing import Emulator, FakeClock
+from tests.accounts import profiles_for_tests
 from tests.workers import emulator_info, sqlite_store_calls
 
 README = (pathlib.Path(__file__).resolve().parent.parent / "README.md").read_text()
@@ -183,7 +184,7 @@ def test_callback_store_without_a_lock_is_single_flight_per_process(
 def test_readme_sqlite_store_four_processes_one_refresh(tmp_path: pathlib.Path) -> None:
     start = README.index("## Your own database: CallbackTokenStore")
     block = re.findall(r"```python\n(.*?)```", README[start:], flags=re.S)[0]
-    with Emulator() as emu:
+    with Emulator(profiles=profiles_for_tests()) as emu:
         emu.token_latency = 0.05
         refresh_token = emu.issue_refresh_token()
         results = SPAWN.Queue()

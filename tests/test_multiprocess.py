@@ -16,6 +16,7 @@ import pytest
 
 from amazon_ads_auth import FileTokenStore, RedisTokenStore, Token
 from amazon_ads_auth.testing import Emulator
+from tests.accounts import profiles_for_tests
 from tests.workers import call_api, emulator_info, hold_lock, make_store, save_in_a_loop
 
 SPAWN = multiprocessing.get_context("spawn")
@@ -31,7 +32,9 @@ def store_spec(request: pytest.FixtureRequest, tmp_path: pathlib.Path) -> tuple[
 
 
 def test_processes_share_one_refresh(store_spec: tuple[Any, ...]) -> None:
-    with Emulator() as emu:  # real clock: the processes cannot share a fake one
+    with Emulator(
+        profiles=profiles_for_tests()
+    ) as emu:  # real clock: the processes cannot share a fake one
         emu.token_latency = 0.05
         refresh_token = emu.issue_refresh_token()
         expired = Token("Atza|expired", refresh_token, time.time() - 10)

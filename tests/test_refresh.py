@@ -90,14 +90,14 @@ def test_other_errors_never_refresh(
     stack: Stack, emulator: Emulator, make_auth: Callable[..., AdsAuth], status: int
 ) -> None:
     auth = make_auth(profile_id=7)
-    original = emulator._api_answer
+    original = emulator._ads._route
 
     def answer(method: str, path: str, headers: object) -> object:
         if path == "/fail":
             return status, {"Retry-After": "1"}, {"code": str(status), "details": "no"}
         return original(method, path, headers)  # type: ignore[arg-type]
 
-    emulator._api_answer = answer  # type: ignore[assignment,method-assign]
+    emulator._ads._route = answer  # type: ignore[assignment,method-assign]
     result = stack.get(emulator.api_url + "/fail", auth)
     assert result.status == status
     assert result.history == []

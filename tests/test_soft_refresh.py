@@ -26,6 +26,7 @@ from amazon_ads_auth import (
     TokenEndpointError,
 )
 from amazon_ads_auth.testing import Emulator, FakeClock, Fault
+from tests.accounts import profiles_for_tests
 from tests.conftest import Stack, eventually, running_redis
 from tests.workers import calls_in_the_margin, emulator_info, make_store
 
@@ -296,7 +297,9 @@ def test_processes_in_the_margin_never_wait_and_share_one_refresh(
     store_spec: tuple[Any, ...],
 ) -> None:
     processes_count = 4
-    with Emulator() as emu:  # real clock: processes cannot share a fake one
+    with Emulator(
+        profiles=profiles_for_tests()
+    ) as emu:  # real clock: processes cannot share a fake one
         refresh_token = emu.issue_refresh_token()
         # Valid for 100 s more: inside the default 300 s margin.
         old = Token("Atza|" + "o" * 400, refresh_token, time.time() + 100)

@@ -1,6 +1,7 @@
 """Test helpers: the Login with Amazon and Ads API emulator, and the store contract kit.
 
-Nothing in the library itself imports this package.
+Nothing in the library itself imports this package (the CLI's `--emulator` loads it on
+demand).
 
     with Emulator() as emu:
         refresh_token = emu.issue_refresh_token()
@@ -12,27 +13,26 @@ Nothing in the library itself imports this package.
 
 from __future__ import annotations
 
-from ._emulator import (
-    DEMO_CLIENT_ID,
-    DEMO_CLIENT_SECRET,
-    DEMO_SIGNING_KEY,
-    Emulator,
-    FakeClock,
-    Fault,
-    RecordingServer,
-    Sandbox,
-)
+from ._ads_model import ApiRequest
+from ._clock import FakeClock
+from ._emulator import DEMO_CLIENT_ID, DEMO_CLIENT_SECRET, DEMO_SIGNING_KEY, Emulator
+from ._faults import Fault
+from ._reroute import UnroutableHostError
+from ._sandbox import Sandbox
+from ._server import RecordingServer
 from .store_contract import StoreContractError, check_token_store
 
 __all__ = [
     "DEMO_CLIENT_ID",
     "DEMO_CLIENT_SECRET",
     "DEMO_SIGNING_KEY",
+    "ApiRequest",
     "Emulator",
     "FakeClock",
     "Fault",
     "RecordingServer",
     "Sandbox",
     "StoreContractError",
+    "UnroutableHostError",
     "check_token_store",
 ]

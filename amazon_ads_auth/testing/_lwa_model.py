@@ -1,0 +1,299 @@
+"""The Login with Amazon model: consent, both token grants, and the tokens it issued.
+
+Codes are single-use and expire after 5 minutes of the emulator's clock; PKCE (plain and
+S256) and client authentication (form fields or HTTP Basic) are checked; errors carry the
+bodies Amazon sends. With a signing key, tokens carry an HMAC, so every emulator with the
+same key accepts the tokens another issued (the CLI's sandbox is a new emulator per command).
+"""
+
+from __future__ import annotations
+
+import base64
+import dataclasses
+import hashlib
+import hmac
+import threading
+from collections.abc import Callable, Mapping
+from typing import Any, Protocol
+
+from ._wire import Answer, page, random_token, redirect
+
+KNOWN_SCOPES = frozenset(
+    {
+        "advertising::campaign_management",
+        "advertising::audiences",
+        "advertising::test:create_account",
+        "cpc_advertising:campaign_management",
+        "profile",
+    }
+)
+DEFAULT_GRANT_SCOPE = "advertising::campaign_management"
+CODE_LIFETIME = 300.0
+_ERROR_TEXT = {
+    "access_denied": "The user denied the request.",
+    "invalid_scope": "An unknown scope was requested",
+    "invalid_request": "The request is malformed",
+    "unsupported_response_type": "The response_type is not supported",
+}
+
+
+class LwaSettings(Protocol):
+    """What the model reads from its emulator on every request (tests change these)."""
+
+    client_id: str
+    client_secret: str
+    redirect_uris: set[str] | None
+    access_token_lifetime: int
+    expires_in_as_string: bool
+    omit_refresh_token_on_refresh: bool
+    deny_consent: bool
+    clock: Callable[[], float]
+
+
+@dataclasses.dataclass
+class Grant:
+    client_id: str
+    refresh_token: str
+    scope: str
+    revoked: bool = False
+
+
+@dataclasses.dataclass
+class _Code:
+    client_id: str
+    redirect_uri: str
+    scope: str
+    issued_at: float
+    challenge: str | None
+    method: str
+    used: bool = False
+
+
+@dataclasses.dataclass
+class Access:
+    client_id: str
+    expires_at: float
+    grant: Grant
+    revoked: bool = False
+
+
+class LwaModel:
+    """The state of one Login with Amazon: grants, codes and access tokens."""
+
+    def __init__(self, settings: LwaSettings, signing_key: bytes | None = None) -> None:
+        self._settings = settings
+        self._signing_key = signing_key
+        self.grants: dict[str, Grant] = {}
+        self._codes: dict[str, _Code] = {}
+        self._access: dict[str, Access] = {}
+        self._guard = threading.Lock()
+
+    # ----- the two endpoints -----------------------------------------------------------------
+
+    def consent(self, query: Mapping[str, str]) -> Answer:
+        """`GET /ap/oa`: the user consents at once (or not, with `deny_consent`)."""
+        settings = self._settings
+        if query.get("client_id") != settings.client_id:
+            return page(400, "Unknown client_id: check the client id of your LwA app.")
+        redirect_uri = query.get("redirect_uri", "")
+        allowed = settings.redirect_uris
+        if not redirect_uri or (allowed is not None and redirect_uri not in allowed):
+            return page(400, "redirect_uri is not an Allowed Return URL of this client.")
+        if query.get("response_type") != "code":
+            return _refusal(redirect_uri, "unsupported_response_type", query)
+        scope = query.get("scope", "")
+        if not scope or not set(scope.split()) <= KNOWN_SCOPES:
+            return _refusal(redirect_uri, "invalid_scope", query)
+        if settings.deny_consent:
+            return _refusal(redirect_uri, "access_denied", query)
+        method = query.get("code_challenge_method", "plain")
+        challenge = query.get("code_challenge")
+        if challenge is not None and method not in ("plain", "S256"):
+            return _refusal(redirect_uri, "invalid_request", query)
+        code = random_token(20, alphabet="ANabcdefghijklmnopqrstuvwxyz")
+        with self._guard:
+            self._codes[code] = _Code(
+                settings.client_id, redirect_uri, scope, settings.clock(), challenge, method
+            )
+        params = {"code": code, "scope": scope}
+        if "state" in query:
+            params["state"] = query["state"]
+        return redirect(redirect_uri, params)
+
+    def token(
+        self, form: Mapping[str, str], authorization: str | None
+    ) -> tuple[int, dict[str, Any]]:
+        """`POST /auth/o2/token`: the status and JSON payload of the answer."""
+        client_id, client_secret = form.get("client_id"), form.get("client_secret")
+        if authorization and authorization.lower().startswith("basic "):
+            try:
+                decoded = base64.b64decode(authorization[6:]).decode()
+                client_id, _, client_secret = decoded.partition(":")
+            except ValueError:
+                return _oauth(401, "invalid_client", "Client authentication failed")
+        expected = self._settings.client_secret.encode()
+        if client_id != self._settings.client_id or not hmac.compare_digest(
+            (client_secret or "").encode(), expected
+        ):
+            return _oauth(401, "invalid_client", "Client authentication failed")
+        grant_type = form.get("grant_type")
+        with self._guard:
+            if grant_type == "authorization_code":
+                return self._exchange_code(form, client_secret)
+            if grant_type == "refresh_token":
+                return self._refresh(form)
+        if not grant_type:
+            return _oauth(400, "invalid_request", "The request is missing grant_type")
+        return _oauth(400, "unsupported_grant_type", "The grant type is not supported")
+
+    def _exchange_code(
+        self, form: Mapping[str, str], client_secret: str | None
+    ) -> tuple[int, dict[str, Any]]:
+        code = self._codes.get(form.get("code", ""))
+        invalid = _oauth(400, "invalid_grant", "The request has an invalid grant parameter : code")
+        if code is None or code.used or code.client_id != self._settings.client_id:
+            return invalid
+        if self._settings.clock() - code.issued_at > CODE_LIFETIME:
+            return invalid
+        if form.get("redirect_uri") != code.redirect_uri:
+            return invalid
+        if code.challenge is not None and not _verifier_matches(
+            form.get("code_verifier", ""), code.challenge, code.method
+        ):
+            return _oauth(
+                400, "invalid_grant", "The request has an invalid grant parameter : code_verifier"
+            )
+        code.used = True
+        grant = Grant(self._settings.client_id, self._new_refresh_token(), code.scope)
+        self.grants[grant.refresh_token] = grant
+        answer = self._new_access(grant)
+        if client_secret:
+            answer["refresh_token"] = grant.refresh_token
+        return 200, answer
+
+    def _refresh(self, form: Mapping[str, str]) -> tuple[int, dict[str, Any]]:
+        presented = form.get("refresh_token", "")
+        grant = self.grants.get(presented) or self._signed_grant(presented)
+        if grant is None or grant.revoked or grant.client_id != self._settings.client_id:
+            return _oauth(
+                400,
+                "invalid_grant",
+                "The request has an invalid grant parameter : refresh_token. User may have "
+                "revoked or didn't grant the permission.",
+            )
+        answer = self._new_access(grant)
+        if not self._settings.omit_refresh_token_on_refresh:
+            answer["refresh_token"] = grant.refresh_token
+        return 200, answer
+
+    def _new_access(self, grant: Grant) -> dict[str, Any]:
+        lifetime = self._settings.access_token_lifetime
+        expires_at = self._settings.clock() + lifetime
+        token = "Atza|" + random_token(400)
+        if self._signing_key is not None:
+            body = f"{random_token(360)}.{expires_at:.0f}"
+            token = f"Atza|{body}.{self._sign('a', body)}"
+        self._access[token] = Access(grant.client_id, expires_at, grant)
+        expires_in: int | str = str(lifetime) if self._settings.expires_in_as_string else lifetime
+        return {"access_token": token, "token_type": "bearer", "expires_in": expires_in}
+
+    # ----- what tests control ----------------------------------------------------------------
+
+    def issue_refresh_token(self, client_id: str, scope: str) -> str:
+        grant = Grant(client_id, self._new_refresh_token(), scope or DEFAULT_GRANT_SCOPE)
+        with self._guard:
+            self.grants[grant.refresh_token] = grant
+        return grant.refresh_token
+
+    def accept_access_token(
+        self, access_token: str, expires_at: float, refresh_token: str | None
+    ) -> None:
+        with self._guard:
+            grant = self.grants.get(refresh_token or "") or next(iter(self.grants.values()))
+            self._access[access_token] = Access(grant.client_id, expires_at, grant)
+
+    def revoke_refresh_token(self, refresh_token: str) -> None:
+        with self._guard:
+            grant = self.grants.get(refresh_token)
+            if grant is not None:
+                grant.revoked = True
+
+    def revoke_access_tokens(self) -> None:
+        with self._guard:
+            for access in self._access.values():
+                access.revoked = True
+
+    def secrets(self) -> list[str]:
+        with self._guard:
+            return [self._settings.client_secret, *self.grants, *self._codes, *self._access]
+
+    def valid_access(self, access_token: str) -> Access | None:
+        """The access token's record while the API should accept it, else None."""
+        with self._guard:
+            access = self._access.get(access_token) or self._signed_access(access_token)
+            if access is None or access.revoked or access.grant.revoked:
+                return None
+            return access if self._settings.clock() < access.expires_at else None
+
+    # ----- signed (stateless) tokens ---------------------------------------------------------
+
+    def _sign(self, kind: str, body: str) -> str:
+        assert self._signing_key is not None
+        message = f"{self._settings.client_id}|{kind}|{body}".encode()
+        return hmac.new(self._signing_key, message, hashlib.sha256).hexdigest()[:32]
+
+    def _new_refresh_token(self) -> str:
+        if self._signing_key is None:
+            return "Atzr|" + random_token(400)
+        body = random_token(360)
+        return f"Atzr|{body}.{self._sign('r', body)}"
+
+    def _verified(self, token: str, prefix: str, kind: str) -> str | None:
+        """The signed body of a token this model's key made, else None."""
+        if self._signing_key is None or not token.startswith(prefix):
+            return None
+        body, _, signature = token[len(prefix) :].rpartition(".")
+        if not body or not hmac.compare_digest(signature, self._sign(kind, body)):
+            return None
+        return body
+
+    def _signed_grant(self, refresh_token: str) -> Grant | None:
+        """(The caller holds the guard.)"""
+        if self._verified(refresh_token, "Atzr|", "r") is None:
+            return None
+        grant = Grant(self._settings.client_id, refresh_token, DEFAULT_GRANT_SCOPE)
+        return self.grants.setdefault(refresh_token, grant)
+
+    def _signed_access(self, access_token: str) -> Access | None:
+        """(The caller holds the guard.)"""
+        body = self._verified(access_token, "Atza|", "a")
+        if body is None:
+            return None
+        try:
+            expires_at = float(body.rpartition(".")[2])
+        except ValueError:
+            return None
+        grant = Grant(self._settings.client_id, "(signed)", DEFAULT_GRANT_SCOPE)
+        access = Access(self._settings.client_id, expires_at, grant)
+        self._access[access_token] = access
+        return access
+
+
+def _verifier_matches(verifier: str, challenge: str, method: str) -> bool:
+    if method == "S256":
+        digest = hashlib.sha256(verifier.encode()).digest()
+        expected = base64.urlsafe_b64encode(digest).decode().rstrip("=")
+    else:
+        expected = verifier
+    return bool(verifier) and hmac.compare_digest(expected, challenge)
+
+
+def _oauth(status: int, error: str, description: str) -> tuple[int, dict[str, Any]]:
+    return status, {"error": error, "error_description": description}
+
+
+def _refusal(redirect_uri: str, error: str, query: Mapping[str, str]) -> Answer:
+    params = {"error": error, "error_description": _ERROR_TEXT.get(error, error)}
+    if "state" in query:
+        params["state"] = query["state"]
+    return redirect(redirect_uri, params)

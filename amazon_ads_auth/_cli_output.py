@@ -41,16 +41,8 @@ def token_fields(token: Token) -> dict[str, Any]:
 
 
 def profile_items(profiles: Sequence[Profile]) -> list[dict[str, Any]]:
-    """Recorded profiles in the shape `GET /v2/profiles` returns them."""
-    return [
-        {
-            "profileId": int(p.profile_id) if p.profile_id.isdigit() else p.profile_id,
-            "countryCode": p.country,
-            "currencyCode": p.currency,
-            "accountInfo": {"type": p.type, "name": p.name, "id": p.account_id},
-        }
-        for p in profiles
-    ]
+    """Recorded profiles as `GET /v2/profiles` returned them, every field kept."""
+    return [dict(p.raw) for p in profiles]
 
 
 def print_profiles(items: list[dict[str, Any]], *, as_json: bool) -> None:

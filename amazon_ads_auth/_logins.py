@@ -27,38 +27,63 @@ DEFAULT_STORE_KEY = "default"
 
 @dataclasses.dataclass(frozen=True)
 class Profile:
-    """One advertising profile as `GET /v2/profiles` described it."""
+    """One advertising profile as `GET /v2/profiles` returned it: `raw` is Amazon's item,
+    every field kept (timezone, dailyBudget, accountInfo.marketplaceStringId, ...); the
+    properties read the fields this library uses."""
 
     profile_id: str
-    country: str = ""
-    currency: str = ""
-    type: str = ""
-    name: str = ""
-    account_id: str = ""
+    raw: Mapping[str, Any] = dataclasses.field(default_factory=dict, compare=False, repr=False)
 
-    @classmethod
-    def from_record_item(cls, item: Mapping[str, Any]) -> Profile:
-        """A profile as a login record keeps it (`dataclasses.asdict` of one)."""
-        get = item.get
-        return cls(
-            str(get("profile_id")),
-            str(get("country", "")),
-            str(get("currency", "")),
-            str(get("type", "")),
-            str(get("name", "")),
-            str(get("account_id", "")),
-        )
+    @property
+    def country(self) -> str:
+        return str(self.raw.get("countryCode", ""))
+
+    @property
+    def currency(self) -> str:
+        return str(self.raw.get("currencyCode", ""))
+
+    @property
+    def type(self) -> str:
+        return str(self._account.get("type", ""))
+
+    @property
+    def name(self) -> str:
+        return str(self._account.get("name", ""))
+
+    @property
+    def account_id(self) -> str:
+        return str(self._account.get("id", ""))
+
+    @property
+    def _account(self) -> Mapping[str, Any]:
+        info = self.raw.get("accountInfo")
+        return info if isinstance(info, Mapping) else {}
 
     @classmethod
     def from_api(cls, item: Mapping[str, Any]) -> Profile:
-        info = item.get("accountInfo") or {}
+        return cls(str(item.get("profileId", "")), item)
+
+    @classmethod
+    def from_record_item(cls, item: Mapping[str, Any]) -> Profile | None:
+        """A profile as a login record keeps it: Amazon's item, or (records written by
+        earlier versions) the few fields copied out of it. None without a profile id."""
+        if "profileId" in item:
+            return cls.from_api(item) if item["profileId"] not in (None, "") else None
+        if not item.get("profile_id"):
+            return None
+        get = item.get
         return cls(
-            profile_id=str(item.get("profileId", "")),
-            country=str(item.get("countryCode", "")),
-            currency=str(item.get("currencyCode", "")),
-            type=str(info.get("type", "")),
-            name=str(info.get("name", "")),
-            account_id=str(info.get("id", "")),
+            str(get("profile_id")),
+            {
+                "profileId": str(get("profile_id")),
+                "countryCode": str(get("country", "")),
+                "currencyCode": str(get("currency", "")),
+                "accountInfo": {
+                    "type": str(get("type", "")),
+                    "name": str(get("name", "")),
+                    "id": str(get("account_id", "")),
+                },
+            },
         )
 
 
@@ -103,7 +128,7 @@ class Login:
             "token_url": self.token_url,
             "authorization_url": self.authorization_url,
             "api_url": self.api_url,
-            "profiles": [dataclasses.asdict(p) for p in self.profiles],
+            "profiles": [dict(p.raw) for p in self.profiles],
             "demo": self.demo,
         }
         if self.client_secret:
@@ -116,9 +141,9 @@ class Login:
         if not record or record.get("format") != RECORD_FORMAT:
             return cls(client_id=client_id, store_key=store_key, recorded=False)
         profiles = [
-            Profile.from_record_item(item)
+            profile
             for item in record.get("profiles") or []
-            if isinstance(item, dict) and item.get("profile_id")
+            if isinstance(item, dict) and (profile := Profile.from_record_item(item)) is not None
         ]
 
         def text(name: str) -> str | None:

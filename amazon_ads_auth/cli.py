@@ -1,21 +1,20 @@
 """The `amazon-ads-auth` command: Amazon's three onboarding steps in one `login`, plus the
-commands people reach for when debugging (token, profiles, status, logout, emulator).
+commands people reach for when debugging (token, api, profiles, status, logout, emulator).
 
 Exit codes: 0 ok, 1 a user-fixable error (one line, with a hint), 2 usage.
 """
 
 from __future__ import annotations
 
-import functools
 import json
-import sys
 from collections.abc import Callable
 from typing import Any, TypeVar
 
 import click
-import requests
 
+from ._cli_api import api
 from ._cli_consent import receive_code
+from ._cli_errors import explain, handle_errors
 from ._cli_output import (
     expiry,
     last4,
@@ -27,13 +26,7 @@ from ._cli_output import (
 from ._cli_sandbox import serve_emulator, set_demo_logged_out
 from ._cli_target import Target, common_options, target_from
 from ._consent import DEFAULT_SCOPE
-from ._errors import (
-    AdsAuthError,
-    AuthorizationDeniedError,
-    InvalidClientError,
-    InvalidGrantError,
-    TokenRequestError,
-)
+from ._errors import AdsAuthError
 from ._logins import (
     DEFAULT_STORE_KEY,
     Login,
@@ -42,65 +35,19 @@ from ._logins import (
     shorten,
 )
 from ._loopback import CODE_LIFETIME
-from ._lwa import REVOKED_HINT
 from ._profiles import fetch_profiles
 
 DEFAULT_REDIRECT_URI = "http://localhost:8765/callback"
 _F = TypeVar("_F", bound=Callable[..., Any])
 
 
-def handle_errors(function: _F) -> _F:
-    """Turn library errors into one line with a hint and exit code 1."""
-
-    @functools.wraps(function)
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
-        try:
-            return function(*args, **kwargs)
-        except AdsAuthError as exc:
-            click.echo(f"Error: {explain(exc)}", err=True)
-            sys.exit(1)
-        except requests.RequestException as exc:
-            click.echo(
-                f"Error: the Ads API could not be reached ({type(exc).__name__}): check "
-                "--region and your network",
-                err=True,
-            )
-            sys.exit(1)
-
-    return wrapper  # type: ignore[return-value]
-
-
-def explain(exc: AdsAuthError) -> str:
-    """One line that says what happened and what to do."""
-    if isinstance(exc, InvalidGrantError) and exc.grant_type == "refresh_token":
-        return REVOKED_HINT
-    if isinstance(exc, InvalidGrantError):
-        return (
-            "the authorization code expired (codes live 5 minutes) or was already used: run "
-            "`amazon-ads-auth login` again"
-        )
-    if isinstance(exc, InvalidClientError):
-        return "client authentication failed: check the client id and client secret"
-    if isinstance(exc, TokenRequestError) and exc.error == "invalid_scope":
-        return (
-            "invalid_scope: the client is not yet approved for the Amazon Ads API, or the "
-            "scope is wrong"
-        )
-    if isinstance(exc, AuthorizationDeniedError):
-        if exc.error == "access_denied":
-            return "consent was denied on the Amazon page: run login again and allow access"
-        if exc.error == "invalid_scope":
-            return (
-                "invalid_scope: the client is not yet approved for the Amazon Ads API, or "
-                "the scope is wrong"
-            )
-    return str(exc)
-
-
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(package_name="amazon-ads-auth")
 def main() -> None:
     """Log in to the Amazon Ads API once; get tokens, profiles and status from the shell."""
+
+
+main.add_command(api)
 
 
 # ----- login ---------------------------------------------------------------------------------

@@ -18,7 +18,7 @@ from typing import Any
 import click
 
 from ._cli_errors import handle_errors
-from ._cli_target import common_options, target_from
+from ._cli_target import common_options, profile_option, target_from
 from ._errors import ConfigurationError
 
 _METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE", "HEAD")
@@ -83,10 +83,10 @@ def show_body(body: bytes, *, raw: bool, pretty: bool) -> None:
     click.echo(body.decode("utf-8", "replace"), nl=not body.endswith(b"\n"))
 
 
-@click.command()
+@click.command(short_help="Call the Ads API with the stored login.")
 @click.argument("arguments", nargs=-1, required=True, metavar="[METHOD] PATH")
 @common_options
-@click.option("--profile-id", help="Send the Amazon-Advertising-API-Scope header for it.")
+@profile_option
 @click.option("--data", "data", help="The request body: JSON, @file, or @- for stdin.")
 @click.option("--header", "headers", multiple=True, help="An extra header 'Name: value'.")
 @click.option("--raw", is_flag=True, help="Print the body as received, even on a terminal.")

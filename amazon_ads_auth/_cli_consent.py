@@ -12,7 +12,7 @@ import click
 import requests
 
 from ._consent import AuthorizationRequest, parse_redirect
-from ._errors import AdsAuthError, ConfigurationError
+from ._errors import AdsAuthError, AuthorizationDeniedError, ConfigurationError
 from ._loopback import RedirectListener, loopback_port
 
 
@@ -34,25 +34,70 @@ def receive_code(
         click.echo(request.url, err=True)
         opened = False if no_browser else _open_browser(request.url)
         auto = emulated and not opened
+        if auto:
+            click.echo("The emulator's consent page is followed for you.", err=True)
+        elif opened:
+            click.echo("Opened the consent page in your browser.", err=True)
+        else:
+            click.echo("No browser was opened: open the URL above in one.", err=True)
         if listener is not None:
             if auto:
                 threading.Thread(target=_follow, args=(request.url,), daemon=True).start()
-            click.echo(f"Waiting for the redirect to {redirect_uri} ...", err=True)
-            return listener.wait(wait_seconds)
-        # Hidden: the code is a secret and need not stay in the scrollback.
-        pasted = (
-            _location(request.url)
-            if auto
-            else click.prompt(
-                "Paste the full URL you were redirected to, or just the code (hidden)",
-                hide_input=True,
+            else:
+                click.echo(_hint(redirect_uri), err=True)
+            click.echo(
+                f"Waiting for the redirect to {redirect_uri} ({_clock(wait_seconds)} left) ...",
                 err=True,
             )
-        )
-        return _code_from(pasted.strip(), request.state)
+            return listener.wait(wait_seconds, on_tick=_say_time_left)
+        if auto:
+            return _code_from(_location(request.url).strip(), request.state)
+        return _pasted_code(request.state)
     finally:
         if listener is not None:
             listener.close()
+
+
+PASTE_ATTEMPTS = 3
+
+
+def _hint(redirect_uri: str) -> str:
+    return (
+        "If the browser shows an Amazon error page instead of a consent page, check "
+        f"--client-id and that {redirect_uri} is an Allowed Return URL of your LwA security "
+        "profile. Browser on another machine? Run login again with --paste."
+    )
+
+
+def _clock(seconds: float) -> str:
+    whole = max(0, round(seconds))
+    return f"{whole // 60}:{whole % 60:02d}"
+
+
+def _say_time_left(seconds: float) -> None:
+    """At most every 30 s while waiting: a line, not a spinner, so logs stay readable."""
+    click.echo(f"Still waiting for the redirect: {_clock(seconds)} left.", err=True)
+
+
+def _pasted_code(state: str) -> str:
+    """Ask for the redirected URL (or the bare code) until it is usable, 3 times at most.
+    Input is hidden: the code is a secret and need not stay in the scrollback."""
+    for attempt in range(1, PASTE_ATTEMPTS + 1):
+        pasted = click.prompt(
+            "Paste the full URL you were redirected to, or just the code (hidden)",
+            hide_input=True,
+            err=True,
+        )
+        try:
+            return _code_from(pasted.strip(), state)
+        except AuthorizationDeniedError:
+            raise
+        except AdsAuthError as exc:
+            if attempt == PASTE_ATTEMPTS:
+                raise
+            left = PASTE_ATTEMPTS - attempt
+            click.echo(f"That did not work ({exc}); try again ({left} left).", err=True)
+    raise AssertionError("unreachable")
 
 
 def _open_browser(url: str) -> bool:

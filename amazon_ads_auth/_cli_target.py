@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import os
 from collections.abc import Callable, Iterator
 from typing import Any, TypeVar
 
@@ -25,7 +26,7 @@ from ._errors import AdsAuthError, ConfigurationError, NoTokenError
 from ._file_store import demo_store_url
 from ._logins import DEFAULT_STORE_KEY, Login, load_logins, save_login
 from ._open_store import open_store
-from ._redact import mask_url
+from ._redact import describe_store
 from ._regions import Region
 from ._resolve import Given, LoginLookup, api_base_url
 from ._store import TokenStore
@@ -33,51 +34,93 @@ from ._store import TokenStore
 _F = TypeVar("_F", bound=Callable[..., Any])
 
 
+def _region(context: click.Context, parameter: click.Parameter, value: str | None) -> str | None:
+    """--region or AMAZON_ADS_REGION: na, eu or fe; a bad value names where it came from."""
+    if value is None or value.strip().lower() in ("na", "eu", "fe"):
+        return None if value is None else value.strip().lower()
+    from_env = context.get_parameter_source("region") is click.core.ParameterSource.ENVIRONMENT
+    raise click.BadParameter(
+        f"{value!r} is not a region: use na, eu or fe",
+        param_hint="AMAZON_ADS_REGION" if from_env else "'--region'",
+    )
+
+
+def profile_option(function: _F) -> _F:
+    """--profile-id, checked to be a numeric Ads profile id (a usage error otherwise)."""
+
+    def check(context: click.Context, parameter: click.Parameter, value: str | None) -> str | None:
+        if value is not None and not (value.strip().isascii() and value.strip().isdigit()):
+            raise click.BadParameter(
+                f"{value!r} is not a numeric Ads profile id (see `amazon-ads-auth profiles`)"
+            )
+        return None if value is None else value.strip()
+
+    return click.option(
+        "--profile-id",
+        callback=check,
+        help="Send the Amazon-Advertising-API-Scope header for it; alone, picks the login "
+        "that owns it.",
+    )(function)
+
+
+_OPTIONS: dict[str, Callable[[_F], _F]] = {
+    "client_id": click.option(
+        "--client-id",
+        envvar="AMAZON_ADS_CLIENT_ID",
+        help="LwA client id (default: the stored login's).",
+    ),
+    "client_secret": click.option(
+        "--client-secret",
+        envvar="AMAZON_ADS_CLIENT_SECRET",
+        help="LwA client secret (default: the stored login's; else prompted, hidden).",
+    ),
+    "region": click.option(
+        "--region",
+        envvar="AMAZON_ADS_REGION",
+        default=None,
+        callback=_region,
+        metavar="[na|eu|fe]",
+        help="na, eu or fe (default: the stored login's, else na).",
+    ),
+    "store_url": click.option(
+        "--store",
+        "store_url",
+        envvar="AMAZON_ADS_TOKEN_STORE",
+        default=None,
+        help="Token store URL: file: (default), file:///path, keyring:, redis://..., memory:",
+    ),
+    "store_key": click.option(
+        "--store-key",
+        envvar="AMAZON_ADS_STORE_KEY",
+        default=None,
+        help="Which login (e.g. one per advertiser; default: 'default', or the only one).",
+    ),
+    "token_url": click.option("--token-url", hidden=True),
+    "authorization_url": click.option("--authorization-url", hidden=True),
+    "api_url": click.option("--api-url", hidden=True),
+    "use_emulator": click.option(
+        "--emulator",
+        "use_emulator",
+        is_flag=True,
+        help="Run against a local LwA/Ads API emulator (no Amazon account needed).",
+    ),
+}
+# status and logout only read the store: no secret, region or URLs apply to them.
+STORE_ONLY = ("client_id", "store_url", "store_key", "use_emulator")
+
+
 def common_options(function: _F) -> _F:
-    """The options every command takes; `--emulator` starts a local emulator for one command."""
-    decorators = [
-        click.option(
-            "--client-id",
-            envvar="AMAZON_ADS_CLIENT_ID",
-            help="LwA client id (default: the stored login's).",
-        ),
-        click.option(
-            "--client-secret",
-            envvar="AMAZON_ADS_CLIENT_SECRET",
-            help="LwA client secret (default: the stored login's; else prompted, hidden).",
-        ),
-        click.option(
-            "--region",
-            envvar="AMAZON_ADS_REGION",
-            default=None,
-            type=click.Choice(["na", "eu", "fe"], case_sensitive=False),
-            help="na, eu or fe (default: the stored login's, else na).",
-        ),
-        click.option(
-            "--store",
-            "store_url",
-            envvar="AMAZON_ADS_TOKEN_STORE",
-            default=None,
-            help="Token store URL: file: (default), file:///path, keyring:, redis://..., memory:",
-        ),
-        click.option(
-            "--store-key",
-            envvar="AMAZON_ADS_STORE_KEY",
-            default=None,
-            help="Which login (e.g. one per advertiser; default: 'default', or the only one).",
-        ),
-        click.option("--token-url", hidden=True),
-        click.option("--authorization-url", hidden=True),
-        click.option("--api-url", hidden=True),
-        click.option(
-            "--emulator",
-            "use_emulator",
-            is_flag=True,
-            help="Run against a local LwA/Ads API emulator (no Amazon account needed).",
-        ),
-    ]
-    for decorator in reversed(decorators):
-        function = decorator(function)
+    """The options of commands that talk to Amazon; `--emulator` starts a local emulator for
+    one command."""
+    for name in reversed(list(_OPTIONS)):
+        function = _OPTIONS[name](function)
+    return function
+
+
+def store_options(function: _F) -> _F:
+    """The options of commands that only read the store (status, logout)."""
+    for name in reversed(STORE_ONLY):
+        function = _OPTIONS[name](function)
     return function
 
 
@@ -98,8 +141,8 @@ class Target:
 
     @property
     def where(self) -> str:
-        """The store URL as shown to the user (a password masked)."""
-        return mask_url(self.store_url)
+        """The store as shown to the user: a folder path, or its URL with no password."""
+        return describe_store(self.store())
 
     def store(self) -> TokenStore:
         if self._store is None:
@@ -125,7 +168,13 @@ class Target:
     def login_auth(self) -> AdsAuth:
         """The AdsAuth `login` uses: the client id must be given (or the emulator's)."""
         if not self.client_id:
-            raise ConfigurationError("no client id: pass --client-id or set AMAZON_ADS_CLIENT_ID")
+            raise click.UsageError(
+                "no client id: pass --client-id or set AMAZON_ADS_CLIENT_ID (the client id of "
+                "your LwA security profile; try --emulator to run without one)"
+            )
+        # The store is opened and read before the consent page: a store that is down is
+        # found now, not after the one-time code is spent.
+        self.store().load(f"{self.client_id}/{self.store_key or DEFAULT_STORE_KEY}")
         if not self.client_secret:
             self.client_secret = click.prompt("Client secret", hide_input=True, err=True)
         return AdsAuth(
@@ -237,6 +286,15 @@ _SEALED = {
 }
 
 
+def check_profile_variable() -> None:
+    """AMAZON_ADS_PROFILE_ID, when set, must be a profile id: a usage error naming it."""
+    value = os.environ.get("AMAZON_ADS_PROFILE_ID", "").strip()
+    if value and not (value.isascii() and value.isdigit()):
+        raise click.BadParameter(
+            f"{value!r} is not a numeric Ads profile id", param_hint="AMAZON_ADS_PROFILE_ID"
+        )
+
+
 def _from_command_line(name: str) -> bool:
     context = click.get_current_context(silent=True)
     if context is None:
@@ -249,6 +307,7 @@ def target_from(options: dict[str, Any]) -> Iterator[Target]:
     """Resolve the common options (starting an emulator for `--emulator`, sealed off from
     real logins: the demo folder, the demo client, whatever the environment says)."""
     use_emulator = options.pop("use_emulator")
+    check_profile_variable()
     if use_emulator:
         for name, flag in _SEALED.items():
             if _from_command_line(name):
@@ -259,17 +318,17 @@ def target_from(options: dict[str, Any]) -> Iterator[Target]:
             options[name] = None
         if not _from_command_line("store_key"):
             options["store_key"] = None  # AMAZON_ADS_STORE_KEY names a real login
-    region = options.pop("region")
+    region = options.pop("region", None)
     store_url = options.pop("store_url")
     target = Target(
         client_id=options.pop("client_id"),
-        client_secret=options.pop("client_secret"),
+        client_secret=options.pop("client_secret", None),
         region=Region.parse(region).value if region else None,
         store_url=store_url or (demo_store_url() if use_emulator else "file:"),
         store_key=options.pop("store_key"),
-        token_url=options.pop("token_url"),
-        authorization_url=options.pop("authorization_url"),
-        api_url=options.pop("api_url"),
+        token_url=options.pop("token_url", None),
+        authorization_url=options.pop("authorization_url", None),
+        api_url=options.pop("api_url", None),
     )
     if not use_emulator:
         yield target

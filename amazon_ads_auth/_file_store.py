@@ -77,6 +77,11 @@ class FileTokenStore:
     def __repr__(self) -> str:
         return f"FileTokenStore({str(self.path)!r})"
 
+    @property
+    def where(self) -> str:
+        """The folder, as messages show the store."""
+        return str(self.path)
+
     # ----- TokenStore ---------------------------------------------------------------------
 
     def load(self, key: str) -> Token | None:

@@ -17,7 +17,7 @@ from contextlib import AbstractContextManager
 from ._decisions import NoRefreshToken, lifetime_within_margin, merge_refresh_token
 from ._errors import NoTokenError, StoreError
 from ._lwa import TokenHttpRequest, refresh_request
-from ._redact import Secret
+from ._redact import Secret, describe_store
 from ._store import TokenStore, try_lock
 from ._token import Token
 from ._transport import TokenTransport
@@ -121,11 +121,12 @@ class GrantIO:
         if why is NoRefreshToken.REMOVED:
             return NoTokenError(
                 f"the login was removed: the grant {self.key!r} is no longer in "
-                f"{self.store!r} (`amazon-ads-auth logout`, or another process deleted it): "
+                f"{describe_store(self.store)} (`amazon-ads-auth logout`, or another process "
+                "deleted it): "
                 "run `amazon-ads-auth login`"
             )
         return NoTokenError(
-            f"no refresh token for key {self.key!r} in {self.store!r}: run "
+            f"no refresh token for key {self.key!r} in {describe_store(self.store)}: run "
             "`amazon-ads-auth login`, pass refresh_token=..., or set AMAZON_ADS_REFRESH_TOKEN"
         )
 

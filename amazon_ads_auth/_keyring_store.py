@@ -68,6 +68,11 @@ class KeyringTokenStore:
     def __repr__(self) -> str:
         return f"KeyringTokenStore(service={self.service!r})"
 
+    @property
+    def where(self) -> str:
+        """keyring:SERVICE, as messages show the store."""
+        return f"keyring:{self.service}"
+
     def _call(self, doing: str, function: Any, *args: str) -> Any:
         try:
             return function(self.service, *args)

@@ -19,6 +19,7 @@ from typing import Any
 
 from ._errors import ConfigurationError, NoTokenError, StoreError
 from ._open_store import open_store
+from ._redact import describe_store
 from ._store import ListableStore, LoginRecordStore, RecordListingStore, TokenStore
 
 RECORD_FORMAT = 1
@@ -194,7 +195,8 @@ def load_logins(store: TokenStore) -> list[Login]:
     fails."""
     if not isinstance(store, ListableStore):
         raise ConfigurationError(
-            f"the store {store!r} cannot list its grants: pass client_id= and store_key="
+            f"the store {describe_store(store)} cannot list its grants: pass client_id= and "
+            "store_key="
         )
     if isinstance(store, RecordListingStore):  # one pass over the store, not one per key
         return [Login.from_record(k, r) for k, r in store.records().items() if "/" in k]

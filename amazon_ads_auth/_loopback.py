@@ -16,6 +16,8 @@ import html
 import http.server
 import socket
 import threading
+import time
+from collections.abc import Callable
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -89,11 +91,24 @@ class RedirectListener:
         self._thread.start()
         return self
 
-    def wait(self, timeout: float = CODE_LIFETIME) -> str:
+    def wait(
+        self,
+        timeout: float = CODE_LIFETIME,
+        on_tick: Callable[[float], None] | None = None,
+        every: float = 30.0,
+    ) -> str:
         """The authorization code; raises LoginTimeoutError, StateMismatchError or
-        AuthorizationDeniedError. The listener is closed afterwards either way."""
+        AuthorizationDeniedError. `on_tick(seconds_left)` is called every `every` seconds
+        while it waits. The listener is closed afterwards either way."""
         try:
-            if not self._done.wait(timeout):
+            deadline = time.monotonic() + timeout
+            while not self._done.wait(max(0.0, min(every, deadline - time.monotonic()))):
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    break
+                if on_tick is not None:
+                    on_tick(left)
+            if not self._done.is_set():
                 raise LoginTimeoutError(
                     f"no consent redirect reached {self.redirect_uri} within {timeout:.0f}s; "
                     "run login again (and finish the consent page within 5 minutes)"

@@ -93,3 +93,11 @@ class Secret:
 
     def __hash__(self) -> int:
         return hash(self.value)
+
+
+def describe_store(store: object) -> str:
+    """A store as messages show it: a folder path, `redis://host:port/db` with its prefix,
+    `keyring:SERVICE` or `memory:` for the built-in stores (never a password), else its
+    repr."""
+    where = getattr(store, "where", None)
+    return where if isinstance(where, str) and where else repr(store)

@@ -69,6 +69,11 @@ class RedisTokenStore:
     def __repr__(self) -> str:
         return f"RedisTokenStore({self._where()!r}, prefix={self.prefix!r})"
 
+    @property
+    def where(self) -> str:
+        """redis://host:port/db (prefix ...), as messages show the store: no password."""
+        return f"redis://{self._where()} (prefix {self.prefix!r})"
+
     def _where(self) -> str:
         """host:port/db, never the password."""
         kwargs = self._client.connection_pool.connection_kwargs

@@ -31,8 +31,9 @@ import requests
 from ._errors import AdsAuthError, ConfigurationError, NoTokenError
 from ._logins import Login, choose, default_store, listing, load_logins, save_login, shorten
 from ._profiles import fetch_profiles
-from ._redact import mask_url
+from ._redact import describe_store, mask_url
 from ._regions import ADS_API_HOSTS, Region
+from ._settings import checked_variable
 from ._store import TokenStore
 from ._urls import is_loopback
 
@@ -80,6 +81,8 @@ class Given:
             value = arguments.get(name)
             if value is None and name in env_names:
                 value = os.environ.get(var, "").strip() or None
+                if value is not None:
+                    value = checked_variable(name, var, value)
             values[name] = None if value is None else str(value)
         hosts = arguments.get("api_hosts")
         api_url = arguments.get("api_url") or (
@@ -224,7 +227,7 @@ class LoginLookup:
         Raises: NoTokenError when there is no login; ConfigurationError when the choice is
         ambiguous (two owners of a profile, several logins), or no login owns the profile."""
         given = given or self.given
-        where, client_id, profile = repr(self.store), given.client_id, given.profile_id
+        where, client_id, profile = describe_store(self.store), given.client_id, given.profile_id
         logins = self.logins()
         if self.demo and not logins:
             raise NoTokenError(NO_DEMO_LOGIN)

@@ -108,13 +108,27 @@ def env_kwargs(overrides: dict[str, Any]) -> dict[str, Any]:
     kwargs: dict[str, Any] = {}
     for name, var in _ENV_SETTINGS:
         value = env.get(var, "").strip()
-        if value:
-            kwargs[name] = value
+        if value and name not in overrides:
+            kwargs[name] = checked_variable(name, var, value)
     store_url = env.get("AMAZON_ADS_TOKEN_STORE", "").strip()
     if store_url and "store" not in overrides:
         kwargs["store"] = open_store(store_url)
     kwargs.update(overrides)
     return kwargs
+
+
+def checked_variable(name: str, var: str, value: str) -> str:
+    """An AMAZON_ADS_* value, with an error that names the variable when it is unusable.
+
+    Raises: ConfigurationError for a profile id that is not digits or an unknown region."""
+    if name == "profile_id" and not (value.isascii() and value.isdigit()):
+        raise ConfigurationError(
+            f"{var}={value!r} is not a numeric Ads profile id: unset it, or set it to a "
+            "profile id from `amazon-ads-auth profiles`"
+        )
+    if name == "region" and value.lower() not in ("na", "eu", "fe"):
+        raise ConfigurationError(f"{var}={value!r} is not a region: set it to na, eu or fe")
+    return value
 
 
 def require_client(kwargs: dict[str, Any]) -> dict[str, Any]:

@@ -149,6 +149,8 @@ class MemoryTokenStore:
     def __repr__(self) -> str:
         return f"MemoryTokenStore(keys={len(self._tokens)})"
 
+    where = "memory: (this process only)"
+
     def load(self, key: str) -> Token | None:
         return self._tokens.get(key)
 

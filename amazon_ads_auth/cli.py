@@ -24,7 +24,7 @@ from ._cli_output import (
     token_fields,
 )
 from ._cli_sandbox import serve_emulator, set_demo_logged_out
-from ._cli_target import Target, common_options, target_from
+from ._cli_target import Target, common_options, profile_option, store_options, target_from
 from ._consent import DEFAULT_SCOPE
 from ._errors import AdsAuthError
 from ._logins import (
@@ -53,7 +53,7 @@ main.add_command(api)
 # ----- login ---------------------------------------------------------------------------------
 
 
-@main.command()
+@main.command(short_help="Log in: consent, code exchange, profiles; stores it.")
 @common_options
 @click.option(
     "--scope",
@@ -132,14 +132,11 @@ def login(
 # ----- token, profiles -------------------------------------------------------------------------
 
 
-@main.command()
+@main.command(short_help="Print a fresh access token (e.g. for curl).")
 @common_options
 @click.option("--headers", "as_headers", is_flag=True, help="Print Ads API header lines.")
 @click.option("--json", "as_json", is_flag=True, help="Print the token fields as JSON.")
-@click.option(
-    "--profile-id",
-    help="Add the Scope header (--headers); alone, picks the login that owns the profile.",
-)
+@profile_option
 @handle_errors
 def token(as_headers: bool, as_json: bool, profile_id: str | None, **options: Any) -> None:
     """Print a fresh access token (refreshing if needed), e.g. for curl."""
@@ -155,7 +152,7 @@ def token(as_headers: bool, as_json: bool, profile_id: str | None, **options: An
             click.echo(fresh.access_token)
 
 
-@main.command()
+@main.command(short_help="List the login's advertising profiles.")
 @common_options
 @click.option("--json", "as_json", is_flag=True, help="Print the profiles as JSON.")
 @click.option("--refresh", is_flag=True, help="Ask the Ads API again and update the record.")
@@ -174,8 +171,8 @@ def profiles(as_json: bool, refresh: bool, **options: Any) -> None:
 # ----- status, logout ----------------------------------------------------------------------------
 
 
-@main.command()
-@common_options
+@main.command(short_help="Show every stored login and its token.")
+@store_options
 @handle_errors
 def status(**options: Any) -> None:
     """Every stored login: key, client, region, expiry, refresh token (last 4), secret."""
@@ -223,8 +220,8 @@ def status(**options: Any) -> None:
         print_table(rows)
 
 
-@main.command()
-@common_options
+@main.command(short_help="Delete a stored login (a corrupt one too).")
+@store_options
 @click.option("--yes", is_flag=True, help="Do not ask for confirmation.")
 @handle_errors
 def logout(yes: bool, **options: Any) -> None:
@@ -272,7 +269,7 @@ def _chosen_key(target: Target) -> str:
 # ----- emulator ----------------------------------------------------------------------------------
 
 
-@main.command()
+@main.command(short_help="Run a local LwA + Ads API emulator.")
 @click.option("--port", type=int, default=8080, show_default=True, help="0 picks a free port.")
 def emulator(port: int) -> None:
     """Run the local LwA + Ads API emulator in the foreground (Ctrl-C stops it)."""

@@ -205,9 +205,12 @@ class Emulator:
 
     # ----- control --------------------------------------------------------------------------
 
-    def issue_refresh_token(self, client_id: str | None = None, scope: str = "") -> str:
-        """Create a grant directly (as if the user consented) and return its refresh token."""
-        return self._lwa.issue_refresh_token(client_id or self.client_id, scope)
+    def issue_refresh_token(
+        self, client_id: str | None = None, scope: str = "", *, value: str | None = None
+    ) -> str:
+        """Create a grant directly (as if the user consented) and return its refresh token;
+        `value` makes that the refresh token (one that code or docs have written in)."""
+        return self._lwa.issue_refresh_token(client_id or self.client_id, scope, value)
 
     def accept_access_token(
         self, access_token: str, expires_at: float, refresh_token: str | None = None
@@ -258,9 +261,7 @@ class Emulator:
     def token_outage(self, status: int | None) -> None:
         self._gate.outage = status
 
-    @property
-    def hold_timeouts(self) -> int:
-        return self._gate.hold_timeouts
+    hold_timeouts = property(lambda self: self._gate.hold_timeouts)
 
     @property
     def token_requests(self) -> collections.Counter[str]:

@@ -199,8 +199,9 @@ class LwaModel:
 
     # ----- what tests control ----------------------------------------------------------------
 
-    def issue_refresh_token(self, client_id: str, scope: str) -> str:
-        grant = Grant(client_id, self._new_refresh_token(), scope or DEFAULT_GRANT_SCOPE)
+    def issue_refresh_token(self, client_id: str, scope: str, value: str | None = None) -> str:
+        refresh_token = value or self._new_refresh_token()
+        grant = Grant(client_id, refresh_token, scope or DEFAULT_GRANT_SCOPE)
         with self._guard:
             self.grants[grant.refresh_token] = grant
         return grant.refresh_token

@@ -1,0 +1,169 @@
+"""A new user's first hour: the suite leaves a HOME full of logins untouched, and the CLI
+says what is happening (browser, hints, time left, the store checked before consent, a bad
+paste asked again) with usage errors that exit 2 and name the variable at fault."""
+
+from __future__ import annotations
+
+import os
+import pathlib
+import subprocess
+import sys
+
+import pytest
+from click.testing import CliRunner
+
+from amazon_ads_auth import FileTokenStore, Token
+from amazon_ads_auth._logins import Login, save_login
+from amazon_ads_auth._loopback import RedirectListener
+from amazon_ads_auth.cli import main
+from amazon_ads_auth.testing import Emulator
+from tests.test_cli import own_consent_code, pointing_at
+from tests.test_login_once import SCRIPT, clean_env, free_port
+
+ROOT = pathlib.Path(__file__).resolve().parent.parent
+
+
+def snapshot(folder: pathlib.Path) -> dict[str, tuple[int, bytes]]:
+    return {
+        str(p.relative_to(folder)): (p.stat().st_mode, p.read_bytes())
+        for p in sorted(folder.rglob("*"))
+        if p.is_file()
+    }
+
+
+def test_the_suite_leaves_a_home_full_of_logins_unchanged(tmp_path: pathlib.Path) -> None:
+    home = tmp_path / "home"
+    home.mkdir()
+    env = clean_env(home)
+    for key in ("brand-a", "brand-b"):  # the README's agency advice: no "default"
+        made = subprocess.run(
+            [SCRIPT, "login", "--emulator", "--store-key", key],
+            capture_output=True,
+            text=True,
+            env=env,
+            timeout=120,
+        )
+        assert made.returncode == 0, made.stderr
+    real = FileTokenStore(home / ".local/share/amazon-ads-auth/tokens")
+    client = "amzn1.application-oa2-client.realuser0000000000000000000"
+    real.save(f"{client}/default", Token("Atza|real", "Atzr|real-refresh", 4_000_000_000.0))
+    save_login(real, Login(client_id=client, store_key="default", client_secret="secret"))
+    before = snapshot(home)
+    tests = [
+        "tests/test_cli.py::test_profiles_with_in_process_emulator",
+        "tests/test_cli.py::test_login_with_in_process_emulator_runs_unattended",
+        "tests/test_login_once.py::test_the_sandbox_is_one_session",
+    ]
+    inner = subprocess.run(
+        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", *tests],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        timeout=300,
+        env={**env, "AMAZON_ADS_TOKEN_STORE": real.path.as_uri()},
+    )
+    assert inner.returncode == 0, inner.stdout[-2000:]
+    assert "3 passed" in inner.stdout
+    assert snapshot(home) == before
+
+
+def test_login_says_whether_a_browser_opened_and_what_an_error_page_means(
+    emulator: Emulator, tmp_path: pathlib.Path
+) -> None:
+    redirect = f"http://127.0.0.1:{free_port()}/callback"
+    result = CliRunner().invoke(
+        main,
+        [
+            "login",
+            *pointing_at(emulator, tmp_path),
+            "--no-browser",
+            "--redirect-uri",
+            redirect,
+            "--wait",
+            "0.2",
+        ],
+    )
+    assert result.exit_code == 1
+    err = result.stderr
+    assert "No browser was opened" in err
+    assert "--client-id" in err and "Allowed Return URL" in err and "--paste" in err
+    assert f"Waiting for the redirect to {redirect} (0:00 left)" in err
+
+
+def test_the_time_left_is_said_while_waiting() -> None:
+    listener = RedirectListener(f"http://127.0.0.1:{free_port()}/cb", "state").start()
+    ticks: list[float] = []
+    with pytest.raises(Exception, match="no consent redirect"):
+        listener.wait(0.35, on_tick=ticks.append, every=0.1)
+    assert 1 <= len(ticks) <= 4
+    assert all(0 < t < 0.35 for t in ticks)
+    assert ticks == sorted(ticks, reverse=True)
+
+
+def test_a_bad_paste_is_asked_again_three_times_at_most(
+    emulator: Emulator, tmp_path: pathlib.Path
+) -> None:
+    args = ["login", *pointing_at(emulator, tmp_path), "--paste", "--no-browser", "--no-pkce"]
+    args += ["--redirect-uri", "https://amazon.com"]
+    code = own_consent_code(emulator, "https://amazon.com")
+    good = CliRunner().invoke(main, args, input=f"not a code\nhttps://amazon.com?x=1\n{code}\n")
+    assert good.exit_code == 0, good.output
+    assert good.stderr.count("try again") == 2
+    bad = CliRunner().invoke(main, args, input="a b\nc d\ne f\n")
+    assert bad.exit_code == 1
+    assert bad.stderr.count("try again") == 2
+
+
+def test_the_store_is_checked_before_the_consent_page(emulator: Emulator) -> None:
+    pytest.importorskip("redis")
+    port = free_port()  # nothing listens there
+    args = pointing_at(emulator, pathlib.Path("/nonexistent"))
+    args[args.index("--store") + 1] = f"redis://127.0.0.1:{port}/0"
+    result = CliRunner().invoke(main, ["login", *args, "--no-browser"])
+    assert result.exit_code == 1
+    assert "Redis at 127.0.0.1" in result.stderr
+    assert "Open this URL" not in result.output
+    assert emulator.token_request_count == 0
+
+
+@pytest.mark.parametrize(
+    ("args", "env", "named"),
+    [
+        (["token"], {"AMAZON_ADS_REGION": "us"}, "AMAZON_ADS_REGION"),
+        (["token"], {"AMAZON_ADS_PROFILE_ID": "12ab"}, "AMAZON_ADS_PROFILE_ID"),
+        (["token", "--profile-id", "-5"], {}, "--profile-id"),
+        (["login"], {}, "--client-id"),
+        (["status", "--client-secret", "x"], {}, "--client-secret"),
+        (["status", "--region", "eu"], {}, "--region"),
+        (["logout", "--region", "eu"], {}, "--region"),
+    ],
+)
+def test_usage_errors_exit_2_and_name_what_is_wrong(
+    args: list[str], env: dict[str, str], named: str
+) -> None:
+    result = subprocess.run(
+        [SCRIPT, *args],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env={**clean_env(pathlib.Path(os.environ["HOME"])), **env},
+    )
+    assert result.returncode == 2, result.stderr
+    assert named in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_help_texts_are_not_cut() -> None:
+    result = CliRunner().invoke(main, ["--help"])
+    commands = result.output.split("Commands:")[1]
+    assert "..." not in commands
+    assert {"api", "login", "token", "profiles", "status", "logout", "emulator"} <= {
+        line.split()[0] for line in commands.strip().splitlines()
+    }
+
+
+def test_stores_are_shown_as_paths_not_reprs(tmp_path: pathlib.Path) -> None:
+    result = CliRunner().invoke(main, ["status", "--store", (tmp_path / "t").as_uri()])
+    assert f"No logins in {tmp_path / 't'}:" in result.output
+    assert "FileTokenStore(" not in result.output
+    assert "file::" not in result.output

@@ -97,12 +97,10 @@ def test_credentials_carry_no_secret(emulator: Emulator, make_auth: Callable[...
 
 
 def test_the_readme_sdk_example_runs(amazon: Emulator) -> None:
-    import pathlib
-    import re
 
-    readme = (pathlib.Path(__file__).resolve().parent.parent / "README.md").read_text()
-    start = readme.index("## With python-amazon-ad-api and other SDKs")
-    block = re.findall(r"```python\n(.*?)```", readme[start:], flags=re.S)[0]
+    from tests.docs_text import blocks
+
+    block = blocks("docs/sdks.md")[0].code
     namespace: dict[str, Any] = {}
     code = block.replace("AdsAuth.from_login()", "AUTH")
     namespace["AUTH"] = expired_auth(amazon)

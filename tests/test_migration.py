@@ -1,8 +1,9 @@
 """Moving over without logging in again: requests-oauthlib / Authlib token dicts, a real
-OAuth2Session, the README's before/after code, and a database in two functions."""
+OAuth2Session, the docs' before/after code, and a database in two functions."""
 
 from __future__ import annotations
 
+import json
 import logging
 import multiprocessing
 import pathlib
@@ -26,9 +27,9 @@ from amazon_ads_auth import (
 )
 from amazon_ads_auth.testing import Emulator, FakeClock
 from tests.accounts import profiles_for_tests
+from tests.docs_text import blocks as docs_blocks
 from tests.workers import emulator_info, sqlite_store_calls
 
-README = (pathlib.Path(__file__).resolve().parent.parent / "README.md").read_text()
 SPAWN = multiprocessing.get_context("spawn")
 
 
@@ -121,15 +122,15 @@ def test_from_a_real_oauth2_session(emulator: Emulator, clock: FakeClock) -> Non
         assert plain.get("https://advertising-api.amazon.com/v2/profiles", timeout=30).ok
 
 
-def test_the_readme_migration_runs_as_written(
-    emulator: Emulator, monkeypatch: pytest.MonkeyPatch
+def test_the_docs_migration_runs_as_written(
+    emulator: Emulator, monkeypatch: pytest.MonkeyPatch, tmp_path: pathlib.Path
 ) -> None:
     # requests-oauthlib itself logs whole tokens at DEBUG (its issue #536): not ours to fix.
     monkeypatch.setattr(logging.getLogger("requests_oauthlib"), "propagate", False)
-    start = README.index("## Migrating from requests-oauthlib")
-    blocks = re.findall(r"```python\n(.*?)```", README[start:], flags=re.S)[:3]
-    saved: list[dict[str, Any]] = []
-    namespace: dict[str, Any] = {"saved_token": oauth2_token(emulator), "save_token": saved.append}
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "token.json").write_text(json.dumps(oauth2_token(emulator)))
+    blocks = [b.code for b in docs_blocks("docs/migrating.md")][:3]
+    namespace: dict[str, Any] = {}
     secret = emulator.client_secret
     with emulator.amazon_hosts():
         for block in blocks[:2]:  # before, then after: the same session, moved over
@@ -182,8 +183,7 @@ def test_callback_store_without_a_lock_is_single_flight_per_process(
 
 
 def test_readme_sqlite_store_four_processes_one_refresh(tmp_path: pathlib.Path) -> None:
-    start = README.index("## Your own database: CallbackTokenStore")
-    block = re.findall(r"```python\n(.*?)```", README[start:], flags=re.S)[0]
+    block = docs_blocks("docs/stores.md", after="## Your own database")[0].code
     with Emulator(profiles=profiles_for_tests()) as emu:
         emu.token_latency = 0.05
         refresh_token = emu.issue_refresh_token()

@@ -1,4 +1,5 @@
-"""The README's code works as written (blocks that need Amazon are only compiled)."""
+"""The README works as written: its set-up commands, its size, and the docs' examples it
+points to (every Python block of both runs in `tests/test_docs.py`)."""
 
 from __future__ import annotations
 
@@ -8,9 +9,12 @@ import re
 import subprocess
 import sys
 
+from tests.docs_text import PAGES, blocks
+
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 README = (ROOT / "README.md").read_text()
 BLOCKS = re.findall(r"```python\n(.*?)```", README, flags=re.S)
+DOC_BLOCKS = [b.code for page in PAGES for b in blocks(page)]
 
 
 def test_every_python_block_compiles() -> None:
@@ -19,14 +23,20 @@ def test_every_python_block_compiles() -> None:
         compile(block, "README.md", "exec")
 
 
+def test_the_readme_is_short() -> None:
+    assert len(README.splitlines()) <= 200
+    assert "## Layout" not in README
+    assert len(BLOCKS) == 3
+
+
 def test_store_contract_block_runs(capsys: object) -> None:
-    block = next(b for b in BLOCKS if "check_token_store" in b)
+    block = next(b for b in DOC_BLOCKS if "check_token_store" in b)
     exec(compile(block, "README.md", "exec"), {})
     assert "lock excludes processes" in capsys.readouterr().out  # type: ignore[attr-defined]
 
 
 def test_emulator_block_runs() -> None:
-    block = next(b for b in BLOCKS if "Emulator(clock=clock)" in b)
+    block = next(b for b in DOC_BLOCKS if "Emulator(clock=clock)" in b)
     exec(compile(block, "README.md", "exec"), {})
 
 
@@ -55,7 +65,7 @@ def test_first_commands_log_in_against_the_emulator_then_find_the_login(
         outputs.append(result.stdout)
     assert "Emulator Demo Store" in outputs[0]
     assert "Authorization: Bearer Atza|" in outputs[-1]
-    sandbox = next(b for b in BLOCKS if "Sandbox()" in b)
+    sandbox = next(b for b in DOC_BLOCKS if "Sandbox()" in b)
     ran = subprocess.run(
         [sys.executable, "-c", sandbox], capture_output=True, text=True, timeout=120, env=env
     )
@@ -78,11 +88,3 @@ def test_ci_runs_the_readme_test_command() -> None:
     second = re.findall(r"```sh\n(.*?)```", README, flags=re.S)[1]
     command = second.split("&&")[-1].strip().removeprefix("python3 ")
     assert command in (ROOT / ".ci" / "run").read_text()
-
-
-def test_fault_matrix_table_lists_every_row() -> None:
-    from tests.test_fault_matrix import ROWS
-
-    table = README[README.index("### The fault matrix") :]
-    for row in ROWS:
-        assert f"| {row.name} |" in table, row.name

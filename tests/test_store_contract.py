@@ -1,12 +1,11 @@
 """The store contract kit (`amazon_ads_auth.testing.check_token_store`) over every store we
-ship and the README's SQLite CallbackTokenStore; and that it catches a broken store."""
+ship and the docs' SQLite CallbackTokenStore; and that it catches a broken store."""
 
 from __future__ import annotations
 
 import contextlib
 import os
 import pathlib
-import re
 import uuid
 from collections.abc import Iterator
 from typing import Any
@@ -23,9 +22,9 @@ from amazon_ads_auth import (
     Token,
 )
 from amazon_ads_auth.testing import StoreContractError, check_token_store
+from tests.docs_text import blocks as docs_blocks
 from tests.file_keyring import FileKeyring
 
-README = (pathlib.Path(__file__).resolve().parent.parent / "README.md").read_text()
 ALL_CHECKS = {
     "round trip",
     "keys never collide",
@@ -73,8 +72,7 @@ def working_directory(path: pathlib.Path) -> Iterator[None]:
 
 
 def test_readme_sqlite_callback_store(tmp_path: pathlib.Path) -> None:
-    start = README.index("## Your own database: CallbackTokenStore")
-    block = re.findall(r"```python\n(.*?)```", README[start:], flags=re.S)[0]
+    block = docs_blocks("docs/stores.md", after="## Your own database")[0].code
     namespace: dict[str, Any] = {}
     with working_directory(tmp_path):
         exec(block, namespace)

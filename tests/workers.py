@@ -159,7 +159,7 @@ def calls_in_the_margin(
 def sqlite_store_calls(
     block: str, folder: str, emulator: dict[str, Any], barrier: Any, results: Any
 ) -> None:
-    """Run the README's SQLite CallbackTokenStore in this process (the database in
+    """Run the docs' SQLite CallbackTokenStore in this process (the database in
     `folder`), then 4 threads call the API at once through an AdsAuth on it."""
     import os
 

@@ -23,8 +23,15 @@ class Sandbox(Emulator):
 
     def login_kwargs(self) -> dict[str, Any]:
         """Keyword arguments for `AdsAuth.from_login` (or `LoginDirectory`) that use the
-        demo logins, and only those, pointed at this sandbox."""
+        demo logins, and only those, with the demo client (whatever AMAZON_ADS_CLIENT_ID
+        and _CLIENT_SECRET say), pointed at this sandbox."""
         from .._file_store import demo_store_url
         from .._open_store import open_store
 
-        return {"store": open_store(demo_store_url()), "demo": True, **self.auth_kwargs()}
+        return {
+            "store": open_store(demo_store_url()),
+            "demo": True,
+            "client_id": self.client_id,
+            "client_secret": self.client_secret,
+            **self.auth_kwargs(),
+        }

@@ -13,13 +13,14 @@ from urllib.parse import urlsplit
 import httpx
 import requests
 
-from ._compat import Httpx2Auth
+from ._compat import Httpx2Auth, adopt_httpx2
 from ._consent import DEFAULT_SCOPE, AuthorizationRequest, build_authorization_request
 from ._from_login import env_settings, login_settings
 from ._httpx_replay import HttpxRequest, after_replay, prepare_replay, rejected
 from ._limits import DEFAULT_REFRESH_DEADLINE, DEFAULT_REFRESH_MARGIN
 from ._lwa import code_exchange_request
 from ._migrate import settings_from_oauth2_session
+from ._public import public
 from ._regions import Region
 from ._requests_hooks import ResponseHook
 from ._settings import AuthSettings, profile_text
@@ -41,6 +42,7 @@ _V1_RAW_PATH = _V1_PATH.encode()
 _R = TypeVar("_R", bound=HttpxRequest)
 
 
+@public
 class AdsAuth(requests.auth.AuthBase, httpx.Auth, Httpx2Auth):
     """Authentication for the Amazon Ads API, for requests and httpx (sync and async).
 
@@ -393,3 +395,6 @@ class AdsAuth(requests.auth.AuthBase, httpx.Auth, Httpx2Auth):
 
 def _bearer(token: Token) -> str:
     return "Bearer " + token.access_token
+
+
+adopt_httpx2(AdsAuth)  # httpx2.Auth joins the bases when httpx2 is imported

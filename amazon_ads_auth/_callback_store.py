@@ -21,10 +21,12 @@ from typing import Any
 
 from ._errors import StoreError, TokenFormatError
 from ._limits import seconds_left
+from ._public import public
 from ._store import KeyLocks, require_token
 from ._token import Token
 
 
+@public
 class CallbackTokenStore:
     """A TokenStore over your functions.
 

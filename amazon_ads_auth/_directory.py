@@ -9,6 +9,7 @@ import requests
 
 from ._auth import AdsAuth
 from ._logins import Login
+from ._public import public
 from ._resolve import Given, LoginLookup
 from ._settings import profile_text
 from ._store import TokenStore
@@ -17,6 +18,7 @@ from ._store import TokenStore
 _DIRECTORY_ENV = ("client_id", "client_secret", "region")
 
 
+@public
 class LoginDirectory(LoginLookup):
     """Every login in a store, and the AdsAuth of each: the way to run one script over every
     advertiser an agency manages.

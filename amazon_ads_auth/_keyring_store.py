@@ -12,6 +12,7 @@ from typing import Any
 from ._errors import ConfigurationError, StoreError
 from ._file_store import FileTokenStore, default_data_dir
 from ._limits import DEFAULT_LOCK_WAIT
+from ._public import public
 from ._store import decode_record, decode_token, require_token
 from ._token import Token
 
@@ -36,6 +37,7 @@ def _keyring_module() -> Any:
     return keyring
 
 
+@public
 class KeyringTokenStore:
     """Tokens as JSON secrets of `service` in the OS keyring, one entry per key.
 

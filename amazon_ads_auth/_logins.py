@@ -19,6 +19,7 @@ from typing import Any
 
 from ._errors import ConfigurationError, NoTokenError, StoreError
 from ._open_store import open_store
+from ._public import public
 from ._redact import describe_store
 from ._store import ListableStore, LoginRecordStore, RecordListingStore, TokenStore
 
@@ -26,6 +27,7 @@ RECORD_FORMAT = 1
 DEFAULT_STORE_KEY = "default"
 
 
+@public
 @dataclasses.dataclass(frozen=True)
 class Profile:
     """One advertising profile as `GET /v2/profiles` returned it: `raw` is Amazon's item,
@@ -88,6 +90,7 @@ class Profile:
         )
 
 
+@public
 @dataclasses.dataclass(frozen=True)
 class Login:
     """A stored grant and its record. `recorded` is False for a grant stored before login

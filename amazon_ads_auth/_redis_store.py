@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 from ._errors import ConfigurationError, StoreError
 from ._limits import DEFAULT_LOCK_TTL, DEFAULT_LOCK_WAIT
+from ._public import public
 from ._store import decode_record, decode_token, require_token
 from ._token import Token
 
@@ -35,6 +36,7 @@ def _redis_module() -> Any:
     return redis
 
 
+@public
 class RedisTokenStore:
     """Tokens as JSON under `prefix + key` in Redis, locked with redis-py's Lock.
 

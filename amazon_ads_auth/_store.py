@@ -10,9 +10,11 @@ from typing import Any, Protocol, runtime_checkable
 
 from ._errors import StoreError, TokenFormatError
 from ._fork import forget_locks_at_fork
+from ._public import public
 from ._token import Token
 
 
+@public
 @runtime_checkable
 class TokenStore(Protocol):
     """Where tokens live between refreshes, keyed by a string the caller chooses.
@@ -136,6 +138,7 @@ class KeyLocks:
         self._locks: dict[str, threading.Lock] = {}
 
 
+@public
 class MemoryTokenStore:
     """Tokens in this process's memory: the default, and the right store for one process."""
 

@@ -167,3 +167,41 @@ def test_stores_are_shown_as_paths_not_reprs(tmp_path: pathlib.Path) -> None:
     assert f"No logins in {tmp_path / 't'}:" in result.output
     assert "FileTokenStore(" not in result.output
     assert "file::" not in result.output
+
+
+def test_token_with_a_fresh_stored_token_loads_no_http_library(tmp_path: pathlib.Path) -> None:
+    store = FileTokenStore()  # the private HOME's default store
+    client = "amzn1.application-oa2-client.fast000000000000000000000000"
+    store.save(f"{client}/default", Token("Atza|fresh-token", "Atzr|r", 4_000_000_000.0))
+    save_login(store, Login(client_id=client, store_key="default", client_secret="s"))
+    code = (
+        "import sys; sys.argv = ['amazon-ads-auth', 'token']\n"
+        "from amazon_ads_auth._cli_fast import main; main()\n"
+        "print(sorted(m for m in ('click', 'requests', 'httpx', 'oauthlib') if m in sys.modules))"
+    )
+    env = {k: v for k, v in os.environ.items() if not k.startswith("AMAZON_ADS_")}
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.splitlines() == ["Atza|fresh-token", "[]"]
+
+
+def test_token_near_expiry_or_with_variables_takes_the_full_path(
+    emulator: Emulator, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from amazon_ads_auth._cli_fast import fresh_token
+
+    store = FileTokenStore()
+    key = f"{emulator.client_id}/default"
+    store.save(key, Token("Atza|old", emulator.issue_refresh_token(), 1.0))  # expired
+    login = Login(client_id=emulator.client_id, store_key="default")
+    save_login(store, login)
+    assert fresh_token(["token"]) is None
+    store.save(key, Token("Atza|fresh", "Atzr|r", 4_000_000_000.0))
+    assert fresh_token(["token"]) is None  # no saved secret: the full CLI asks for it
+    save_login(store, Login(emulator.client_id, "default", client_secret="s"))
+    assert fresh_token(["token"]) == "Atza|fresh"
+    assert fresh_token(["token", "--store-key", "default"]) == "Atza|fresh"
+    assert fresh_token(["token", "--store-key", "other"]) is None
+    assert fresh_token(["token", "--headers"]) is None
+    monkeypatch.setenv("AMAZON_ADS_STORE_KEY", "default")
+    assert fresh_token(["token"]) is None

@@ -43,8 +43,8 @@ import sys
 sys.modules["httpx2"] = None  # hide httpx2 in this interpreter only
 import httpx
 import amazon_ads_auth
-from amazon_ads_auth._compat import HAVE_HTTPX2
-assert not HAVE_HTTPX2
+from amazon_ads_auth._compat import have_httpx2
+assert not have_httpx2(amazon_ads_auth.AdsAuth)
 auth = amazon_ads_auth.AdsAuth(
     {emulator.client_id!r}, {emulator.client_secret!r}, {emulator.issue_refresh_token()!r},
     token_url={emulator.token_url!r}, api_hosts=[{emulator.api_host!r}],
@@ -64,3 +64,23 @@ def test_no_module_aliasing() -> None:
     assert sys.modules["httpx"] is httpx
     assert sys.modules["httpx2"] is httpx2
     assert httpx is not httpx2
+
+
+def test_httpx2_joins_the_bases_only_when_imported() -> None:
+    code = """
+import sys
+import amazon_ads_auth
+from amazon_ads_auth import AdsAuth
+from amazon_ads_auth._compat import have_httpx2
+assert "httpx2" not in sys.modules and not have_httpx2(AdsAuth)
+auth = AdsAuth("amzn1.application-oa2-client.x", "secret", "Atzr|x")
+import httpx2
+assert isinstance(auth, httpx2.Auth) and have_httpx2(AdsAuth)
+assert httpx2.Client(auth=auth)._auth is auth  # kept as an Auth, not wrapped as a function
+print("ok")
+"""
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=60
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "ok"

@@ -16,6 +16,7 @@ import pytest
 
 from amazon_ads_auth import Token
 from amazon_ads_auth.testing import Emulator
+from tests.accounts import profiles_for_tests
 from tests.workers import emulator_info, make_store, soak
 
 SPAWN = multiprocessing.get_context("spawn")
@@ -33,7 +34,7 @@ def test_soak(kind: str, tmp_path: pathlib.Path, request: pytest.FixtureRequest)
         spec: tuple[Any, ...] = ("file", str(tmp_path / "tokens"))
     else:
         spec = ("redis", request.getfixturevalue("redis_url"), f"soak-{uuid.uuid4().hex}:", 30.0)
-    with Emulator(access_token_lifetime=int(LIFETIME)) as emu:
+    with Emulator(access_token_lifetime=int(LIFETIME), profiles=profiles_for_tests()) as emu:
         refresh_token = emu.issue_refresh_token()
         make_store(spec).save(f"{emu.client_id}/default", Token("Atza|x", refresh_token, 0.0))
         info = emulator_info(emu, refresh_margin=MARGIN)

@@ -39,6 +39,9 @@ def _region(context: click.Context, parameter: click.Parameter, value: str | Non
     if value is None or value.strip().lower() in ("na", "eu", "fe"):
         return None if value is None else value.strip().lower()
     from_env = context.get_parameter_source("region") is click.core.ParameterSource.ENVIRONMENT
+    if from_env and context.params.get("use_emulator"):
+        return None  # AMAZON_ADS_REGION does not apply to the sandbox (a flag on the command
+        # line is processed first, so --emulator is known here)
     raise click.BadParameter(
         f"{value!r} is not a region: use na, eu or fe",
         param_hint="AMAZON_ADS_REGION" if from_env else "'--region'",

@@ -15,7 +15,7 @@ import requests
 
 from ._compat import Httpx2Auth, adopt_httpx2
 from ._consent import DEFAULT_SCOPE, AuthorizationRequest, build_authorization_request
-from ._from_login import env_settings, login_settings
+from ._from_login import auth_of, env_settings, login_lookup
 from ._httpx_replay import HttpxRequest, after_replay, prepare_replay, rejected
 from ._limits import DEFAULT_REFRESH_DEADLINE, DEFAULT_REFRESH_MARGIN
 from ._lwa import code_exchange_request
@@ -149,8 +149,8 @@ class AdsAuth(requests.auth.AuthBase, httpx.Auth, Httpx2Auth):
 
         Raises: ConfigurationError for a missing or bad setting; NoTokenError when no login
         is stored."""
-        settings, store = env_settings(overrides)
-        return cls(**settings) if store is None else cls.from_login(store=store, **settings)
+        settings, lookup = env_settings(overrides, cls)
+        return cls(**settings) if lookup is None else auth_of(lookup, cls)
 
     @classmethod
     def from_login(
@@ -171,9 +171,7 @@ class AdsAuth(requests.auth.AuthBase, httpx.Auth, Httpx2Auth):
         Raises: NoTokenError when there is no login; ConfigurationError when the choice is
         ambiguous, no login owns the profile, or no client secret is known."""
         arguments = {**overrides, "store_key": store_key, "profile_id": profile_id}
-        settings, profile = login_settings(store, arguments, lambda found: cls(**found))
-        auth = cls(**settings)
-        return auth.with_profile(profile) if profile is not None else auth
+        return auth_of(login_lookup(store, arguments, cls), cls)
 
     @classmethod
     def from_oauth2_session(cls, session: Any, **overrides: Any) -> AdsAuth:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import pathlib
 from collections.abc import Callable
+from typing import Any
 
 import pytest
 
@@ -124,3 +125,24 @@ def test_from_env_prefers_the_environment_then_the_login(
     monkeypatch.setenv("AMAZON_ADS_CLIENT_ID", "amzn1.application-oa2-client.fromenv")
     monkeypatch.setenv("AMAZON_ADS_CLIENT_SECRET", "s")
     assert AdsAuth.from_env(store=store).client_id == "amzn1.application-oa2-client.fromenv"
+
+
+class CountingFileStore(FileTokenStore):
+    """Counts the passes over its login records."""
+
+    passes = 0
+
+    def records(self) -> dict[str, dict[str, Any] | None]:
+        self.passes += 1
+        return super().records()
+
+
+def test_from_env_reads_the_stored_logins_once(
+    emulator: Emulator, tmp_path: pathlib.Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    store = CountingFileStore(tmp_path / "tokens")
+    add_login(store, emulator, "default", [1])
+    monkeypatch.setenv("AMAZON_ADS_CLIENT_ID", emulator.client_id)
+    auth = AdsAuth.from_env(store=store)  # the client's login: checked, then chosen
+    assert auth.client_id == emulator.client_id
+    assert store.passes == 1

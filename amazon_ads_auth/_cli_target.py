@@ -29,6 +29,7 @@ from ._open_store import open_store
 from ._redact import describe_store
 from ._regions import Region
 from ._resolve import Given, LoginLookup, api_base_url
+from ._settings import is_profile_id
 from ._store import TokenStore
 
 _F = TypeVar("_F", bound=Callable[..., Any])
@@ -36,7 +37,7 @@ _F = TypeVar("_F", bound=Callable[..., Any])
 
 def _region(context: click.Context, parameter: click.Parameter, value: str | None) -> str | None:
     """--region or AMAZON_ADS_REGION: na, eu or fe; a bad value names where it came from."""
-    if value is None or value.strip().lower() in ("na", "eu", "fe"):
+    if value is None or Region.is_one(value):
         return None if value is None else value.strip().lower()
     from_env = context.get_parameter_source("region") is click.core.ParameterSource.ENVIRONMENT
     if from_env and context.params.get("use_emulator"):
@@ -52,7 +53,7 @@ def profile_option(function: _F) -> _F:
     """--profile-id, checked to be a numeric Ads profile id (a usage error otherwise)."""
 
     def check(context: click.Context, parameter: click.Parameter, value: str | None) -> str | None:
-        if value is not None and not (value.strip().isascii() and value.strip().isdigit()):
+        if value is not None and not is_profile_id(value.strip()):
             raise click.BadParameter(
                 f"{value!r} is not a numeric Ads profile id (see `amazon-ads-auth profiles`)"
             )
@@ -154,7 +155,7 @@ class Target:
 
     def logins(self) -> list[Login]:
         """The logins this command may use: the demo ones under --emulator, else the real."""
-        return [x for x in load_logins(self.store()) if x.demo == (self.emulator is not None)]
+        return self._lookup(None).logins()
 
     def overrides(self) -> dict[str, Any]:
         """The settings given on the command line (or in the environment): they win."""
@@ -292,7 +293,7 @@ _SEALED = {
 def check_profile_variable() -> None:
     """AMAZON_ADS_PROFILE_ID, when set, must be a profile id: a usage error naming it."""
     value = os.environ.get("AMAZON_ADS_PROFILE_ID", "").strip()
-    if value and not (value.isascii() and value.isdigit()):
+    if value and not is_profile_id(value):
         raise click.BadParameter(
             f"{value!r} is not a numeric Ads profile id", param_hint="AMAZON_ADS_PROFILE_ID"
         )

@@ -35,6 +35,15 @@ class Region(enum.Enum):
                 f"unknown region {value!r}: use one of 'na', 'eu', 'fe'"
             ) from None
 
+    @classmethod
+    def is_one(cls, value: str) -> bool:
+        """Whether `value` names a region (na, eu or fe, any case)."""
+        try:
+            cls(value.strip())
+        except ValueError:
+            return False
+        return True
+
     @property
     def authorization_url(self) -> str:
         """The consent page users are sent to."""

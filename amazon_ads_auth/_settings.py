@@ -78,12 +78,17 @@ def require_margin(value: object) -> float:
     return margin
 
 
+def is_profile_id(text: str) -> bool:
+    """Plain ASCII digits: the only profile ids this library sends in the Scope header."""
+    return text.isascii() and text.isdigit()
+
+
 def profile_text(profile_id: int | str | None) -> str | None:
     """A profile id as sent in the Scope header: plain ASCII digits only."""
     if profile_id is None:
         return None
     text = str(profile_id).strip() if isinstance(profile_id, (int, str)) else ""
-    if isinstance(profile_id, bool) or not (text.isascii() and text.isdigit()):
+    if isinstance(profile_id, bool) or not is_profile_id(text):
         raise ConfigurationError(
             "profile_id must be a numeric Ads profile id, digits only (see GET /v2/profiles), "
             f"got {profile_id!r}"
@@ -121,12 +126,12 @@ def checked_variable(name: str, var: str, value: str) -> str:
     """An AMAZON_ADS_* value, with an error that names the variable when it is unusable.
 
     Raises: ConfigurationError for a profile id that is not digits or an unknown region."""
-    if name == "profile_id" and not (value.isascii() and value.isdigit()):
+    if name == "profile_id" and not is_profile_id(value):
         raise ConfigurationError(
             f"{var}={value!r} is not a numeric Ads profile id: unset it, or set it to a "
             "profile id from `amazon-ads-auth profiles`"
         )
-    if name == "region" and value.lower() not in ("na", "eu", "fe"):
+    if name == "region" and not Region.is_one(value):
         raise ConfigurationError(f"{var}={value!r} is not a region: set it to na, eu or fe")
     return value
 

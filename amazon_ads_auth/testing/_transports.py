@@ -11,6 +11,7 @@ timeout error after that long.
 
 from __future__ import annotations
 
+import functools
 import io
 from collections.abc import Callable, Mapping
 from typing import Any
@@ -88,21 +89,37 @@ def httpx_transport(handler: Handler, lib: Any = None) -> Any:
     `isinstance(t, httpx.BaseTransport)` holds for code that checks)."""
     if lib is None:
         import httpx as lib
+    return _transport_class(lib)(handler, lib)
+
+
+@functools.cache
+def _transport_class(lib: Any) -> Any:
+    """One transport class per library (httpx, httpx2), made the first time it is asked for."""
     kind = type(
         "EmulatorTransport", (HttpxTransport, lib.BaseTransport, lib.AsyncBaseTransport), {}
     )
     kind.__module__ = __name__
-    return kind(handler, lib)
+    return kind
 
 
 def requests_adapter(handler: Handler) -> Any:
     """A requests transport adapter answered by the emulator: `session.mount("https://", a)`."""
+    return _adapter_class()(handler)
+
+
+@functools.cache
+def _adapter_class() -> Any:
+    """The adapter class, made on first use (requests loads only then)."""
     import requests
     import requests.adapters
     from requests.structures import CaseInsensitiveDict
     from requests.utils import get_encoding_from_headers
 
     class EmulatorAdapter(requests.adapters.BaseAdapter):
+        def __init__(self, handler: Handler) -> None:
+            super().__init__()
+            self._handler = handler
+
         def send(
             self,
             request: requests.PreparedRequest,
@@ -116,7 +133,7 @@ def requests_adapter(handler: Handler) -> Any:
             target = "/" + split[3] if len(split) > 3 else "/"
             headers = {name.lower(): value for name, value in request.headers.items()}
             wait = timeout[1] if isinstance(timeout, tuple) else timeout
-            answer = handler(
+            answer = self._handler(
                 Request(request.method or "GET", target, headers, _body(request.body), wait)
             )
             if answer.hang_up == TIMEOUT:
@@ -141,7 +158,7 @@ def requests_adapter(handler: Handler) -> Any:
             """Nothing to close."""
 
     EmulatorAdapter.__module__ = __name__
-    return EmulatorAdapter()
+    return EmulatorAdapter
 
 
 def _body(body: object) -> bytes:

@@ -134,6 +134,18 @@ def split_proxy_credentials(proxy: str) -> tuple[str, tuple[str, str] | None]:
     return urlunsplit(parts._replace(netloc=host)), (user, password)
 
 
+def _read_capped(stream: Iterable[bytes]) -> tuple[bytes, bool]:
+    """The body up to MAX_TOKEN_BODY bytes, and whether there was more (then not read on)."""
+    chunks: list[bytes] = []
+    size = 0
+    for chunk in stream:
+        size += len(chunk)
+        if size > MAX_TOKEN_BODY:
+            return b"".join(chunks), True
+        chunks.append(chunk)
+    return b"".join(chunks), False
+
+
 def post(url: str, body: bytes, headers: Mapping[str, str], timeout: float) -> RawAnswer:
     """POST and read the answer, all within `timeout` seconds (httpcore.TimeoutException
     after that; other httpcore errors for network failures)."""
@@ -148,21 +160,13 @@ def post(url: str, body: bytes, headers: Mapping[str, str], timeout: float) -> R
             content=body,
             extensions=extensions,
         ) as response:
-            chunks: list[bytes] = []
-            size = 0
-            too_large = False
-            for chunk in response.iter_stream():
-                size += len(chunk)
-                if size > MAX_TOKEN_BODY:
-                    too_large = True
-                    break
-                chunks.append(chunk)
+            answer, too_large = _read_capped(response.iter_stream())
             found = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in response.headers}
             return RawAnswer(
                 status_code=response.status,
                 content_type=found.get("content-type", ""),
                 retry_after=found.get("retry-after"),
-                body=b"".join(chunks),
+                body=answer,
                 too_large=too_large,
             )
     finally:
@@ -189,15 +193,7 @@ def post_via(
     try:
         response = transport.handle_request(request)
         try:
-            chunks: list[bytes] = []
-            size = 0
-            too_large = False
-            for chunk in response.stream:  # type: ignore[union-attr]
-                size += len(chunk)
-                if size > MAX_TOKEN_BODY:
-                    too_large = True
-                    break
-                chunks.append(chunk)
+            answer, too_large = _read_capped(response.stream)  # type: ignore[arg-type]
         finally:
             response.close()
     except httpx.TimeoutException as exc:
@@ -212,6 +208,6 @@ def post_via(
         status_code=response.status_code,
         content_type=response.headers.get("content-type", ""),
         retry_after=response.headers.get("retry-after"),
-        body=b"".join(chunks),
+        body=answer,
         too_large=too_large,
     )

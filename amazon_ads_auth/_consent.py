@@ -66,8 +66,13 @@ def build_authorization_request(
     scope: str | Sequence[str] = DEFAULT_SCOPE,
     *,
     pkce: bool = True,
+    state: str | None = None,
+    code_verifier: str | None = None,
 ) -> AuthorizationRequest:
-    """The consent URL with a fresh `state` and, with `pkce`, an S256 code challenge."""
+    """The consent URL with a fresh `state` and, with `pkce`, an S256 code challenge.
+
+    `state` and `code_verifier` may be given (the web flow derives the verifier from its
+    secret key, so it never leaves the server); by default both are random."""
     require_secure_url(authorization_url, "authorization_url")
     if not isinstance(redirect_uri, str) or "://" not in redirect_uri:
         raise ConfigurationError(
@@ -78,11 +83,11 @@ def build_authorization_request(
     from oauthlib.oauth2 import WebApplicationClient  # loaded on first use, not at import
 
     client = WebApplicationClient(client_id)
-    state = secrets.token_urlsafe(24)
+    state = state or secrets.token_urlsafe(24)
     extra: dict[str, str] = {}
     verifier: str | None = None
     if pkce:
-        verifier = secrets.token_urlsafe(64)[:96]
+        verifier = code_verifier or secrets.token_urlsafe(64)[:96]
         extra = {
             "code_challenge": client.create_code_challenge(verifier, "S256"),
             "code_challenge_method": "S256",
@@ -142,7 +147,7 @@ def parse_redirect(redirect_url: str, expected_state: str | None) -> str:
 
 
 def _consent_error(error: str, raw_description: str | None) -> AdsAuthError:
-    if error == "invalid_request" and "code" in (raw_description or "").lower():
+    if error in ("invalid_request", "missing_code") and "code" in (raw_description or "").lower():
         return ConfigurationError(
             "the redirect URL carries no authorization code: paste the URL the browser "
             "landed on after you approved"

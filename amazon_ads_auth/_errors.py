@@ -47,6 +47,17 @@ class StateMismatchError(AdsAuthError):
 
 
 @public
+class ConsentError(AdsAuthError):
+    """A web consent callback that cannot be trusted: no consent cookie, a forged or
+    expired one (`reason` "cookie"), or one started by another tenant (`reason` "tenant").
+    The person has to start again from Connect, in the same browser."""
+
+    def __init__(self, message: str, *, reason: str) -> None:
+        super().__init__(message)
+        self.reason = reason
+
+
+@public
 class AuthorizationDeniedError(AdsAuthError):
     """The consent redirect carried `error=` (the user refused, or the client is not allowed)."""
 

@@ -125,6 +125,8 @@ def sleeps() -> list[float]:
 
 
 SENTINEL_CLIENT_SECRET = "sentinel-client-secret-" + "7f3a9c1e5b2d4086"
+# The web flow's cookie-signing key in tests: a secret of the app, scanned for like the rest.
+SENTINEL_SECRET_KEY = "sentinel-secret-key-" + "5c8e1f0a9d7b3e2c6a4f"
 
 
 class SecretScanner(logging.Handler):
@@ -146,7 +148,7 @@ class SecretScanner(logging.Handler):
         self.texts.append(("a log record", text))
 
     def secrets(self) -> list[str]:
-        found = [SENTINEL_CLIENT_SECRET]
+        found = [SENTINEL_CLIENT_SECRET, SENTINEL_SECRET_KEY]
         for emulator in self.emulators:
             found.extend(emulator.issued_secrets())
         return found
@@ -175,6 +177,7 @@ def secret_scanner(monkeypatch: pytest.MonkeyPatch) -> Iterator[SecretScanner]:
     import click.testing
 
     import amazon_ads_auth
+    import amazon_ads_auth.web
     from amazon_ads_auth import _errors, _lwa, _manager
 
     scanner = SecretScanner()
@@ -206,6 +209,9 @@ def secret_scanner(monkeypatch: pytest.MonkeyPatch) -> Iterator[SecretScanner]:
         amazon_ads_auth.RedisTokenStore,
         _lwa.TokenHttpRequest,
         _manager.TokenManager,
+        amazon_ads_auth.web.ConsentFlow,
+        amazon_ads_auth.web.ConsentStart,
+        amazon_ads_auth.web.ConsentResult,
     ):
         monkeypatch.setattr(cls, "__repr__", _recording(scanner, "a repr", cls.__repr__))
 

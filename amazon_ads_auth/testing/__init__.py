@@ -13,6 +13,7 @@ demand).
 
 from __future__ import annotations
 
+from ._accounts import account_profile
 from ._ads_model import ApiRequest
 from ._clock import FakeClock
 from ._emulator import DEMO_CLIENT_ID, DEMO_CLIENT_SECRET, DEMO_SIGNING_KEY, Emulator
@@ -34,5 +35,6 @@ __all__ = [
     "Sandbox",
     "StoreContractError",
     "UnroutableHostError",
+    "account_profile",
     "check_token_store",
 ]

@@ -15,6 +15,7 @@ from collections import Counter
 from collections.abc import Callable, Mapping
 from typing import Any, Protocol
 
+from ._accounts import Accounts
 from ._lwa_model import Access
 from ._wire import Answer, Request, json_answer, random_token
 
@@ -34,6 +35,7 @@ class AdsSettings(Protocol):
 
     profiles: list[dict[str, Any]]
     report_location: str | None
+    accounts: Accounts
 
 
 class AdsModel:
@@ -71,7 +73,9 @@ class AdsModel:
         if headers.get("amazon-advertising-api-clientid") != access.client_id:
             return 401, {}, {"code": "UNAUTHORIZED", "details": "Invalid client id"}
         route = target.partition("?")[0]
-        profiles = self._settings.profiles
+        profiles = self._settings.accounts.profiles_of(
+            access.grant.account, self._settings.profiles
+        )
         if method == "GET" and route == "/v2/profiles":
             return 200, {}, profiles
         if route.startswith("/v2/reports/") and route.endswith("/download"):

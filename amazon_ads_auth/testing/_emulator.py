@@ -24,8 +24,9 @@ from typing import Any
 from urllib.parse import parse_qsl
 
 from . import _reroute, _transports
+from ._accounts import Accounts
 from ._ads_model import AdsModel, ApiRequest, demo_profile
-from ._faults import HOLD_LIMIT, Fault, TokenGate, answer_with_fault, replace_fields
+from ._faults import GateControls, TokenGate, answer_with_fault, replace_fields
 from ._lwa_model import LwaModel
 from ._server import LoopbackServer
 from ._wire import Answer, Request, oauth_json, page
@@ -43,7 +44,7 @@ _IN_PROCESS_TOKEN = "https://api.amazon.com/auth/o2/token"
 _IN_PROCESS_CONSENT = "https://www.amazon.com/ap/oa"
 
 
-class Emulator:
+class Emulator(GateControls):
     """Login with Amazon and the Ads API: on a loopback port while started (a context
     manager), and in process through its transports at any time."""
 
@@ -69,6 +70,7 @@ class Emulator:
         self.clock = clock
         self.profiles = profiles if profiles is not None else [demo_profile()]
         self.report_location: str | None = None
+        self.accounts = Accounts()
         self._lwa = LwaModel(self, signing_key)
         self._ads = AdsModel(self, self._lwa.valid_access)
         self._gate = TokenGate()
@@ -203,6 +205,16 @@ class Emulator:
             kwargs["token_transport"] = self.httpx_transport()
         return kwargs
 
+    def consent_flow_kwargs(self) -> dict[str, Any]:
+        """Keyword arguments that point a `ConsentFlow` (amazon_ads_auth.web) at this
+        emulator: its consent page, token endpoint and Ads API (it must be serving: the
+        browser goes there)."""
+        return {
+            "token_url": self.token_url,
+            "authorization_url": self.authorization_url,
+            "api_url": self.api_url,
+        }
+
     # ----- control --------------------------------------------------------------------------
 
     def issue_refresh_token(
@@ -211,6 +223,11 @@ class Emulator:
         """Create a grant directly (as if the user consented) and return its refresh token;
         `value` makes that the refresh token (one that code or docs have written in)."""
         return self._lwa.issue_refresh_token(client_id or self.client_id, scope, value)
+
+    def add_account(self, name: str, profiles: list[dict[str, Any]]) -> None:
+        """An Amazon account that can sign in on the consent page, and the profiles its
+        grants see. Once one exists, consent waits for a person to pick an account."""
+        self.accounts.add(name, profiles)
 
     def accept_access_token(
         self, access_token: str, expires_at: float, refresh_token: str | None = None
@@ -226,42 +243,6 @@ class Emulator:
     def revoke_access_tokens(self) -> None:
         """Every access token issued so far is rejected with 401 from now on."""
         self._lwa.revoke_access_tokens()
-
-    def queue_token_faults(self, *faults: Fault) -> None:
-        """The next token requests fail like this, one fault each, in order."""
-        self._gate.queue(faults)
-
-    def hold_token_requests(self, limit: float = HOLD_LIMIT) -> None:
-        """Token requests wait until `release_token_requests()`, or `limit` seconds at most
-        (then `hold_timeouts` counts it, so a test can tell it was never released)."""
-        self._gate.hold(limit)
-
-    def release_token_requests(self) -> None:
-        self._gate.release()
-
-    def wait_for_held_token_request(self, timeout: float = 10.0) -> bool:
-        """True once a token request is waiting at the gate (False after `timeout`)."""
-        return self._gate.wait_for_held(timeout)
-
-    @property
-    def token_latency(self) -> float:
-        """Seconds every token request takes before it is answered."""
-        return self._gate.latency
-
-    @token_latency.setter
-    def token_latency(self, seconds: float) -> None:
-        self._gate.latency = seconds
-
-    @property
-    def token_outage(self) -> int | None:
-        """While set, every token request answers with this status (an outage of LwA)."""
-        return self._gate.outage
-
-    @token_outage.setter
-    def token_outage(self, status: int | None) -> None:
-        self._gate.outage = status
-
-    hold_timeouts = property(lambda self: self._gate.hold_timeouts)
 
     @property
     def token_requests(self) -> collections.Counter[str]:

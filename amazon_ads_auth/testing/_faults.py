@@ -170,3 +170,45 @@ def replace_fields(fault: Fault | None, payload: dict[str, Any]) -> dict[str, An
             else:
                 payload[name] = value
     return payload
+
+
+class GateControls:
+    """The emulator's controls of the gate before its token endpoint (`_gate`)."""
+
+    _gate: TokenGate
+
+    def queue_token_faults(self, *faults: Fault) -> None:
+        """The next token requests fail like this, one fault each, in order."""
+        self._gate.queue(faults)
+
+    def hold_token_requests(self, limit: float = HOLD_LIMIT) -> None:
+        """Token requests wait until `release_token_requests()`, or `limit` seconds at most
+        (then `hold_timeouts` counts it, so a test can tell it was never released)."""
+        self._gate.hold(limit)
+
+    def release_token_requests(self) -> None:
+        self._gate.release()
+
+    def wait_for_held_token_request(self, timeout: float = 10.0) -> bool:
+        """True once a token request is waiting at the gate (False after `timeout`)."""
+        return self._gate.wait_for_held(timeout)
+
+    @property
+    def token_latency(self) -> float:
+        """Seconds every token request takes before it is answered."""
+        return self._gate.latency
+
+    @token_latency.setter
+    def token_latency(self, seconds: float) -> None:
+        self._gate.latency = seconds
+
+    @property
+    def token_outage(self) -> int | None:
+        """While set, every token request answers with this status (an outage of LwA)."""
+        return self._gate.outage
+
+    @token_outage.setter
+    def token_outage(self, status: int | None) -> None:
+        self._gate.outage = status
+
+    hold_timeouts = property(lambda self: self._gate.hold_timeouts)

@@ -16,6 +16,8 @@ import threading
 from collections.abc import Callable, Mapping
 from typing import Any, Protocol
 
+from ._accounts import Accounts
+from ._lwa_answers import oauth_error, refusal, verifier_matches
 from ._wire import Answer, page, random_token, redirect
 
 KNOWN_SCOPES = frozenset(
@@ -29,12 +31,6 @@ KNOWN_SCOPES = frozenset(
 )
 DEFAULT_GRANT_SCOPE = "advertising::campaign_management"
 CODE_LIFETIME = 300.0
-_ERROR_TEXT = {
-    "access_denied": "The user denied the request.",
-    "invalid_scope": "An unknown scope was requested",
-    "invalid_request": "The request is malformed",
-    "unsupported_response_type": "The response_type is not supported",
-}
 
 
 class LwaSettings(Protocol):
@@ -48,6 +44,7 @@ class LwaSettings(Protocol):
     omit_refresh_token_on_refresh: bool
     deny_consent: bool
     clock: Callable[[], float]
+    accounts: Accounts
 
 
 @dataclasses.dataclass
@@ -56,6 +53,7 @@ class Grant:
     refresh_token: str
     scope: str
     revoked: bool = False
+    account: str | None = None  # the emulator account that consented (None: the default)
 
 
 @dataclasses.dataclass
@@ -66,6 +64,7 @@ class _Code:
     issued_at: float
     challenge: str | None
     method: str
+    account: str | None
     used: bool = False
 
 
@@ -86,12 +85,14 @@ class LwaModel:
         self.grants: dict[str, Grant] = {}
         self._codes: dict[str, _Code] = {}
         self._access: dict[str, Access] = {}
+        self._verifiers: list[str] = []
         self._guard = threading.Lock()
 
     # ----- the two endpoints -----------------------------------------------------------------
 
     def consent(self, query: Mapping[str, str]) -> Answer:
-        """`GET /ap/oa`: the user consents at once (or not, with `deny_consent`)."""
+        """`GET /ap/oa`: the user consents at once (or not, with `deny_consent`); with
+        accounts, once one is picked on the sign-in page (or cancels: `deny=1`)."""
         settings = self._settings
         if query.get("client_id") != settings.client_id:
             return page(400, "Unknown client_id: check the client id of your LwA app.")
@@ -100,20 +101,29 @@ class LwaModel:
         if not redirect_uri or (allowed is not None and redirect_uri not in allowed):
             return page(400, "redirect_uri is not an Allowed Return URL of this client.")
         if query.get("response_type") != "code":
-            return _refusal(redirect_uri, "unsupported_response_type", query)
+            return refusal(redirect_uri, "unsupported_response_type", query)
         scope = query.get("scope", "")
         if not scope or not set(scope.split()) <= KNOWN_SCOPES:
-            return _refusal(redirect_uri, "invalid_scope", query)
-        if settings.deny_consent:
-            return _refusal(redirect_uri, "access_denied", query)
+            return refusal(redirect_uri, "invalid_scope", query)
+        account = query.get("account")
+        if settings.accounts and account not in settings.accounts and "deny" not in query:
+            return settings.accounts.sign_in_page(query)
+        if settings.deny_consent or "deny" in query:
+            return refusal(redirect_uri, "access_denied", query)
         method = query.get("code_challenge_method", "plain")
         challenge = query.get("code_challenge")
         if challenge is not None and method not in ("plain", "S256"):
-            return _refusal(redirect_uri, "invalid_request", query)
+            return refusal(redirect_uri, "invalid_request", query)
         code = random_token(20, alphabet="ANabcdefghijklmnopqrstuvwxyz")
         with self._guard:
             self._codes[code] = _Code(
-                settings.client_id, redirect_uri, scope, settings.clock(), challenge, method
+                settings.client_id,
+                redirect_uri,
+                scope,
+                settings.clock(),
+                challenge,
+                method,
+                account,
             )
         params = {"code": code, "scope": scope}
         if "state" in query:
@@ -130,12 +140,12 @@ class LwaModel:
                 decoded = base64.b64decode(authorization[6:]).decode()
                 client_id, _, client_secret = decoded.partition(":")
             except ValueError:
-                return _oauth(401, "invalid_client", "Client authentication failed")
+                return oauth_error(401, "invalid_client", "Client authentication failed")
         expected = self._settings.client_secret.encode()
         if client_id != self._settings.client_id or not hmac.compare_digest(
             (client_secret or "").encode(), expected
         ):
-            return _oauth(401, "invalid_client", "Client authentication failed")
+            return oauth_error(401, "invalid_client", "Client authentication failed")
         grant_type = form.get("grant_type")
         with self._guard:
             if grant_type == "authorization_code":
@@ -143,28 +153,34 @@ class LwaModel:
             if grant_type == "refresh_token":
                 return self._refresh(form)
         if not grant_type:
-            return _oauth(400, "invalid_request", "The request is missing grant_type")
-        return _oauth(400, "unsupported_grant_type", "The grant type is not supported")
+            return oauth_error(400, "invalid_request", "The request is missing grant_type")
+        return oauth_error(400, "unsupported_grant_type", "The grant type is not supported")
 
     def _exchange_code(
         self, form: Mapping[str, str], client_secret: str | None
     ) -> tuple[int, dict[str, Any]]:
         code = self._codes.get(form.get("code", ""))
-        invalid = _oauth(400, "invalid_grant", "The request has an invalid grant parameter : code")
+        if code is not None and code.method == "S256" and form.get("code_verifier"):
+            self._verifiers.append(form["code_verifier"])  # a secret: tests scan for it
+        invalid = oauth_error(
+            400, "invalid_grant", "The request has an invalid grant parameter : code"
+        )
         if code is None or code.used or code.client_id != self._settings.client_id:
             return invalid
         if self._settings.clock() - code.issued_at > CODE_LIFETIME:
             return invalid
         if form.get("redirect_uri") != code.redirect_uri:
             return invalid
-        if code.challenge is not None and not _verifier_matches(
+        if code.challenge is not None and not verifier_matches(
             form.get("code_verifier", ""), code.challenge, code.method
         ):
-            return _oauth(
+            return oauth_error(
                 400, "invalid_grant", "The request has an invalid grant parameter : code_verifier"
             )
         code.used = True
-        grant = Grant(self._settings.client_id, self._new_refresh_token(), code.scope)
+        grant = Grant(
+            self._settings.client_id, self._new_refresh_token(), code.scope, account=code.account
+        )
         self.grants[grant.refresh_token] = grant
         answer = self._new_access(grant)
         if client_secret:
@@ -175,7 +191,7 @@ class LwaModel:
         presented = form.get("refresh_token", "")
         grant = self.grants.get(presented) or self._signed_grant(presented)
         if grant is None or grant.revoked or grant.client_id != self._settings.client_id:
-            return _oauth(
+            return oauth_error(
                 400,
                 "invalid_grant",
                 "The request has an invalid grant parameter : refresh_token. User may have "
@@ -226,7 +242,8 @@ class LwaModel:
 
     def secrets(self) -> list[str]:
         with self._guard:
-            return [self._settings.client_secret, *self.grants, *self._codes, *self._access]
+            known = [*self.grants, *self._codes, *self._access, *self._verifiers]
+            return [self._settings.client_secret, *known]
 
     def valid_access(self, access_token: str) -> Access | None:
         """The access token's record while the API should accept it, else None."""
@@ -278,23 +295,3 @@ class LwaModel:
         access = Access(self._settings.client_id, expires_at, grant)
         self._access[access_token] = access
         return access
-
-
-def _verifier_matches(verifier: str, challenge: str, method: str) -> bool:
-    if method == "S256":
-        digest = hashlib.sha256(verifier.encode()).digest()
-        expected = base64.urlsafe_b64encode(digest).decode().rstrip("=")
-    else:
-        expected = verifier
-    return bool(verifier) and hmac.compare_digest(expected, challenge)
-
-
-def _oauth(status: int, error: str, description: str) -> tuple[int, dict[str, Any]]:
-    return status, {"error": error, "error_description": description}
-
-
-def _refusal(redirect_uri: str, error: str, query: Mapping[str, str]) -> Answer:
-    params = {"error": error, "error_description": _ERROR_TEXT.get(error, error)}
-    if "state" in query:
-        params["state"] = query["state"]
-    return redirect(redirect_uri, params)

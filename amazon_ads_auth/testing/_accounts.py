@@ -1,0 +1,88 @@
+"""The emulator's Amazon accounts: who signs in on the consent page, and the advertising
+profiles each one's grants can see.
+
+With no account added, one user consents at once and sees `Emulator.profiles` (the CLI's
+unattended demo follows that redirect by itself). Once accounts are added, the consent page
+asks which account signs in, with a link per account and a Cancel link (as a person picks
+on Amazon's sign-in page and then allows or cancels), and every grant, code and access token
+sees only the profiles of the account that consented.
+"""
+
+from __future__ import annotations
+
+import html
+import threading
+from collections.abc import Mapping
+from typing import Any
+from urllib.parse import urlencode
+
+from ._wire import Answer
+
+_PAGE = """<!doctype html>
+<html><head><meta charset="utf-8"><title>Amazon (emulator): sign in</title></head>
+<body><h1>Login with Amazon (emulator)</h1>
+<p>Sign in to allow this app to manage your Amazon Ads campaigns.</p>
+<ul>{links}</ul>
+<p><a id="cancel" href="{cancel}">Cancel</a></p>
+</body></html>"""
+
+
+class Accounts:
+    """Account name -> the profiles `GET /v2/profiles` shows its grants."""
+
+    def __init__(self) -> None:
+        self._profiles: dict[str, list[dict[str, Any]]] = {}
+        self._guard = threading.Lock()
+
+    def add(self, name: str, profiles: list[dict[str, Any]]) -> None:
+        with self._guard:
+            self._profiles[name] = list(profiles)
+
+    def __contains__(self, name: object) -> bool:
+        return name in self._profiles
+
+    def __bool__(self) -> bool:
+        return bool(self._profiles)
+
+    def profiles_of(
+        self, account: str | None, default: list[dict[str, Any]]
+    ) -> list[dict[str, Any]]:
+        """The profiles of `account` (`default`: the emulator's, for grants of no account)."""
+        if account is None:
+            return default
+        return self._profiles.get(account, [])
+
+    def sign_in_page(self, query: Mapping[str, str]) -> Answer:
+        """The consent page when accounts exist: one link per account, and Cancel."""
+
+        def link(extra: dict[str, str]) -> str:
+            return html.escape("/ap/oa?" + urlencode({**query, **extra}))
+
+        with self._guard:
+            names = list(self._profiles)
+        links = "".join(
+            f'<li><a id="account-{html.escape(name)}" href="{link({"account": name})}">'
+            f"Sign in as {html.escape(name)} and allow</a></li>"
+            for name in names
+        )
+        body = _PAGE.format(links=links, cancel=link({"deny": "1"}))
+        return Answer(200, {"Content-Type": "text/html;charset=UTF-8"}, body.encode())
+
+
+def account_profile(
+    profile_id: int, name: str, *, country: str = "US", currency: str = "USD"
+) -> dict[str, Any]:
+    """A profile as `GET /v2/profiles` returns it, for an account of a test or a demo."""
+    return {
+        "profileId": profile_id,
+        "countryCode": country,
+        "currencyCode": currency,
+        "dailyBudget": 1000.0,
+        "timezone": "America/Los_Angeles",
+        "accountInfo": {
+            "marketplaceStringId": "ATVPDKIKX0DER",
+            "id": f"A{profile_id}",
+            "type": "seller",
+            "name": name,
+        },
+    }

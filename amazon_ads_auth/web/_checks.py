@@ -1,0 +1,101 @@
+"""The web flow's decisions, sans I/O: which tenant ids, return paths and cookie names are
+usable, and whether a callback belongs to the consent its cookie describes.
+
+Each is a pure function of its arguments, tested by tables (`tests/test_web_checks.py`).
+"""
+
+from __future__ import annotations
+
+import hmac
+import re
+import unicodedata
+from urllib.parse import parse_qs, urlsplit
+
+from .._consent import parse_redirect
+from .._errors import ConfigurationError, ConsentError, StateMismatchError
+from ._cookie import START_AGAIN, ConsentState
+
+MAX_TENANT_LENGTH = 200
+MAX_RETURN_TO_LENGTH = 2000
+# RFC 6265's cookie-name is an RFC 7230 token.
+_COOKIE_NAME = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]{1,64}")
+
+
+def tenant_id(tenant: object) -> str:
+    """`tenant` if it can be a store key: a non-empty one-line string of printable text.
+
+    Raises: ConfigurationError saying what is wrong with it."""
+    if not isinstance(tenant, str) or not tenant.strip():
+        raise ConfigurationError(
+            f"the tenant id must be a non-empty string (it is the store key of the tenant's "
+            f"grant), got {_shown(tenant)}"
+        )
+    if len(tenant) > MAX_TENANT_LENGTH:
+        raise ConfigurationError(
+            f"the tenant id is {len(tenant)} characters long; at most {MAX_TENANT_LENGTH} fit "
+            "in every store"
+        )
+    if tenant != tenant.strip():
+        raise ConfigurationError("the tenant id starts or ends with white space: remove it")
+    if any(unicodedata.category(c) in ("Cc", "Cs", "Zl", "Zp") for c in tenant):
+        raise ConfigurationError(
+            "the tenant id contains a control character or line break: store keys must be "
+            "printable text"
+        )
+    return tenant
+
+
+def safe_return_to(value: object) -> str | None:
+    """`value` if it is a path on this app ("/settings", not "//evil.example" or
+    "https://..."), else None, so the callback can never redirect off the app."""
+    if not isinstance(value, str) or not value.startswith("/") or value.startswith("//"):
+        return None
+    if len(value) > MAX_RETURN_TO_LENGTH or "\\" in value:
+        return None
+    if any(c <= " " or c == "\x7f" or unicodedata.category(c).startswith("C") for c in value):
+        return None
+    return value
+
+
+def checked_cookie_name(name: object) -> str:
+    """`name` if it is a valid cookie name (an RFC 6265 token).
+
+    Raises: ConfigurationError."""
+    if not isinstance(name, str) or not _COOKIE_NAME.fullmatch(name):
+        raise ConfigurationError(
+            f"cookie_name must be a cookie token (letters, digits, '-', '_', ...), got "
+            f"{_shown(name)}"
+        )
+    return name
+
+
+def check_callback(callback_url: str, consent: ConsentState, tenant: str | None) -> str:
+    """The authorization code of a callback, once it is known to answer `consent` and to
+    be completed by the tenant it was started for. The checks run in this order: state,
+    then tenant, then Amazon's `error=`, then the code itself.
+
+    Raises: StateMismatchError, ConsentError (reason "tenant"), AuthorizationDeniedError,
+    ConfigurationError (no code)."""
+    if not isinstance(callback_url, str):
+        raise ConfigurationError("the callback URL must be a string (the request's full URL)")
+    query = urlsplit(callback_url).query if "?" in callback_url else callback_url
+    states = parse_qs(query.lstrip("?"), keep_blank_values=True).get("state", [])
+    given = states[0] if len(states) == 1 else ""
+    if not hmac.compare_digest(given.encode(), consent.state.encode()):
+        raise StateMismatchError(
+            "the callback's state does not match this browser's consent (it answers another "
+            f"consent, or was forged): {START_AGAIN}"
+        )
+    if tenant is not None and tenant != consent.tenant:
+        raise ConsentError(
+            "this consent was started by another account of this app, not the one signed in "
+            "now: sign in as the account that clicked Connect, or start again from Connect",
+            reason="tenant",
+        )
+    return parse_redirect(callback_url if "?" in callback_url else "?" + query, consent.state)
+
+
+def _shown(value: object) -> str:
+    if isinstance(value, str):
+        return repr(value[:40] + ("..." if len(value) > 40 else ""))
+    return type(value).__name__

@@ -1,0 +1,234 @@
+"""The web flow's decisions, by tables: tenant ids, return paths, cookie names, the signed
+consent cookie, the order of the callback's checks, and what each error answers."""
+
+from __future__ import annotations
+
+import base64
+import json
+from typing import Any
+
+import pytest
+
+from amazon_ads_auth import (
+    AuthorizationDeniedError,
+    ConfigurationError,
+    ConsentError,
+    StateMismatchError,
+    StoreError,
+    TokenEndpointError,
+)
+from amazon_ads_auth.web._checks import (
+    check_callback,
+    checked_cookie_name,
+    safe_return_to,
+    tenant_id,
+)
+from amazon_ads_auth.web._cookie import ConsentState, derive_verifier, seal, unseal
+from amazon_ads_auth.web._replies import status_for
+
+KEY = b"k" * 32
+CLIENT = "amzn1.application-oa2-client.xxxx"
+NOW = 1_800_000_000.0
+
+
+def consent(**changes: Any) -> ConsentState:
+    fields: dict[str, Any] = {
+        "state": "S" * 32,
+        "tenant": "acme-42",
+        "region": "na",
+        "scope": "advertising::campaign_management",
+        "return_to": "/settings",
+        "expires_at": NOW + 600,
+        "client_id": CLIENT,
+    }
+    fields.update(changes)
+    return ConsentState(**fields)
+
+
+@pytest.mark.parametrize(
+    "tenant", ["acme-42", "Acme Corp", "org_7", "ünïcødé", "a/b", "1", "x" * 200]
+)
+def test_tenant_ids_that_are_store_keys(tenant: str) -> None:
+    assert tenant_id(tenant) == tenant
+
+
+@pytest.mark.parametrize(
+    ("tenant", "says"),
+    [
+        ("", "non-empty"),
+        ("   ", "non-empty"),
+        (None, "non-empty"),
+        (42, "non-empty"),
+        ("x" * 201, "at most 200"),
+        (" acme", "white space"),
+        ("acme\n", "white space"),
+        ("ac\nme", "control character"),
+        ("ac\x00me", "control character"),
+        ("ac\x1bme", "control character"),
+        ("ac\u2028me", "control character"),
+        ("ac\ud800me", "control character"),
+    ],
+)
+def test_tenant_ids_no_store_can_hold(tenant: object, says: str) -> None:
+    with pytest.raises(ConfigurationError, match=says):
+        tenant_id(tenant)
+
+
+@pytest.mark.parametrize(
+    ("value", "kept"),
+    [
+        ("/settings/integrations", "/settings/integrations"),
+        ("/", "/"),
+        ("/a?b=c&d=e#f", "/a?b=c&d=e#f"),
+        ("/%2F%2Fevil.example", "/%2F%2Fevil.example"),
+        ("/path:with:colons", "/path:with:colons"),
+        ("//evil.example", None),
+        ("//evil.example/path", None),
+        ("///evil.example", None),
+        ("https://evil.example/", None),
+        ("http:evil.example", None),
+        ("javascript:alert(1)", None),
+        ("/\\evil.example", None),
+        ("\\\\evil.example", None),
+        ("evil.example", None),
+        ("settings", None),
+        ("", None),
+        (None, None),
+        (42, None),
+        ("/ok\r\nSet-Cookie: a=b", None),
+        ("/ok\tno", None),
+        ("/with space", None),
+        ("/" + "a" * 2000, None),
+    ],
+)
+def test_only_paths_on_the_app_are_kept_as_return_to(value: object, kept: str | None) -> None:
+    assert safe_return_to(value) == kept
+
+
+@pytest.mark.parametrize("name", ["amazon_ads_consent", "c", "a-b.c~d", "X" * 64])
+def test_cookie_names(name: str) -> None:
+    assert checked_cookie_name(name) == name
+
+
+@pytest.mark.parametrize("name", ["", "a b", "a;b", "a=b", "a,b", "é", "X" * 65, None])
+def test_cookie_names_that_are_not_tokens(name: object) -> None:
+    with pytest.raises(ConfigurationError, match="cookie_name"):
+        checked_cookie_name(name)
+
+
+def test_the_cookie_carries_the_consent_and_no_verifier() -> None:
+    sealed = seal(consent(), KEY)
+    assert unseal(sealed, KEY, now=NOW, client_id=CLIENT) == consent()
+    body = base64.urlsafe_b64decode(sealed.partition(".")[0] + "==")
+    assert derive_verifier(KEY, "S" * 32) not in body.decode()
+    assert json.loads(body)["tenant"] == "acme-42"
+
+
+def test_the_verifier_is_a_pkce_verifier_only_the_key_can_make() -> None:
+    verifier = derive_verifier(KEY, "state-1")
+    assert 43 <= len(verifier) <= 128
+    assert verifier == derive_verifier(KEY, "state-1")
+    assert verifier != derive_verifier(KEY, "state-2")
+    assert verifier != derive_verifier(b"o" * 32, "state-1")
+
+
+def _forged_payload(sealed: str) -> str:
+    body, _, mac = sealed.partition(".")
+    data = json.loads(base64.urlsafe_b64decode(body + "=="))
+    data["tenant"] = "evil-corp"
+    forged = base64.urlsafe_b64encode(json.dumps(data).encode()).rstrip(b"=").decode()
+    return f"{forged}.{mac}"
+
+
+@pytest.mark.parametrize(
+    ("make", "now", "client", "says"),
+    [
+        (lambda: None, NOW, CLIENT, "no consent cookie"),
+        (lambda: "", NOW, CLIENT, "no consent cookie"),
+        (lambda: "not-a-cookie", NOW, CLIENT, "not valid"),
+        (lambda: "a.b", NOW, CLIENT, "not valid"),
+        (lambda: "." * 5000, NOW, CLIENT, "not valid"),
+        (lambda: seal(consent(), b"o" * 32), NOW, CLIENT, "not valid"),
+        (lambda: seal(consent(), KEY) + "x", NOW, CLIENT, "not valid"),
+        (lambda: _forged_payload(seal(consent(), KEY)), NOW, CLIENT, "not valid"),
+        (lambda: seal(consent(), KEY), NOW + 600, CLIENT, "expired"),
+        (lambda: seal(consent(), KEY), NOW + 10_000, CLIENT, "expired"),
+        (lambda: seal(consent(), KEY), NOW, "amzn1.application-oa2-client.other", "another app"),
+    ],
+)
+def test_cookies_that_are_refused(make: Any, now: float, client: str, says: str) -> None:
+    with pytest.raises(ConsentError, match=says) as caught:
+        unseal(make(), KEY, now=now, client_id=client)
+    assert caught.value.reason == "cookie"
+    assert "start again from this browser" in str(caught.value)
+
+
+def test_a_cookie_with_a_good_signature_but_a_strange_payload_is_refused() -> None:
+    from amazon_ads_auth.web._cookie import _b64, _mac
+
+    good = consent().to_json()
+    strange = [
+        {"v": 2},
+        {**good, "v": 2},
+        {**good, "state": 1},
+        {**good, "expires_at": "later"},
+        {**good, "expires_at": True},
+        {**good, "return_to": 7},
+        {**good, "extra": 1},
+        [],
+        "x",
+    ]
+    for payload in strange:
+        body = _b64(json.dumps(payload).encode())
+        with pytest.raises(ConsentError):
+            unseal(f"{body}.{_mac(KEY, body)}", KEY, now=NOW, client_id=CLIENT)
+
+
+CALLBACK = "https://app.example/amazon-ads/callback?"
+OK = "code=ANcode&scope=advertising%3A%3Acampaign_management&state=" + "S" * 32
+
+
+@pytest.mark.parametrize(
+    ("query", "tenant", "raised"),
+    [
+        # The order: state, then tenant, then Amazon's error=, then the code.
+        ("error=access_denied&state=wrong", "other", StateMismatchError),
+        ("code=ANcode&state=wrong", "acme-42", StateMismatchError),
+        ("code=ANcode", "acme-42", StateMismatchError),
+        (OK + "&state=" + "S" * 32, "acme-42", StateMismatchError),  # two states
+        ("error=access_denied&state=" + "S" * 32, "other", ConsentError),
+        (OK, "other", ConsentError),
+        ("error=access_denied&state=" + "S" * 32, "acme-42", AuthorizationDeniedError),
+        ("error=access_denied&state=" + "S" * 32, None, AuthorizationDeniedError),
+        ("state=" + "S" * 32, "acme-42", ConfigurationError),
+    ],
+)
+def test_callback_checks_and_their_order(
+    query: str, tenant: str | None, raised: type[Exception]
+) -> None:
+    with pytest.raises(raised) as caught:
+        check_callback(CALLBACK + query, consent(), tenant)
+    if raised is ConsentError:
+        assert caught.value.reason == "tenant"  # type: ignore[attr-defined]
+
+
+@pytest.mark.parametrize("form", [CALLBACK + OK, "?" + OK, OK])
+def test_a_good_callback_gives_its_code(form: str) -> None:
+    assert check_callback(form, consent(), "acme-42") == "ANcode"
+    assert check_callback(form, consent(), None) == "ANcode"
+
+
+@pytest.mark.parametrize(
+    ("error", "status"),
+    [
+        (ConsentError("x", reason="tenant"), 403),
+        (ConsentError("x", reason="cookie"), 400),
+        (StateMismatchError("x"), 400),
+        (AuthorizationDeniedError("x", error="access_denied"), 400),
+        (ConfigurationError("x"), 400),
+        (TokenEndpointError("x"), 502),
+        (StoreError("x"), 503),
+    ],
+)
+def test_the_status_each_error_answers(error: Any, status: int) -> None:
+    assert status_for(error) == status

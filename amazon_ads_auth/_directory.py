@@ -79,8 +79,15 @@ class LoginDirectory(LoginLookup):
         return view
 
     def close(self) -> None:
+        """Close the AdsAuth objects made so far (their private HTTP clients)."""
         for auth in self._auths.values():
             auth.close()
+
+    def __enter__(self) -> LoginDirectory:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
 
     def refresh_profiles(self, login: Login) -> Login:
         self._views.clear()  # a profile may have moved to another login

@@ -159,3 +159,61 @@ def test_importing_the_library_or_the_cli_never_loads_the_emulator() -> None:
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
     assert out.returncode == 0, out.stderr
     assert out.stdout.strip() == "[]"
+
+
+FRAMEWORKS = ("starlette", "fastapi", "flask", "werkzeug", "django", "uvicorn")
+
+
+def test_the_web_flow_imports_no_web_framework() -> None:
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, amazon_ads_auth.web\n"
+        f"print(sorted(m for m in sys.modules if m.split('.')[0] in {FRAMEWORKS!r}))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip() == "[]"
+    # Only the adapters name a framework, each its own.
+    for name, path in MODULES.items():
+        framework = _top_level_imports(path) & set(FRAMEWORKS)
+        if name == "amazon_ads_auth.web.starlette":
+            assert framework == {"starlette"}
+        elif name == "amazon_ads_auth.web.flask":
+            assert framework == {"flask", "werkzeug"}
+        else:
+            assert framework == set(), name
+
+
+def _top_level_imports(path: pathlib.Path) -> set[str]:
+    found: set[str] = set()
+    for node in ast.walk(ast.parse(path.read_text())):
+        if isinstance(node, ast.Import):
+            found.update(a.name.split(".")[0] for a in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+            found.add(node.module.split(".")[0])
+    return found
+
+
+def test_the_web_flow_is_small_modules() -> None:
+    web = {p.name: len(p.read_text().splitlines()) for p in (PACKAGE / "web").glob("*.py")}
+    assert set(web) >= {"_flow.py", "_checks.py", "_cookie.py", "_replies.py"}
+    assert {name: n for name, n in web.items() if n > 300} == {}
+
+
+@pytest.mark.parametrize(("cls", "method"), [("ConsentFlow", "begin"), ("ConsentFlow", "complete")])
+def test_the_web_flow_says_what_it_raises(cls: str, method: str) -> None:
+    import amazon_ads_auth.web
+
+    doc = inspect.getdoc(getattr(getattr(amazon_ads_auth.web, cls), method)) or ""
+    assert "Raises:" in doc
+
+
+def test_web_names_read_as_their_package_and_pickle() -> None:
+    import amazon_ads_auth.web
+
+    for name in amazon_ads_auth.web.__all__:
+        public = getattr(amazon_ads_auth.web, name)
+        assert pickle.loads(pickle.dumps(public)) is public
+    assert amazon_ads_auth.web.ConsentFlow.__module__ == "amazon_ads_auth.web"

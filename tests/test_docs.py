@@ -26,7 +26,7 @@ from click.testing import CliRunner
 from amazon_ads_auth import FileTokenStore, Token
 from amazon_ads_auth._logins import Login, save_login
 from amazon_ads_auth.cli import main
-from amazon_ads_auth.testing import Emulator
+from amazon_ads_auth.testing import Emulator, account_profile
 from tests.accounts import profiles_for_tests
 from tests.docs_text import PAGES, ROOT, blocks
 
@@ -53,6 +53,11 @@ def amazon(
     store.save(f"{CLIENT_ID}/default", Token("Atza|expired", REFRESH_TOKEN, 1.0))
     login = Login(client_id=CLIENT_ID, store_key="default", client_secret=CLIENT_SECRET)
     save_login(store, login.with_profiles(emu.profiles))
+    # A tenant a web app connected (docs/web.md): a grant and its record, no secret saved.
+    store.save(f"{CLIENT_ID}/acme-42", Token("Atza|expired", REFRESH_TOKEN, 1.0))
+    tenant = Login(client_id=CLIENT_ID, store_key="acme-42", region="eu")
+    save_login(store, tenant.with_profiles([account_profile(5555555555, "Acme EU", country="DE")]))
+    monkeypatch.setenv("APP_SECRET_KEY", "docs-app-secret-key-" + "0" * 24)
     assert CliRunner().invoke(main, ["login", "--emulator"]).exit_code == 0  # for Sandbox
     monkeypatch.chdir(tmp_path)
     (tmp_path / "token.json").write_text(

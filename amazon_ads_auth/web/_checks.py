@@ -13,8 +13,10 @@ from urllib.parse import parse_qs, urlsplit
 
 from .._consent import parse_redirect
 from .._errors import ConfigurationError, ConsentError, StateMismatchError
+from .._urls import is_loopback
 from ._cookie import START_AGAIN, ConsentState
 
+MIN_SECRET_KEY_BYTES = 32
 MAX_TENANT_LENGTH = 200
 MAX_RETURN_TO_LENGTH = 2000
 # RFC 6265's cookie-name is an RFC 7230 token.
@@ -93,6 +95,26 @@ def check_callback(callback_url: str, consent: ConsentState, tenant: str | None)
             reason="tenant",
         )
     return parse_redirect(callback_url if "?" in callback_url else "?" + query, consent.state)
+
+
+def secret_key_bytes(value: object) -> bytes:
+    """The cookie-signing key as bytes, if it is long enough to resist guessing.
+
+    Raises: ConfigurationError."""
+    key = value.encode() if isinstance(value, str) else value
+    if not isinstance(key, bytes) or len(key) < MIN_SECRET_KEY_BYTES:
+        raise ConfigurationError(
+            f"secret_key must be at least {MIN_SECRET_KEY_BYTES} bytes (it signs the consent "
+            "cookie): generate one with `python -c 'import secrets; print(secrets."
+            "token_urlsafe(32))'` and keep it in your app's settings"
+        )
+    return key
+
+
+def is_loopback_http(url: str) -> bool:
+    """Whether the app is plain http on a loopback address (its cookie cannot be Secure)."""
+    parts = urlsplit(url)
+    return parts.scheme == "http" and is_loopback(parts.hostname or "")
 
 
 def _shown(value: object) -> str:

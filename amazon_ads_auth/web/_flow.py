@@ -15,10 +15,10 @@ import secrets
 import time
 from collections.abc import Callable, Sequence
 from typing import Any
-from urllib.parse import urlsplit
 
 from .._auth import AdsAuth
 from .._consent import DEFAULT_SCOPE, build_authorization_request, normalize_scope
+from .._directory import LoginDirectory
 from .._errors import AdsAuthError, ConfigurationError, InvalidGrantError
 from .._logins import Login, save_login
 from .._profiles import fetch_profiles as fetch_profile_items
@@ -26,13 +26,19 @@ from .._redact import Secret
 from .._regions import Region
 from .._settings import require_number, require_text
 from .._store import LoginRecordStore, TokenStore
-from .._urls import is_loopback, require_secure_url
-from ._checks import check_callback, checked_cookie_name, safe_return_to, tenant_id
+from .._urls import require_secure_url
+from ._checks import (
+    check_callback,
+    checked_cookie_name,
+    is_loopback_http,
+    safe_return_to,
+    secret_key_bytes,
+    tenant_id,
+)
 from ._cookie import ConsentState, derive_verifier, seal, unseal
 
 logger = logging.getLogger("amazon_ads_auth")
 
-MIN_SECRET_KEY_BYTES = 32
 DEFAULT_COOKIE_NAME = "amazon_ads_consent"
 DEFAULT_COOKIE_MAX_AGE = 600
 
@@ -108,12 +114,12 @@ class ConsentFlow:
                 f"an Allowed Return URL of the client, got {redirect_uri!r}"
             )
         self.redirect_uri = require_secure_url(redirect_uri, "redirect_uri")
-        self._key = _secret_key(secret_key)
+        self._key = secret_key_bytes(secret_key)
         self.region = Region.parse(region)
         self.scope = normalize_scope(scope)
         self.cookie_name = checked_cookie_name(cookie_name)
         self.cookie_max_age = int(require_number("cookie_max_age", cookie_max_age, minimum=1))
-        self.secure_cookie = not _is_loopback_http(self.redirect_uri)
+        self.secure_cookie = not is_loopback_http(self.redirect_uri)
         self._save_secret = bool(save_secret)
         self._fetch_profiles = bool(fetch_profiles)
         self._token_url = token_url and require_secure_url(token_url, "token_url")
@@ -248,6 +254,14 @@ class ConsentFlow:
             client_secret=self._client_secret.value,
         )
 
+    def directory(self) -> LoginDirectory:
+        """Every connected tenant: a LoginDirectory over the store, with this client's id
+        and secret (`for login in flow.directory()`, `.auth_for(profile_id)`). Close it
+        when done: it holds an AdsAuth per tenant it was asked for."""
+        return LoginDirectory(
+            self.store, client_id=self.client_id, client_secret=self._client_secret.value
+        )
+
     def clear_cookie_header(self) -> str:
         """A Set-Cookie value that removes the consent cookie (send it from the callback)."""
         return f"{self.cookie_name}=; Max-Age=0; Path=/; HttpOnly; SameSite=Lax" + (
@@ -284,19 +298,3 @@ def _exchange(auth: AdsAuth, code: str, redirect_uri: str, verifier: str) -> Non
         )
     if failure is not None:
         raise failure
-
-
-def _secret_key(value: object) -> bytes:
-    key = value.encode() if isinstance(value, str) else value
-    if not isinstance(key, bytes) or len(key) < MIN_SECRET_KEY_BYTES:
-        raise ConfigurationError(
-            f"secret_key must be at least {MIN_SECRET_KEY_BYTES} bytes (it signs the consent "
-            "cookie): generate one with `python -c 'import secrets; print(secrets."
-            "token_urlsafe(32))'` and keep it in your app's settings"
-        )
-    return key
-
-
-def _is_loopback_http(url: str) -> bool:
-    parts = urlsplit(url)
-    return parts.scheme == "http" and is_loopback(parts.hostname or "")

@@ -1,0 +1,162 @@
+"""End to end in real browsers: the example app (`examples/connect_app.py --emulator`) in
+a process of its own, and two headless Chromiums, each its own browser (profile, cookies),
+connecting two tenants at the same time through the emulator's consent page."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import pathlib
+import re
+import shutil
+import subprocess
+import sys
+import urllib.request
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+from tests.conftest import eventually, need_server
+from tests.web_apps import free_socket
+
+ROOT = pathlib.Path(__file__).resolve().parent.parent
+# Chromium as this machine's closed network needs it (no background connections).
+CHROMIUM_FLAGS = (
+    "--headless=new",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--disable-dev-shm-usage",
+)
+# What a secret looks like on a page: LwA's tokens, or an authorization code in a URL.
+SECRET_SHAPES = re.compile(r"Atz[ar]\||[?&]code=|amzn1\.oa2-cs")
+
+
+@pytest.fixture
+def example_app(tmp_path: pathlib.Path) -> Iterator[str]:
+    """`python examples/connect_app.py --emulator` on a free port; its URL."""
+    with free_socket() as probe:
+        port = probe.getsockname()[1]
+    home = tmp_path / "home"
+    home.mkdir()
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("AMAZON_ADS_", "XDG_"))}
+    output = tmp_path / "app.log"
+    with output.open("w") as log:
+        process = subprocess.Popen(
+            [sys.executable, "examples/connect_app.py", "--emulator", "--port", str(port)],
+            cwd=ROOT,
+            env={**env, "HOME": str(home)},
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        eventually(lambda: _answers(url) or process.poll() is not None, timeout=60)
+        assert process.poll() is None, output.read_text()
+        assert f"Open {url}" in output.read_text()
+        yield url
+    finally:
+        process.terminate()
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            process.wait(timeout=20)
+        if process.poll() is None:
+            process.kill()
+    assert not SECRET_SHAPES.search(output.read_text()), output.read_text()[-2000:]
+
+
+def _answers(url: str) -> bool:
+    try:
+        with urllib.request.urlopen(url, timeout=5) as answer:
+            return bool(answer.status == 200)
+    except OSError:
+        return False
+
+
+@pytest.fixture
+def browsers(tmp_path: pathlib.Path) -> Iterator[Any]:
+    """Start headless Chromiums, each with an empty profile of its own."""
+    chromium = shutil.which("chromium") or shutil.which("chromium-browser")
+    if chromium is None:
+        need_server("chromium", "chromium")
+    driver_path = shutil.which("chromedriver") or need_server("chromedriver", "chromium-driver")
+    from selenium import webdriver
+    from selenium.webdriver.chrome.service import Service
+
+    started: list[Any] = []
+
+    def start(name: str) -> Any:
+        options = webdriver.ChromeOptions()
+        options.binary_location = chromium
+        for flag in CHROMIUM_FLAGS:
+            options.add_argument(flag)
+        options.add_argument(f"--user-data-dir={tmp_path / ('chromium-' + name)}")
+        driver = webdriver.Chrome(options=options, service=Service(driver_path))
+        driver.set_page_load_timeout(60)
+        started.append(driver)
+        return driver
+
+    try:
+        yield start
+    finally:
+        for driver in started:
+            with contextlib.suppress(Exception):
+                driver.quit()
+
+
+def _click(driver: Any, element_id: str) -> None:
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support import expected_conditions
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    WebDriverWait(driver, 30).until(
+        expected_conditions.element_to_be_clickable((By.ID, element_id))
+    )
+    driver.find_element(By.ID, element_id).click()
+
+
+def _text_of(driver: Any, element_id: str) -> str:
+    from selenium.webdriver.common.by import By
+
+    return str(driver.find_element(By.ID, element_id).text)
+
+
+def test_two_tenants_connect_in_two_browsers(example_app: str, browsers: Any) -> None:
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    acme, globex = browsers("acme"), browsers("globex")
+    seen: list[str] = []
+    for driver, tenant in ((acme, "acme"), (globex, "globex")):
+        driver.get(f"{example_app}/?tenant={tenant}")
+        assert _text_of(driver, "signed-in") == f"Signed in as {tenant}"
+        _click(driver, "connect")  # to Amazon's consent page; both are open at once
+    for driver in (acme, globex):
+        WebDriverWait(driver, 30).until(lambda d: "/ap/oa" in d.current_url)
+        seen.append(driver.page_source)
+    # Globex consents first, then Acme: each comes back to its own tenant.
+    _click(globex, "account-bob-at-globex")
+    _click(acme, "account-alice-at-acme")
+    for driver in (acme, globex):
+        WebDriverWait(driver, 30).until(lambda d: d.current_url == f"{example_app}/")
+        seen.append(driver.page_source)
+    globex.refresh()  # its page was made before Acme came back
+    for driver in (acme, globex):
+        assert _text_of(driver, "profiles-acme") == "Acme US (1111, US), Acme UK (1112, GB)"
+        assert _text_of(driver, "profiles-globex") == "Globex DE (2221, DE)"
+    # Disconnect is the signed-in tenant's own: Acme's browser shows only Acme's button.
+    from selenium.webdriver.common.by import By
+
+    assert acme.find_elements(By.ID, "disconnect-acme")
+    assert not acme.find_elements(By.ID, "disconnect-globex")
+    _click(acme, "disconnect-acme")
+    WebDriverWait(acme, 30).until(lambda d: not d.find_elements(By.ID, "tenant-acme"))
+    globex.refresh()
+    assert not globex.find_elements(By.ID, "tenant-acme")
+    assert globex.find_elements(By.ID, "tenant-globex")
+    seen.extend(driver.page_source for driver in (acme, globex))
+    for page in seen:
+        assert not SECRET_SHAPES.search(page), page[:500]

@@ -7,11 +7,11 @@ It opens on http://127.0.0.1:8000. Sign in as a tenant with `/?tenant=acme` (a s
 your own sign-in: a cookie), click Connect, consent at Amazon, and come back: the page lists
 every connected tenant (LoginDirectory) with its profiles, fetched live through AdsAuth.
 
-With --emulator, Amazon is the emulator on another loopback port, with two Amazon accounts
-to sign in as, and grants are kept in memory. Without it, set AMAZON_ADS_CLIENT_ID,
-AMAZON_ADS_CLIENT_SECRET and APP_SECRET_KEY (32 bytes or more), register
-http://127.0.0.1:8000/amazon-ads/callback as an Allowed Return URL of your LwA security
-profile, and grants go to AMAZON_ADS_TOKEN_STORE (default: the CLI's file store).
+With --emulator, Amazon is the emulator on another loopback port (each consent there is a
+new Amazon account with profiles of its own), and grants are kept in memory. Without it,
+set AMAZON_ADS_CLIENT_ID, AMAZON_ADS_CLIENT_SECRET and APP_SECRET_KEY (32 bytes or more),
+register http://127.0.0.1:8000/amazon-ads/callback as an Allowed Return URL of your LwA
+security profile, and grants go to AMAZON_ADS_TOKEN_STORE (default: the CLI's file store).
 """
 
 from __future__ import annotations
@@ -106,15 +106,17 @@ def tenant_item(directory: LoginDirectory, login: Login, signed_in: bool) -> str
 
 
 def emulator_flow(app_url: str) -> ConsentFlow:
-    """Amazon played by the emulator, with two Amazon accounts; grants kept in memory."""
+    """Amazon played by the emulator, where each consent is a new Amazon account with two
+    profiles of its own; grants kept in memory."""
     from amazon_ads_auth.testing import Emulator, account_profile
 
     emu = Emulator().start()
-    emu.add_account(
-        "alice-at-acme",
-        [account_profile(1111, "Acme US"), account_profile(1112, "Acme UK", country="GB")],
+    emu.new_account_per_consent(
+        lambda n: [
+            account_profile(n * 1000 + 1, f"Advertiser {n} US"),
+            account_profile(n * 1000 + 2, f"Advertiser {n} UK", country="GB", currency="GBP"),
+        ]
     )
-    emu.add_account("bob-at-globex", [account_profile(2221, "Globex DE", country="DE")])
     print(f"Amazon (the emulator) is on {emu.url}", flush=True)
     return ConsentFlow(
         emu.client_id,

@@ -126,7 +126,7 @@ def test_next_off_the_app_never_redirects_there(site: Site, next_path: str) -> N
     from urllib.parse import quote
 
     back = site.person().connect("?next=" + quote(next_path, safe=""))
-    assert back.status_code == 200 and "Amazon Ads connected: 1 profile" in back.text
+    assert back.status_code == 200 and "Amazon Ads connected: 1 profiles" in back.text
 
 
 def test_region_is_chosen_at_connect(site: Site) -> None:

@@ -98,7 +98,10 @@ def test_tenant_ids_no_store_can_hold(tenant: object, says: str) -> None:
         ("/ok\r\nSet-Cookie: a=b", None),
         ("/ok\tno", None),
         ("/with space", None),
-        ("/" + "a" * 2000, None),
+        ("/" + "a" * 999, "/" + "a" * 999),
+        ("/" + "a" * 1000, None),
+        ("/caf\u00e9", None),
+        ("/caf%C3%A9", "/caf%C3%A9"),
     ],
 )
 def test_only_paths_on_the_app_are_kept_as_return_to(value: object, kept: str | None) -> None:
@@ -161,6 +164,13 @@ def test_cookies_that_are_refused(make: Any, now: float, client: str, says: str)
         unseal(make(), KEY, now=now, client_id=client)
     assert caught.value.reason == "cookie"
     assert "start again from this browser" in str(caught.value)
+
+
+def test_the_longest_consent_still_fits_in_a_cookie() -> None:
+    longest = consent(tenant="\U0001f600" * 200, return_to="/" + "a" * 999)
+    assert len(seal(longest, KEY)) <= 3800
+    with pytest.raises(ConfigurationError, match="more than browsers keep"):
+        seal(consent(scope="advertising::campaign_management " * 100), KEY)
 
 
 def test_a_cookie_with_a_good_signature_but_a_strange_payload_is_refused() -> None:

@@ -372,6 +372,57 @@ def test_two_tenants_at_once_from_two_browsers_get_their_own_grants(
         assert answer.json() == ACCOUNTS[account]
 
 
+def test_a_new_account_per_consent_gives_each_consent_its_own_profiles(
+    emulator: Emulator, store: MemoryTokenStore
+) -> None:
+    from amazon_ads_auth.testing import account_profile
+
+    emulator.new_account_per_consent(lambda n: [account_profile(n * 100, f"Advertiser {n}")])
+    flow = make_flow(emulator, PORT, store)
+    for tenant in ("acme-42", "globex"):
+        start = flow.begin(tenant)
+        page = requests.get(start.url, allow_redirects=False, timeout=30)
+        assert page.status_code == 302  # consent at once: nobody picks an account
+        flow.complete(page.headers["location"], start.cookie_value)
+    owned = {x.store_key: [p.profile_id for p in x.profiles] for x in LoginDirectory(store)}
+    assert owned == {"acme-42": ["100"], "globex": ["200"]}
+
+
+def test_a_tenant_connected_into_redis_is_usable_from_another_process(
+    amazon: Emulator, redis_url: str
+) -> None:
+    import subprocess
+    import sys
+    import uuid
+
+    from amazon_ads_auth import RedisTokenStore
+
+    prefix = f"web-{uuid.uuid4().hex}:"
+    flow = make_flow(amazon, PORT, RedisTokenStore(redis_url, prefix=prefix))
+    start, callback = consent(flow, "acme-42", "bob")
+    flow.complete(callback, start.cookie_value, tenant="acme-42")
+    worker = (
+        "import sys, requests\n"
+        "from amazon_ads_auth import AdsAuth, LoginDirectory, RedisTokenStore\n"
+        "url, prefix, client_id, secret, api = sys.argv[1:]\n"
+        "store = RedisTokenStore(url, prefix=prefix)\n"
+        "auth = AdsAuth.from_login('acme-42', store=store, client_id=client_id,"
+        " client_secret=secret)\n"
+        "print(requests.get(api + '/v2/profiles', auth=auth, timeout=30).status_code)\n"
+        "routed = LoginDirectory(store, client_id=client_id, client_secret=secret)"
+        ".auth_for(223)\n"
+        "print(requests.get(api + '/echo', auth=routed, timeout=30).json()['scope'])\n"
+    )
+    ran = subprocess.run(
+        [sys.executable, "-c", worker, redis_url, prefix, amazon.client_id,
+         amazon.client_secret, amazon.api_url],
+        capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+    assert ran.returncode == 0, ran.stderr
+    assert ran.stdout.split() == ["200", "223"]
+    assert amazon.token_requests == {"authorization_code": 1}  # the saved token was used
+
+
 def test_reprs_show_no_secret(flow: ConsentFlow) -> None:
     start = flow.begin("acme-42")
     for text in (repr(flow), repr(start)):

@@ -4,15 +4,16 @@ profiles each one's grants can see.
 With no account added, one user consents at once and sees `Emulator.profiles` (the CLI's
 unattended demo follows that redirect by itself). Once accounts are added, the consent page
 asks which account signs in, with a link per account and a Cancel link (as a person picks
-on Amazon's sign-in page and then allows or cancels), and every grant, code and access token
-sees only the profiles of the account that consented.
+on Amazon's sign-in page and then allows or cancels). With a new account per consent, every
+consent is given at once by a new account (the n-th) with profiles of its own. Every grant,
+code and access token sees only the profiles of the account that consented.
 """
 
 from __future__ import annotations
 
 import html
 import threading
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 from urllib.parse import urlencode
 
@@ -33,10 +34,25 @@ class Accounts:
     def __init__(self) -> None:
         self._profiles: dict[str, list[dict[str, Any]]] = {}
         self._guard = threading.Lock()
+        self._per_consent: Callable[[int], list[dict[str, Any]]] | None = None
+        self._made = 0
 
     def add(self, name: str, profiles: list[dict[str, Any]]) -> None:
         with self._guard:
             self._profiles[name] = list(profiles)
+
+    def new_per_consent(self, profiles_for: Callable[[int], list[dict[str, Any]]]) -> None:
+        self._per_consent = profiles_for
+
+    def for_consent(self) -> str | None:
+        """A new account ("user-N") for this consent, when accounts are made per consent."""
+        if self._per_consent is None:
+            return None
+        with self._guard:
+            self._made += 1
+            name, number = f"user-{self._made}", self._made
+        self.add(name, self._per_consent(number))
+        return name
 
     def __contains__(self, name: object) -> bool:
         return name in self._profiles

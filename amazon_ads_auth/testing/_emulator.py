@@ -229,6 +229,12 @@ class Emulator(GateControls):
         grants see. Once one exists, consent waits for a person to pick an account."""
         self.accounts.add(name, profiles)
 
+    def new_account_per_consent(self, profiles_for: Callable[[int], list[dict[str, Any]]]) -> None:
+        """Every consent from now on is given at once by a new Amazon account (the n-th),
+        whose grants see `profiles_for(n)`: a demo where each tenant has profiles of its own
+        and nobody has to pick an account."""
+        self.accounts.new_per_consent(profiles_for)
+
     def accept_access_token(
         self, access_token: str, expires_at: float, refresh_token: str | None = None
     ) -> None:

@@ -105,7 +105,7 @@ class LwaModel:
         scope = query.get("scope", "")
         if not scope or not set(scope.split()) <= KNOWN_SCOPES:
             return refusal(redirect_uri, "invalid_scope", query)
-        account = query.get("account")
+        account = query.get("account") or settings.accounts.for_consent()
         if settings.accounts and account not in settings.accounts and "deny" not in query:
             return settings.accounts.sign_in_page(query)
         if settings.deny_consent or "deny" in query:

@@ -18,7 +18,7 @@ from ._cookie import START_AGAIN, ConsentState
 
 MIN_SECRET_KEY_BYTES = 32
 MAX_TENANT_LENGTH = 200
-MAX_RETURN_TO_LENGTH = 2000
+MAX_RETURN_TO_LENGTH = 1000  # with the longest tenant id, the cookie stays under 4 KB
 # RFC 6265's cookie-name is an RFC 7230 token.
 _COOKIE_NAME = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]{1,64}")
 
@@ -49,12 +49,14 @@ def tenant_id(tenant: object) -> str:
 
 def safe_return_to(value: object) -> str | None:
     """`value` if it is a path on this app ("/settings", not "//evil.example" or
-    "https://..."), else None, so the callback can never redirect off the app."""
+    "https://..."), else None, so the callback can never redirect off the app. Only
+    printable ASCII (a path's other characters come percent-encoded) and no backslash,
+    which some browsers read as a slash."""
     if not isinstance(value, str) or not value.startswith("/") or value.startswith("//"):
         return None
     if len(value) > MAX_RETURN_TO_LENGTH or "\\" in value:
         return None
-    if any(c <= " " or c == "\x7f" or unicodedata.category(c).startswith("C") for c in value):
+    if not all("!" <= c <= "~" for c in value):
         return None
     return value
 

@@ -17,7 +17,7 @@ import json
 import math
 from typing import Any
 
-from .._errors import ConsentError
+from .._errors import ConfigurationError, ConsentError
 
 VERSION = 1
 _SIGNING = b"amazon-ads-auth consent cookie v1\0"
@@ -43,10 +43,20 @@ class ConsentState:
 
 
 def seal(consent: ConsentState, key: bytes) -> str:
-    """The cookie value: the payload and its HMAC-SHA256, both base64url, "payload.mac"."""
-    payload = json.dumps(consent.to_json(), separators=(",", ":"), sort_keys=True)
+    """The cookie value: the payload and its HMAC-SHA256, both base64url, "payload.mac".
+
+    Raises: ConfigurationError when it would be longer than browsers keep a cookie."""
+    payload = json.dumps(
+        consent.to_json(), separators=(",", ":"), sort_keys=True, ensure_ascii=False
+    )
     body = _b64(payload.encode())
-    return f"{body}.{_mac(key, body)}"
+    value = f"{body}.{_mac(key, body)}"
+    if len(value) > MAX_COOKIE_LENGTH:
+        raise ConfigurationError(
+            f"the consent cookie would be {len(value)} bytes, more than browsers keep: use a "
+            "shorter tenant id, return path or scope"
+        )
+    return value
 
 
 def unseal(value: str | None, key: bytes, *, now: float, client_id: str) -> ConsentState:

@@ -72,11 +72,7 @@ def connected_reply(result: ConsentResult) -> Reply:
     if result.return_to is not None:
         return Reply(302, location=result.return_to)
     count = len(result.login.profiles)
-    noun = "profile" if count == 1 else "profiles"
-    body = _page(
-        "Amazon Ads connected",
-        f"<p>Amazon Ads connected: {count} {noun}.</p>",
-    )
+    body = _page("Amazon Ads connected", f"<p>Amazon Ads connected: {count} profiles.</p>")
     return Reply(200, body=body)
 
 

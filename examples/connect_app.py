@@ -129,6 +129,11 @@ def emulator_flow(app_url: str) -> ConsentFlow:
 
 
 def amazon_flow(app_url: str) -> ConsentFlow:
+    """Your LwA client, from the environment."""
+    names = ("AMAZON_ADS_CLIENT_ID", "AMAZON_ADS_CLIENT_SECRET", "APP_SECRET_KEY")
+    missing = [name for name in names if not os.environ.get(name)]
+    if missing:
+        raise SystemExit(f"set {', '.join(missing)} (or run with --emulator)")
     return ConsentFlow(
         os.environ["AMAZON_ADS_CLIENT_ID"],
         os.environ["AMAZON_ADS_CLIENT_SECRET"],
@@ -144,7 +149,10 @@ def main() -> None:
     parser.add_argument("--port", type=int, default=8000)
     options = parser.parse_args()
     app_url = f"http://127.0.0.1:{options.port}"
-    flow = emulator_flow(app_url) if options.emulator else amazon_flow(app_url)
+    try:
+        flow = emulator_flow(app_url) if options.emulator else amazon_flow(app_url)
+    except AdsAuthError as error:  # a setting that is not usable: say which, no traceback
+        raise SystemExit(f"error: {error}") from None
     print(f"Open {app_url}", flush=True)
     print(f"(sign in as a tenant with {app_url}/?tenant=acme)", flush=True)
     uvicorn.run(make_app(flow), host="127.0.0.1", port=options.port, log_level="warning")

@@ -159,3 +159,34 @@ def test_two_tenants_connect_in_two_browsers(example_app: str, browsers: Any) ->
     seen.extend(driver.page_source for driver in (acme, globex))
     for page in seen:
         assert not SECRET_SHAPES.search(page), page[:500]
+
+
+@pytest.mark.parametrize(
+    ("env", "says"),
+    [
+        ({}, "set AMAZON_ADS_CLIENT_ID, AMAZON_ADS_CLIENT_SECRET, APP_SECRET_KEY"),
+        (
+            {
+                "AMAZON_ADS_CLIENT_ID": "amzn1.application-oa2-client.xxxx",
+                "AMAZON_ADS_CLIENT_SECRET": "amzn1.oa2-cs.v1.xxxx",
+                "APP_SECRET_KEY": "short",
+            },
+            "secret_key must be at least 32 bytes",
+        ),
+    ],
+)
+def test_the_example_without_its_settings_says_what_to_set(
+    env: dict[str, str], says: str, tmp_path: pathlib.Path
+) -> None:
+    clean = {k: v for k, v in os.environ.items() if not k.startswith(("AMAZON_ADS_", "APP_"))}
+    ran = subprocess.run(
+        [sys.executable, "examples/connect_app.py", "--port", "1"],
+        cwd=ROOT,
+        env={**clean, **env, "HOME": str(tmp_path)},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert ran.returncode == 1
+    assert says in ran.stderr and "Traceback" not in ran.stderr
+    assert "amzn1.oa2-cs" not in ran.stderr + ran.stdout

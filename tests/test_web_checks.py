@@ -242,3 +242,36 @@ def test_a_good_callback_gives_its_code(form: str) -> None:
 )
 def test_the_status_each_error_answers(error: Any, status: int) -> None:
     assert status_for(error) == status
+
+
+@pytest.mark.parametrize(
+    ("tenant", "next_path", "region", "status", "says"),
+    [
+        ("acme-42", "/x", None, 302, None),
+        ("acme-42", None, "EU", 302, None),
+        (42, None, None, 302, None),  # an int org id is a tenant id too
+        (None, "/x", None, 403, "sign in, then click Connect again"),
+        ("", "/x", None, 403, "sign in, then click Connect again"),
+        ("acme-42", None, "mars", 400, "unknown region"),
+        ("a\nb", None, None, 400, "control character"),
+    ],
+)
+def test_what_connect_answers(
+    tenant: object, next_path: str | None, region: str | None, status: int, says: str | None
+) -> None:
+    from amazon_ads_auth import MemoryTokenStore
+    from amazon_ads_auth.web import ConsentFlow
+    from amazon_ads_auth.web._replies import connect_reply
+
+    flow = ConsentFlow(
+        CLIENT, "secret", store=MemoryTokenStore(), secret_key=KEY,
+        redirect_uri="https://app.example/amazon-ads/callback",
+    )  # fmt: skip
+    reply = connect_reply(flow, tenant, next_path, region, "/amazon-ads")
+    assert reply.status == status
+    if status == 302:
+        assert reply.location is not None and reply.location.startswith("https://")
+        assert len(reply.cookies) == 1 and "HttpOnly" in reply.cookies[0]
+    else:
+        assert says is not None and reply.body is not None and says in reply.body
+        assert 'href="/amazon-ads/connect"' in reply.body and not reply.cookies

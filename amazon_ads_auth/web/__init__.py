@@ -9,7 +9,8 @@ Litestar) calls `begin()` and `complete()` in two views.
 from __future__ import annotations
 
 from .._errors import ConsentError
-from ._flow import ConsentFlow, ConsentResult, ConsentStart
+from ._flow import ConsentFlow
+from ._values import ConsentResult, ConsentStart
 
 # Shown, and pickled, as amazon_ads_auth.web.ConsentFlow, not ..._flow.ConsentFlow.
 for _public in (ConsentFlow, ConsentResult, ConsentStart):

@@ -9,19 +9,15 @@ them. The Starlette and Flask adapters are thin layers over these two calls.
 
 from __future__ import annotations
 
-import dataclasses
 import logging
 import secrets
 import time
 from collections.abc import Callable, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from .._auth import AdsAuth
 from .._consent import DEFAULT_SCOPE, build_authorization_request, normalize_scope
-from .._directory import LoginDirectory
 from .._errors import AdsAuthError, ConfigurationError, InvalidGrantError
 from .._logins import Login, save_login
-from .._profiles import fetch_profiles as fetch_profile_items
 from .._redact import Secret
 from .._regions import Region
 from .._settings import require_number, require_text
@@ -36,43 +32,16 @@ from ._checks import (
     tenant_id,
 )
 from ._cookie import ConsentState, derive_verifier, seal, unseal
+from ._values import ConsentResult, ConsentStart
+
+if TYPE_CHECKING:  # loaded by the calls that use them: begin() needs no HTTP library
+    from .._auth import AdsAuth
+    from .._directory import LoginDirectory
 
 logger = logging.getLogger("amazon_ads_auth")
 
 DEFAULT_COOKIE_NAME = "amazon_ads_consent"
 DEFAULT_COOKIE_MAX_AGE = 600
-
-
-@dataclasses.dataclass(frozen=True)
-class ConsentStart:
-    """Where to send the browser (`url`) and the cookie to set on that response."""
-
-    url: str
-    cookie_name: str
-    cookie_value: str = dataclasses.field(repr=False)
-    cookie_max_age: int
-    secure: bool
-    tenant: str
-    region: str
-
-    def set_cookie_header(self) -> str:
-        """A complete Set-Cookie value: HttpOnly, SameSite=Lax (the callback is a top-level
-        GET from Amazon, which Lax lets through), Path=/, Secure unless the app is on
-        loopback http."""
-        return (
-            f"{self.cookie_name}={self.cookie_value}; Max-Age={self.cookie_max_age}; Path=/; "
-            "HttpOnly; SameSite=Lax" + ("; Secure" if self.secure else "")
-        )
-
-
-@dataclasses.dataclass(frozen=True)
-class ConsentResult:
-    """A completed consent: the tenant's saved `login` (profiles filled in) and where the
-    person wanted to go back to (a path on the app, or None)."""
-
-    login: Login
-    tenant: str
-    return_to: str | None
 
 
 class ConsentFlow:
@@ -193,6 +162,8 @@ class ConsentFlow:
         if tenant is not None:
             tenant = tenant_id(tenant)
         code = check_callback(callback_url, consent, tenant)
+        from .._auth import AdsAuth
+
         region = Region.parse(consent.region)
         api_url = self._api_url or region.api_url
         auth = AdsAuth(
@@ -246,6 +217,8 @@ class ConsentFlow:
         """The AdsAuth of a connected tenant (a view for `profile_id` if given).
 
         Raises: NoTokenError when the tenant is not connected."""
+        from .._auth import AdsAuth
+
         return AdsAuth.from_login(
             tenant_id(tenant),
             store=self.store,
@@ -258,6 +231,8 @@ class ConsentFlow:
         """Every connected tenant: a LoginDirectory over the store, with this client's id
         and secret (`for login in flow.directory()`, `.auth_for(profile_id)`). Close it
         when done: it holds an AdsAuth per tenant it was asked for."""
+        from .._directory import LoginDirectory
+
         return LoginDirectory(
             self.store, client_id=self.client_id, client_secret=self._client_secret.value
         )
@@ -271,8 +246,10 @@ class ConsentFlow:
     def _profiles(self, auth: AdsAuth, api_url: str, tenant: str) -> list[dict[str, Any]]:
         if not self._fetch_profiles:
             return []
+        from .._profiles import fetch_profiles
+
         try:
-            return fetch_profile_items(auth, api_url)
+            return fetch_profiles(auth, api_url)
         except AdsAuthError as exc:
             logger.warning(
                 "connected tenant %r, but its profiles could not be fetched (%s); the grant is "

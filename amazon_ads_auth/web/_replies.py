@@ -11,11 +11,11 @@ from __future__ import annotations
 import dataclasses
 import html
 import logging
-from urllib.parse import urlencode
 
 from .._errors import AdsAuthError, ConsentError, StoreError, TokenEndpointError
 from .._regions import Region
-from ._flow import ConsentFlow, ConsentResult
+from ._flow import ConsentFlow
+from ._values import ConsentResult
 
 logger = logging.getLogger("amazon_ads_auth")
 
@@ -31,9 +31,6 @@ class Reply:
     location: str | None = None
     body: str | None = None
     cookies: tuple[str, ...] = ()
-
-    def with_cookie(self, header: str) -> Reply:
-        return dataclasses.replace(self, cookies=(*self.cookies, header))
 
 
 def connect_reply(
@@ -88,8 +85,9 @@ def status_for(error: AdsAuthError) -> int:
     return 400
 
 
-def error_page(status: int, sentence: str, prefix: str, return_to: str | None = None) -> Reply:
-    connect = f"{prefix}/connect" + (f"?{urlencode({'next': return_to})}" if return_to else "")
+def error_page(status: int, sentence: str, prefix: str) -> Reply:
+    """A page with the error's sentence and a link back to Connect."""
+    connect = f"{prefix}/connect"
     body = _page(
         "Amazon Ads was not connected",
         f"<p>{html.escape(sentence)}</p>\n"

@@ -19,8 +19,9 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 from starlette.routing import Route
 
-from ._flow import ConsentFlow, ConsentResult
+from ._flow import ConsentFlow
 from ._replies import Reply, complete_or_reply, connect_reply, connected_reply
+from ._values import ConsentResult
 
 TenantOf = Callable[[Request], "str | Awaitable[str | None] | None"]
 OnConnected = Callable[[Request, ConsentResult], "Response | Awaitable[Response | None] | None"]

@@ -52,13 +52,20 @@ def test_tenant_ids_that_are_store_keys(tenant: str) -> None:
     assert tenant_id(tenant) == tenant
 
 
+def test_an_integer_tenant_id_is_its_decimal_text() -> None:
+    assert tenant_id(42) == "42"
+    with pytest.raises(ConfigurationError):
+        tenant_id(True)
+
+
 @pytest.mark.parametrize(
     ("tenant", "says"),
     [
         ("", "non-empty"),
         ("   ", "non-empty"),
         (None, "non-empty"),
-        (42, "non-empty"),
+        (4.2, "non-empty"),
+        (b"acme", "non-empty"),
         ("x" * 201, "at most 200"),
         (" acme", "white space"),
         ("acme\n", "white space"),
@@ -211,6 +218,7 @@ OK = "code=ANcode&scope=advertising%3A%3Acampaign_management&state=" + "S" * 32
         ("error=access_denied&state=" + "S" * 32, "acme-42", AuthorizationDeniedError),
         ("error=access_denied&state=" + "S" * 32, None, AuthorizationDeniedError),
         ("state=" + "S" * 32, "acme-42", ConfigurationError),
+        ("code=&state=" + "S" * 32, "acme-42", ConfigurationError),
     ],
 )
 def test_callback_checks_and_their_order(
@@ -220,6 +228,8 @@ def test_callback_checks_and_their_order(
         check_callback(CALLBACK + query, consent(), tenant)
     if raised is ConsentError:
         assert caught.value.reason == "tenant"  # type: ignore[attr-defined]
+    if raised is ConfigurationError:
+        assert "start again from Connect" in str(caught.value)
 
 
 @pytest.mark.parametrize("form", [CALLBACK + OK, "?" + OK, OK])

@@ -428,3 +428,31 @@ def test_reprs_show_no_secret(flow: ConsentFlow) -> None:
     for text in (repr(flow), repr(start)):
         assert SENTINEL_SECRET_KEY not in text and start.cookie_value not in text
         assert flow.client_id in repr(flow)
+
+
+AMAZON_HOSTS = {  # Amazon's hosts per region (../shared/lwa-facts.md): consent, token, API
+    "na": ("www.amazon.com", "api.amazon.com", "advertising-api.amazon.com"),
+    "eu": ("eu.account.amazon.com", "api.amazon.co.uk", "advertising-api-eu.amazon.com"),
+    "fe": ("apac.account.amazon.com", "api.amazon.co.jp", "advertising-api-fe.amazon.com"),
+}
+
+
+@pytest.mark.parametrize("region", sorted(AMAZON_HOSTS))
+def test_each_region_uses_its_own_amazon_hosts(region: str) -> None:
+    consent_host, token_host, api_host = AMAZON_HOSTS[region]
+    token_url = f"https://{token_host}/auth/o2/token"
+    emu = Emulator()  # answering Amazon's own hosts, in process
+    store = MemoryTokenStore()
+    flow = ConsentFlow(
+        emu.client_id, emu.client_secret, store=store, secret_key=SENTINEL_SECRET_KEY,
+        redirect_uri="https://app.example.com/amazon-ads/callback",
+    )  # fmt: skip
+    with emu.amazon_hosts():
+        start = flow.begin("acme-42", region=region)
+        assert urlsplit(start.url).hostname == consent_host
+        page = requests.get(start.url, allow_redirects=False, timeout=30)
+        login = flow.complete(page.headers["location"], start.cookie_value).login
+    assert (login.region, login.token_url) == (region, token_url)
+    assert login.api_url == f"https://{api_host}"
+    assert [seen.headers.get("host") for seen in emu.api_log] == [api_host]
+    assert [p.profile_id for p in login.profiles] == ["3141592653589793"]

@@ -132,6 +132,8 @@ def _adapter_class() -> Any:
             split = request.url.split("/", 3) if request.url else []
             target = "/" + split[3] if len(split) > 3 else "/"
             headers = {name.lower(): value for name, value in request.headers.items()}
+            if len(split) > 2:
+                headers.setdefault("host", split[2])  # as urllib3 would send it
             wait = timeout[1] if isinstance(timeout, tuple) else timeout
             answer = self._handler(
                 Request(request.method or "GET", target, headers, _body(request.body), wait)

@@ -24,9 +24,12 @@ _COOKIE_NAME = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]{1,64}")
 
 
 def tenant_id(tenant: object) -> str:
-    """`tenant` if it can be a store key: a non-empty one-line string of printable text.
+    """`tenant` if it can be a store key: a non-empty one-line string of printable text
+    (an integer id, such as a database key, is taken as its decimal text).
 
     Raises: ConfigurationError saying what is wrong with it."""
+    if isinstance(tenant, int) and not isinstance(tenant, bool):
+        tenant = str(tenant)
     if not isinstance(tenant, str) or not tenant.strip():
         raise ConfigurationError(
             f"the tenant id must be a non-empty string (it is the store key of the tenant's "
@@ -83,7 +86,8 @@ def check_callback(callback_url: str, consent: ConsentState, tenant: str | None)
     if not isinstance(callback_url, str):
         raise ConfigurationError("the callback URL must be a string (the request's full URL)")
     query = urlsplit(callback_url).query if "?" in callback_url else callback_url
-    states = parse_qs(query.lstrip("?"), keep_blank_values=True).get("state", [])
+    params = parse_qs(query.lstrip("?"), keep_blank_values=True)
+    states = params.get("state", [])
     given = states[0] if len(states) == 1 else ""
     if not hmac.compare_digest(given.encode(), consent.state.encode()):
         raise StateMismatchError(
@@ -95,6 +99,11 @@ def check_callback(callback_url: str, consent: ConsentState, tenant: str | None)
             "this consent was started by another account of this app, not the one signed in "
             "now: sign in as the account that clicked Connect, or start again from Connect",
             reason="tenant",
+        )
+    if "error" not in params and not any(params.get("code", [])):
+        raise ConfigurationError(
+            "the callback carries no authorization code (it is not the URL Amazon sent the "
+            "browser to): start again from Connect"
         )
     return parse_redirect(callback_url if "?" in callback_url else "?" + query, consent.state)
 

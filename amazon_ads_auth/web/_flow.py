@@ -106,7 +106,7 @@ class ConsentFlow:
 
     def begin(
         self,
-        tenant: str,
+        tenant: str | int,
         *,
         return_to: str | None = None,
         region: Region | str | None = None,
@@ -148,7 +148,7 @@ class ConsentFlow:
         )
 
     def complete(
-        self, callback_url: str, cookie_value: str | None, *, tenant: str | None = None
+        self, callback_url: str, cookie_value: str | None, *, tenant: str | int | None = None
     ) -> ConsentResult:
         """Check the callback against the cookie, exchange the code, fetch the profiles and
         save the grant with its login record under the tenant's store key. `tenant` is the
@@ -197,7 +197,7 @@ class ConsentFlow:
         )
         return ConsentResult(login=login, tenant=consent.tenant, return_to=consent.return_to)
 
-    def disconnect(self, tenant: str) -> bool:
+    def disconnect(self, tenant: str | int) -> bool:
         """Delete the tenant's grant and login record; True if there was one. (Amazon
         keeps the consent until the user removes the app at amazon.com.)
 
@@ -213,7 +213,7 @@ class ConsentFlow:
             logger.info("disconnected tenant %r", tenant)
         return existed
 
-    def auth(self, tenant: str, *, profile_id: int | str | None = None) -> AdsAuth:
+    def auth(self, tenant: str | int, *, profile_id: int | str | None = None) -> AdsAuth:
         """The AdsAuth of a connected tenant (a view for `profile_id` if given).
 
         Raises: NoTokenError when the tenant is not connected."""

@@ -31,8 +31,9 @@ class Region(enum.Enum):
         try:
             return cls(value)
         except ValueError:
+            shown = value[:20] if isinstance(value, str) else value  # it may come from a URL
             raise ConfigurationError(
-                f"unknown region {value!r}: use one of 'na', 'eu', 'fe'"
+                f"unknown region {shown!r}: use one of 'na', 'eu', 'fe'"
             ) from None
 
     @classmethod

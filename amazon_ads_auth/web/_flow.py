@@ -13,7 +13,7 @@ import logging
 import secrets
 import time
 from collections.abc import Callable, Sequence
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 from .._consent import DEFAULT_SCOPE, build_authorization_request, normalize_scope
 from .._errors import AdsAuthError, ConfigurationError, InvalidGrantError
@@ -32,7 +32,7 @@ from ._checks import (
     tenant_id,
 )
 from ._cookie import ConsentState, derive_verifier, seal, unseal
-from ._values import ConsentResult, ConsentStart
+from ._values import ConsentResult, ConsentStart, cookie_header
 
 if TYPE_CHECKING:  # loaded by the calls that use them: begin() needs no HTTP library
     from .._auth import AdsAuth
@@ -203,11 +203,9 @@ class ConsentFlow:
 
         Raises: ConfigurationError for an unusable tenant id; StoreError."""
         key = f"{self.client_id}/{tenant_id(tenant)}"
-        records = self.store if isinstance(self.store, LoginRecordStore) else None
+        records = cast(LoginRecordStore, self.store)  # checked in __init__
         with self.store.lock(key):
-            existed = self.store.load(key) is not None or (
-                records is not None and records.load_login(key) is not None
-            )
+            existed = self.store.load(key) is not None or records.load_login(key) is not None
             self.store.delete(key)
         if existed:
             logger.info("disconnected tenant %r", tenant)
@@ -239,9 +237,7 @@ class ConsentFlow:
 
     def clear_cookie_header(self) -> str:
         """A Set-Cookie value that removes the consent cookie (send it from the callback)."""
-        return f"{self.cookie_name}=; Max-Age=0; Path=/; HttpOnly; SameSite=Lax" + (
-            "; Secure" if self.secure_cookie else ""
-        )
+        return cookie_header(self.cookie_name, "", 0, self.secure_cookie)
 
     def _profiles(self, auth: AdsAuth, api_url: str, tenant: str) -> list[dict[str, Any]]:
         if not self._fetch_profiles:

@@ -13,7 +13,6 @@ import html
 import logging
 
 from .._errors import AdsAuthError, ConsentError, StoreError, TokenEndpointError
-from .._regions import Region
 from ._flow import ConsentFlow
 from ._values import ConsentResult
 
@@ -36,15 +35,12 @@ class Reply:
 def connect_reply(
     flow: ConsentFlow, tenant: object, return_to: str | None, region: str | None, prefix: str
 ) -> Reply:
-    """`GET {prefix}/connect`: a 302 to Amazon with the consent cookie, or a 400 page
-    (unknown region, unusable tenant id), or 403 when no tenant is signed in."""
+    """`GET {prefix}/connect`: a 302 to Amazon with the consent cookie, a 400 page with
+    begin()'s sentence (unknown region, unusable tenant id), or 403 when nobody is signed
+    in."""
     if tenant is None or tenant == "":
         return error_page(403, NOT_SIGNED_IN, prefix)
-    if region is not None and not Region.is_one(region):
-        return error_page(
-            400, f"unknown region {region[:20]!r}: use one of 'na', 'eu', 'fe'", prefix
-        )
-    try:
+    try:  # an unknown region, like an unusable tenant id, is begin()'s ConfigurationError
         start = flow.begin(str(tenant), return_to=return_to, region=region)
     except AdsAuthError as exc:
         return error_page(400, str(exc), prefix)

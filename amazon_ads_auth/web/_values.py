@@ -21,13 +21,8 @@ class ConsentStart:
     region: str
 
     def set_cookie_header(self) -> str:
-        """A complete Set-Cookie value: HttpOnly, SameSite=Lax (the callback is a top-level
-        GET from Amazon, which Lax lets through), Path=/, Secure unless the app is on
-        loopback http."""
-        return (
-            f"{self.cookie_name}={self.cookie_value}; Max-Age={self.cookie_max_age}; Path=/; "
-            "HttpOnly; SameSite=Lax" + ("; Secure" if self.secure else "")
-        )
+        """A complete Set-Cookie value (see `cookie_header`)."""
+        return cookie_header(self.cookie_name, self.cookie_value, self.cookie_max_age, self.secure)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -38,3 +33,12 @@ class ConsentResult:
     login: Login
     tenant: str
     return_to: str | None
+
+
+def cookie_header(name: str, value: str, max_age: int, secure: bool) -> str:
+    """The consent cookie's Set-Cookie value: HttpOnly, SameSite=Lax (the callback is a
+    top-level GET from Amazon, which Lax lets through), Path=/, and Secure unless the app is
+    on loopback http. `max_age` 0 removes it."""
+    return f"{name}={value}; Max-Age={max_age}; Path=/; HttpOnly; SameSite=Lax" + (
+        "; Secure" if secure else ""
+    )

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import os
 import sys
-import time
 
 
 def fresh_token(arguments: list[str]) -> str | None:
@@ -37,7 +36,7 @@ def fresh_token(arguments: list[str]) -> str | None:
         return None
     if not login.has_secret:
         return None  # the full CLI asks for the secret first: so it does here too
-    if token is None or token.expires_at - time.time() <= DEFAULT_REFRESH_MARGIN:
+    if token is None or token.is_expired(DEFAULT_REFRESH_MARGIN):
         return None
     return token.access_token
 

@@ -14,10 +14,7 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from ._auth import AdsAuth
-    from ._callback_store import CallbackTokenStore
-    from ._consent import AuthorizationRequest
-    from ._directory import LoginDirectory
+    from ._auth.adsauth import AdsAuth
     from ._errors import (
         AdsAuthError,
         AuthorizationDeniedError,
@@ -33,21 +30,24 @@ if TYPE_CHECKING:
         TokenFormatError,
         TokenRequestError,
     )
-    from ._file_store import FileTokenStore
-    from ._keyring_store import KeyringTokenStore
-    from ._logins import Login, Profile
-    from ._open_store import open_store
-    from ._redis_store import RedisTokenStore
+    from ._logins.directory import LoginDirectory
+    from ._logins.records import Login, Profile
+    from ._lwa.consent import AuthorizationRequest
     from ._regions import Region
-    from ._store import MemoryTokenStore, TokenStore
+    from ._stores.base import MemoryTokenStore, TokenStore
+    from ._stores.callback import CallbackTokenStore
+    from ._stores.file import FileTokenStore
+    from ._stores.keyring import KeyringTokenStore
+    from ._stores.redis import RedisTokenStore
+    from ._stores.url import open_store
     from ._token import Token
 
 # Where each public name lives.
 _WHERE = {
-    "AdsAuth": "_auth",
-    "CallbackTokenStore": "_callback_store",
-    "AuthorizationRequest": "_consent",
-    "LoginDirectory": "_directory",
+    "AdsAuth": "_auth.adsauth",
+    "CallbackTokenStore": "_stores.callback",
+    "AuthorizationRequest": "_lwa.consent",
+    "LoginDirectory": "_logins.directory",
     "AdsAuthError": "_errors",
     "AuthorizationDeniedError": "_errors",
     "ConfigurationError": "_errors",
@@ -61,15 +61,15 @@ _WHERE = {
     "TokenEndpointError": "_errors",
     "TokenFormatError": "_errors",
     "TokenRequestError": "_errors",
-    "FileTokenStore": "_file_store",
-    "KeyringTokenStore": "_keyring_store",
-    "Login": "_logins",
-    "Profile": "_logins",
-    "open_store": "_open_store",
-    "RedisTokenStore": "_redis_store",
+    "FileTokenStore": "_stores.file",
+    "KeyringTokenStore": "_stores.keyring",
+    "Login": "_logins.records",
+    "Profile": "_logins.records",
+    "open_store": "_stores.url",
+    "RedisTokenStore": "_stores.redis",
     "Region": "_regions",
-    "MemoryTokenStore": "_store",
-    "TokenStore": "_store",
+    "MemoryTokenStore": "_stores.base",
+    "TokenStore": "_stores.base",
     "Token": "_token",
 }
 

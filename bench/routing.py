@@ -16,7 +16,7 @@ import tempfile
 import time
 
 from amazon_ads_auth import FileTokenStore, LoginDirectory, Token
-from amazon_ads_auth._logins import Login
+from amazon_ads_auth._logins.records import Login
 
 CLIENT_ID = "amzn1.application-oa2-client.bench"
 

@@ -59,7 +59,7 @@ def main() -> None:
         seed = (
             "import time\n"
             "from amazon_ads_auth import FileTokenStore, Token\n"
-            "from amazon_ads_auth._logins import Login, save_login\n"
+            "from amazon_ads_auth._logins.records import Login, save_login\n"
             "store = FileTokenStore()\n"
             "key = 'amzn1.application-oa2-client.bench/default'\n"
             "store.save(key, Token('Atza|' + 'a' * 400, 'Atzr|r', time.time() + 3000))\n"

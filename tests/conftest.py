@@ -178,7 +178,9 @@ def secret_scanner(monkeypatch: pytest.MonkeyPatch) -> Iterator[SecretScanner]:
 
     import amazon_ads_auth
     import amazon_ads_auth.web
-    from amazon_ads_auth import _errors, _lwa, _manager
+    from amazon_ads_auth import _errors
+    from amazon_ads_auth._lwa import messages as _lwa
+    from amazon_ads_auth._refresh import manager as _manager
 
     scanner = SecretScanner()
     root = logging.getLogger()

@@ -74,28 +74,100 @@ def test_no_import_circles() -> None:
     assert circles == []
 
 
-def test_modules_stay_small() -> None:
-    sizes = {str(p.relative_to(PACKAGE)): len(p.read_text().splitlines()) for p in MODULES.values()}
-    too_big = {name: n for name, n in sizes.items() if n > 400}
-    assert too_big == {}
-    # The emulator is one module per job, none over 300 lines.
-    assert {n: s for n, s in sizes.items() if n.startswith("testing/") and s > 300} == {}
-    assert sizes["_manager.py"] < 300
+# The rooms, lowest first: a module may import its own room and rooms below it, never above.
+GROUND = {"_errors", "_token", "_regions", "_urls", "_redact", "_limits", "_locks", "_public"}
+LAYERS = {
+    "ground": 0,
+    "_lwa": 1,
+    "_stores": 1,
+    "_refresh": 2,
+    "_logins": 3,
+    "_auth": 4,
+    "integrations": 5,
+    "cli": 6,
+    "web": 6,
+    "mcp": 6,
+    "testing": 7,
+    "package": 8,  # amazon_ads_auth/__init__.py and __main__.py: the front doors
+}
+# Imports that point up today and are being moved down (each a known debt, listed so the
+# test catches any new one).
+KNOWN_UPWARD = {
+    ("amazon_ads_auth._logins.resolve", "amazon_ads_auth._auth.settings"),
+    ("amazon_ads_auth._logins.from_login", "amazon_ads_auth._auth.settings"),
+    ("amazon_ads_auth._logins.directory", "amazon_ads_auth._auth.adsauth"),
+    ("amazon_ads_auth._logins.directory", "amazon_ads_auth._auth.settings"),
+}
+
+
+def room_of(module: str) -> str:
+    parts = module.split(".")
+    if len(parts) == 1 or parts[1] in {"__main__"}:
+        return "package"
+    if parts[1] in GROUND:
+        return "ground"
+    return parts[1]
+
+
+def upward_imports() -> set[tuple[str, str]]:
+    found = set()
+    for name, path in MODULES.items():
+        here = LAYERS[room_of(name)]
+        for target in imports_of(path):
+            if room_of(target) == room_of(name):
+                continue
+            if name == "amazon_ads_auth.cli.sandbox" and room_of(target) == "testing":
+                continue  # the sandbox loads the emulator, inside functions, for --emulator
+            if LAYERS[room_of(target)] >= here:
+                found.add((name, target))
+    return found
+
+
+def test_top_level_holds_only_the_ground_and_the_rooms() -> None:
+    import pkgutil
+
+    names = {m.name for m in pkgutil.iter_modules(amazon_ads_auth.__path__)}
+    rooms = {"_lwa", "_stores", "_refresh", "_logins", "_auth", "cli", "web", "testing"}
+    assert names - {"__main__", "integrations", "mcp"} == GROUND | rooms
+
+
+def test_rooms_import_only_rooms_below_them() -> None:
+    assert upward_imports() - KNOWN_UPWARD == set()
+
+
+def test_the_layering_test_fails_on_a_planted_upward_import(tmp_path: pathlib.Path) -> None:
+    planted = PACKAGE / "_stores" / "planted_upward.py"
+    planted.write_text("from .._auth.adsauth import AdsAuth  # noqa\n")
+    try:
+        MODULES["amazon_ads_auth._stores.planted_upward"] = planted
+        assert ("amazon_ads_auth._stores.planted_upward", "amazon_ads_auth._auth.adsauth") in (
+            upward_imports()
+        )
+    finally:
+        MODULES.pop("amazon_ads_auth._stores.planted_upward", None)
+        planted.unlink()
 
 
 def test_decisions_import_only_the_token_and_the_standard_library() -> None:
-    tree = ast.parse((PACKAGE / "_decisions.py").read_text())
+    tree = ast.parse((PACKAGE / "_refresh" / "decisions.py").read_text())
     imported = set()
     for node in ast.walk(tree):
         if isinstance(node, ast.Import):
             imported.update(alias.name for alias in node.names)
         elif isinstance(node, ast.ImportFrom):
             imported.add("." * node.level + (node.module or ""))
-    assert imported <= {"__future__", "dataclasses", "enum", "collections.abc", "._token"}
+    assert imported <= {
+        "__future__",
+        "dataclasses",
+        "enum",
+        "collections.abc",
+        "._token",
+        ".._token",
+    }
 
 
 # The CLI's sandbox module is the one place that reaches the emulator, inside functions.
-CLI_SANDBOX = {"amazon_ads_auth._cli_sandbox"}  # loads it only for --emulator / `emulator`
+CLI_SANDBOX = {"amazon_ads_auth.cli.sandbox"}  # loads it only for --emulator / `emulator`
 
 
 def test_production_never_imports_the_testing_package() -> None:

@@ -18,7 +18,7 @@ import requests
 from click.testing import CliRunner
 
 from amazon_ads_auth import AdsAuth, FileTokenStore
-from amazon_ads_auth._file_store import default_data_dir
+from amazon_ads_auth._stores.file import default_data_dir
 from amazon_ads_auth.cli import main
 from amazon_ads_auth.testing import DEMO_CLIENT_SECRET, Emulator, FakeClock
 from tests.conftest import assert_no_secrets

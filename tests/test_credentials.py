@@ -18,7 +18,7 @@ from amazon_ads_auth import (
     LoginDirectory,
     Token,
 )
-from amazon_ads_auth._logins import Login, load_logins, save_login
+from amazon_ads_auth._logins.records import Login, load_logins, save_login
 from amazon_ads_auth.testing import Emulator
 from tests.test_login_once import login, python, run
 
@@ -307,7 +307,7 @@ def test_a_password_in_the_token_url_never_appears_in_errors(emulator: Emulator)
 
 def test_control_characters_from_the_network_or_a_paste_are_escaped() -> None:
     from amazon_ads_auth import AuthorizationDeniedError
-    from amazon_ads_auth._consent import parse_redirect
+    from amazon_ads_auth._lwa.consent import parse_redirect
 
     pasted = "https://amazon.com/?error=access_denied&error_description=%1B%5B2J%1B%5D0%3Bpwned%07"
     with pytest.raises(AuthorizationDeniedError) as caught:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import pytest
 
 from amazon_ads_auth import Token
-from amazon_ads_auth._decisions import (
+from amazon_ads_auth._refresh.decisions import (
     UNHELPED_KEPT,
     VALID,
     Need,

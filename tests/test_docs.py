@@ -24,7 +24,7 @@ import requests
 from click.testing import CliRunner
 
 from amazon_ads_auth import FileTokenStore, Token
-from amazon_ads_auth._logins import Login, save_login
+from amazon_ads_auth._logins.records import Login, save_login
 from amazon_ads_auth.cli import main
 from amazon_ads_auth.testing import Emulator, account_profile
 from tests.accounts import profiles_for_tests

@@ -13,9 +13,9 @@ import pytest
 from click.testing import CliRunner
 
 from amazon_ads_auth import FileTokenStore, Token
-from amazon_ads_auth._logins import Login, save_login
-from amazon_ads_auth._loopback import RedirectListener
+from amazon_ads_auth._logins.records import Login, save_login
 from amazon_ads_auth.cli import main
+from amazon_ads_auth.cli.loopback import RedirectListener
 from amazon_ads_auth.testing import Emulator
 from tests.test_cli import own_consent_code, pointing_at
 from tests.test_login_once import SCRIPT, clean_env, free_port
@@ -176,7 +176,7 @@ def test_token_with_a_fresh_stored_token_loads_no_http_library(tmp_path: pathlib
     save_login(store, Login(client_id=client, store_key="default", client_secret="s"))
     code = (
         "import sys; sys.argv = ['amazon-ads-auth', 'token']\n"
-        "from amazon_ads_auth._cli_fast import main; main()\n"
+        "from amazon_ads_auth.__main__ import main; main()\n"
         "print(sorted(m for m in ('click', 'requests', 'httpx', 'oauthlib') if m in sys.modules))"
     )
     env = {k: v for k, v in os.environ.items() if not k.startswith("AMAZON_ADS_")}
@@ -188,7 +188,7 @@ def test_token_with_a_fresh_stored_token_loads_no_http_library(tmp_path: pathlib
 def test_token_near_expiry_or_with_variables_takes_the_full_path(
     emulator: Emulator, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from amazon_ads_auth._cli_fast import fresh_token
+    from amazon_ads_auth.__main__ import fresh_token
 
     store = FileTokenStore()
     key = f"{emulator.client_id}/default"

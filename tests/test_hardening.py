@@ -35,7 +35,7 @@ from amazon_ads_auth import (
     TokenFormatError,
     TokenRequestError,
 )
-from amazon_ads_auth._lwa import parse_retry_after
+from amazon_ads_auth._lwa.messages import parse_retry_after
 from amazon_ads_auth.cli import main
 from amazon_ads_auth.testing import Emulator, FakeClock, Fault
 from tests.conftest import running_redis

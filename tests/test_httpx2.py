@@ -43,7 +43,7 @@ import sys
 sys.modules["httpx2"] = None  # hide httpx2 in this interpreter only
 import httpx
 import amazon_ads_auth
-from amazon_ads_auth._compat import have_httpx2
+from amazon_ads_auth._auth.compat import have_httpx2
 assert not have_httpx2(amazon_ads_auth.AdsAuth)
 auth = amazon_ads_auth.AdsAuth(
     {emulator.client_id!r}, {emulator.client_secret!r}, {emulator.issue_refresh_token()!r},
@@ -71,7 +71,7 @@ def test_httpx2_joins_the_bases_only_when_imported() -> None:
 import sys
 import amazon_ads_auth
 from amazon_ads_auth import AdsAuth
-from amazon_ads_auth._compat import have_httpx2
+from amazon_ads_auth._auth.compat import have_httpx2
 assert "httpx2" not in sys.modules and not have_httpx2(AdsAuth)
 auth = AdsAuth("amzn1.application-oa2-client.x", "secret", "Atzr|x")
 import httpx2

@@ -15,7 +15,8 @@ import pytest
 import requests
 import requests.adapters
 
-from amazon_ads_auth import AdsAuth, TokenEndpointError, _token_http
+from amazon_ads_auth import AdsAuth, TokenEndpointError
+from amazon_ads_auth._lwa import post as _token_http
 from amazon_ads_auth.testing import Emulator, Fault, UnroutableHostError
 from tests.accounts import DEMO_PROFILE_ID
 

@@ -20,7 +20,7 @@ from amazon_ads_auth import (
     Token,
     TokenStore,
 )
-from amazon_ads_auth._logins import save_login
+from amazon_ads_auth._logins.records import save_login
 from amazon_ads_auth.testing import Emulator, FakeClock
 
 

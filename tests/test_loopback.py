@@ -8,7 +8,7 @@ import pytest
 import requests
 
 from amazon_ads_auth import AuthorizationDeniedError, ConfigurationError
-from amazon_ads_auth._loopback import LoginTimeoutError, RedirectListener, loopback_port
+from amazon_ads_auth.cli.loopback import LoginTimeoutError, RedirectListener, loopback_port
 
 
 def free_port() -> int:

@@ -11,8 +11,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from amazon_ads_auth import AdsAuthError, FileTokenStore, MemoryTokenStore, Token
-from amazon_ads_auth._consent import parse_redirect
-from amazon_ads_auth._lwa import RetryLater, interpret_token_response, refresh_request
+from amazon_ads_auth._lwa.consent import parse_redirect
+from amazon_ads_auth._lwa.messages import RetryLater, interpret_token_response, refresh_request
 from amazon_ads_auth._urls import HostScope
 
 json_values = st.recursive(

@@ -28,7 +28,7 @@ from amazon_ads_auth import (
     StoreError,
     Token,
 )
-from amazon_ads_auth._logins import Login, save_login
+from amazon_ads_auth._logins.records import Login, save_login
 from amazon_ads_auth.testing import Emulator, FakeClock
 from tests.conftest import Stack, eventually
 

@@ -11,7 +11,7 @@ import pytest
 import requests
 
 from amazon_ads_auth import AdsAuth, AdsAuthError, MemoryTokenStore
-from amazon_ads_auth._lwa import code_request, refresh_request
+from amazon_ads_auth._lwa.messages import code_request, refresh_request
 from amazon_ads_auth._redact import Secret
 from amazon_ads_auth.testing import Emulator, FakeClock, Fault
 from tests.conftest import SENTINEL_CLIENT_SECRET, Stack, assert_no_secrets

@@ -79,7 +79,7 @@ def test_many_clients_and_keys_without_collisions(store: TokenStore) -> None:
 
 
 def test_login_records_live_with_the_grant(store: TokenStore) -> None:
-    from amazon_ads_auth._logins import Login, load_logins, save_login
+    from amazon_ads_auth._logins.records import Login, load_logins, save_login
 
     store.save("amzn1.client/brand-a", token(1))
     login = Login("amzn1.client", "brand-a", region="eu", client_secret="s3cret-value")

@@ -20,7 +20,7 @@ from .._errors import ConfigurationError
 from ._patches import install
 
 if TYPE_CHECKING:
-    from .._auth import AdsAuth
+    from .._auth.adsauth import AdsAuth
 
 PLACEHOLDER = "held-by-amazon-ads-auth"
 

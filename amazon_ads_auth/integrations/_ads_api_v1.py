@@ -19,7 +19,7 @@ from .._errors import ConfigurationError
 from ._ad_api import PLACEHOLDER
 
 if TYPE_CHECKING:
-    from .._auth import AdsAuth
+    from .._auth.adsauth import AdsAuth
 
 
 def ads_api_v1_config(auth: AdsAuth, **settings: Any) -> Any:

@@ -21,7 +21,7 @@ from ._ad_api import PLACEHOLDER
 from ._patches import install
 
 if TYPE_CHECKING:
-    from .._auth import AdsAuth
+    from .._auth.adsauth import AdsAuth
 
 
 def use_with_amazon_ads_api(auth: AdsAuth, *, base_url: str | None = None) -> Callable[[], None]:

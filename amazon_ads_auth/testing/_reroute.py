@@ -129,7 +129,7 @@ def _install() -> None:
     import httpx
     import requests.adapters
 
-    from .. import _token_http
+    from .._lwa import post as _token_http
 
     def requests_send(original: Any) -> Any:
         def send(adapter: Any, request: Any, *args: Any, **kwargs: Any) -> Any:

@@ -25,8 +25,8 @@ class Sandbox(Emulator):
         """Keyword arguments for `AdsAuth.from_login` (or `LoginDirectory`) that use the
         demo logins, and only those, with the demo client (whatever AMAZON_ADS_CLIENT_ID
         and _CLIENT_SECRET say), pointed at this sandbox."""
-        from .._file_store import demo_store_url
-        from .._open_store import open_store
+        from .._stores.file import demo_store_url
+        from .._stores.url import open_store
 
         return {
             "store": open_store(demo_store_url()),

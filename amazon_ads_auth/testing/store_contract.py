@@ -27,7 +27,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from .._store import ListableStore, LoginRecordStore, TokenStore, TryLockStore
+from .._stores.base import ListableStore, LoginRecordStore, TokenStore, TryLockStore
 from .._token import Token
 
 StoreFactory = Callable[[], TokenStore]
@@ -120,7 +120,7 @@ def _keys_never_collide(factory: StoreFactory) -> None:
 
 
 def _never_loses_a_refresh_token(factory: StoreFactory) -> None:
-    from .._auth import AdsAuth
+    from .._auth.adsauth import AdsAuth
 
     store = factory()
     auth = AdsAuth("amzn1.application-oa2-client.contract", "secret", store=store)

@@ -11,8 +11,8 @@ import re
 import unicodedata
 from urllib.parse import parse_qs, urlsplit
 
-from .._consent import parse_redirect
 from .._errors import ConfigurationError, ConsentError, StateMismatchError
+from .._lwa.consent import parse_redirect
 from .._urls import is_loopback
 from ._cookie import START_AGAIN, ConsentState
 

@@ -15,13 +15,13 @@ import time
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any, cast
 
-from .._consent import DEFAULT_SCOPE, build_authorization_request, normalize_scope
+from .._auth.settings import require_number, require_text
 from .._errors import AdsAuthError, ConfigurationError, InvalidGrantError
-from .._logins import Login, save_login
+from .._logins.records import Login, save_login
+from .._lwa.consent import DEFAULT_SCOPE, build_authorization_request, normalize_scope
 from .._redact import Secret
 from .._regions import Region
-from .._settings import require_number, require_text
-from .._store import LoginRecordStore, TokenStore
+from .._stores.base import LoginRecordStore, TokenStore
 from .._urls import require_secure_url
 from ._checks import (
     check_callback,
@@ -35,8 +35,8 @@ from ._cookie import ConsentState, derive_verifier, seal, unseal
 from ._values import ConsentResult, ConsentStart, cookie_header
 
 if TYPE_CHECKING:  # loaded by the calls that use them: begin() needs no HTTP library
-    from .._auth import AdsAuth
-    from .._directory import LoginDirectory
+    from .._auth.adsauth import AdsAuth
+    from .._logins.directory import LoginDirectory
 
 logger = logging.getLogger("amazon_ads_auth")
 
@@ -162,7 +162,7 @@ class ConsentFlow:
         if tenant is not None:
             tenant = tenant_id(tenant)
         code = check_callback(callback_url, consent, tenant)
-        from .._auth import AdsAuth
+        from .._auth.adsauth import AdsAuth
 
         region = Region.parse(consent.region)
         api_url = self._api_url or region.api_url
@@ -215,7 +215,7 @@ class ConsentFlow:
         """The AdsAuth of a connected tenant (a view for `profile_id` if given).
 
         Raises: NoTokenError when the tenant is not connected."""
-        from .._auth import AdsAuth
+        from .._auth.adsauth import AdsAuth
 
         return AdsAuth.from_login(
             tenant_id(tenant),
@@ -229,7 +229,7 @@ class ConsentFlow:
         """Every connected tenant: a LoginDirectory over the store, with this client's id
         and secret (`for login in flow.directory()`, `.auth_for(profile_id)`). Close it
         when done: it holds an AdsAuth per tenant it was asked for."""
-        from .._directory import LoginDirectory
+        from .._logins.directory import LoginDirectory
 
         return LoginDirectory(
             self.store, client_id=self.client_id, client_secret=self._client_secret.value
@@ -242,7 +242,7 @@ class ConsentFlow:
     def _profiles(self, auth: AdsAuth, api_url: str, tenant: str) -> list[dict[str, Any]]:
         if not self._fetch_profiles:
             return []
-        from .._profiles import fetch_profiles
+        from .._logins.profiles import fetch_profiles
 
         try:
             return fetch_profiles(auth, api_url)

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import dataclasses
 
-from .._logins import Login
+from .._logins.records import Login
 
 
 @dataclasses.dataclass(frozen=True)

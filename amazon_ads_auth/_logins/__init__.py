@@ -1,0 +1,3 @@
+"""Logins: stored grant records, the one credential resolution, LoginDirectory, profiles,
+migration.
+"""

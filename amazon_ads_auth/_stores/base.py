@@ -1,0 +1,198 @@
+"""The TokenStore protocol and the in-memory store."""
+
+from __future__ import annotations
+
+import json
+import threading
+from collections.abc import Iterator
+from contextlib import AbstractContextManager, contextmanager
+from typing import Any, Protocol, runtime_checkable
+
+from .._errors import StoreError, TokenFormatError
+from .._locks import forget_locks_at_fork
+from .._public import public
+from .._token import Token
+
+
+@public
+@runtime_checkable
+class TokenStore(Protocol):
+    """Where tokens live between refreshes, keyed by a string the caller chooses.
+
+    The whole contract is these four methods:
+    - `load(key)`: the token saved under `key`, or None.
+    - `save(key, token)`: keep exactly `token` under `key` (the token manager has already
+      merged in the stored refresh token, under the key's lock: a store need not).
+    - `delete(key)`: remove the grant and anything kept with it (its login record).
+    - `lock(key)`: a context manager that excludes every other user of the same store and
+      key (threads, and for shared stores processes and machines) while held; the token
+      manager re-reads, refreshes and saves under it, which makes a refresh happen once.
+
+    Optional abilities are protocols of their own: `TryLockStore`, `ListableStore`,
+    `LoginRecordStore`. `amazon_ads_auth.testing.check_token_store` runs the contract
+    against a store of yours.
+    """
+
+    def load(self, key: str) -> Token | None: ...
+
+    def save(self, key: str, token: Token) -> None: ...
+
+    def delete(self, key: str) -> None: ...
+
+    def lock(self, key: str) -> AbstractContextManager[None]: ...
+
+
+@runtime_checkable
+class TryLockStore(Protocol):
+    """A store whose lock can be tried without waiting: `try_lock(key)` yields True when it
+    was taken, False when another holder has it. Background refreshes use it, so a process
+    that finds another one refreshing goes on with its valid token."""
+
+    def try_lock(self, key: str) -> AbstractContextManager[bool]: ...
+
+
+@runtime_checkable
+class ListableStore(Protocol):
+    """A store that can list its keys (for `status`, `LoginDirectory`, `from_login`)."""
+
+    def keys(self) -> list[str]: ...
+
+
+@runtime_checkable
+class LoginRecordStore(Protocol):
+    """A store that keeps what `login` learned about a grant beside it: a JSON-ready dict
+    that may hold the client secret, so it is kept with the token and protected alike. The
+    record's storage must never collide with another key's grant, and `delete(key)` removes
+    it with the grant. Callers save records under `lock(key)`."""
+
+    def load_login(self, key: str) -> dict[str, Any] | None: ...
+
+    def save_login(self, key: str, record: dict[str, Any]) -> None: ...
+
+
+@runtime_checkable
+class RecordListingStore(Protocol):
+    """A store that lists every key with its login record (or None) in one pass, so a
+    directory of a thousand logins is one scan, not a thousand and one reads."""
+
+    def records(self) -> dict[str, dict[str, Any] | None]: ...
+
+
+def try_lock(store: TokenStore, key: str) -> AbstractContextManager[bool]:
+    """The store's lock without waiting (`TryLockStore`); for a store without that ability
+    this waits for `lock(key)` (only background refreshes use it, so no caller waits)."""
+    if isinstance(store, TryLockStore):
+        return store.try_lock(key)
+    return _waiting(store, key)
+
+
+@contextmanager
+def _waiting(store: TokenStore, key: str) -> Iterator[bool]:
+    with store.lock(key):
+        yield True
+
+
+def decode_token(raw: str | bytes, where: str) -> Token:
+    """A Token from the JSON a store kept; StoreError naming `where` if it is not one."""
+    try:
+        return Token.from_dict(json.loads(raw))
+    except (ValueError, TokenFormatError, RecursionError):
+        raise StoreError(
+            f"{where} is not a token; it was left untouched: delete it and log in again"
+        ) from None
+
+
+def require_token(token: object) -> None:
+    """Stores keep Token objects only: refuse anything else at once, with what to do."""
+    if not isinstance(token, Token):
+        raise StoreError(
+            f"a store saves Token objects, got {type(token).__name__}: build one with "
+            "Token.from_dict(...) first"
+        )
+
+
+def decode_record(raw: str | bytes) -> dict[str, Any] | None:
+    """A login record from stored JSON; None (an unrecorded grant) if it is not one."""
+    try:
+        record = json.loads(raw)
+    except (ValueError, RecursionError):
+        return None
+    return record if isinstance(record, dict) else None
+
+
+class KeyLocks:
+    """One threading.Lock per key, made on first use, for stores whose lock is in-process.
+    A forked child gets fresh ones: a lock another thread held at fork time would never be
+    released there."""
+
+    def __init__(self) -> None:
+        self._after_fork()
+        forget_locks_at_fork(self)
+
+    def get(self, key: str) -> threading.Lock:
+        with self._guard:
+            return self._locks.setdefault(key, threading.Lock())
+
+    def _after_fork(self) -> None:
+        self._guard = threading.Lock()
+        self._locks: dict[str, threading.Lock] = {}
+
+
+@public
+class MemoryTokenStore:
+    """Tokens in this process's memory: the default, and the right store for one process."""
+
+    def __init__(self) -> None:
+        self._tokens: dict[str, Token] = {}
+        self._logins: dict[str, dict[str, Any]] = {}
+        self._key_locks = KeyLocks()
+        self._guard = threading.Lock()
+        forget_locks_at_fork(self)
+
+    def __repr__(self) -> str:
+        return f"MemoryTokenStore(keys={len(self._tokens)})"
+
+    where = "memory: (this process only)"
+
+    def load(self, key: str) -> Token | None:
+        return self._tokens.get(key)
+
+    def save(self, key: str, token: Token) -> None:
+        require_token(token)
+        with self._guard:
+            self._tokens[key] = token
+
+    def delete(self, key: str) -> None:
+        with self._guard:
+            self._tokens.pop(key, None)
+            self._logins.pop(key, None)
+
+    def keys(self) -> list[str]:
+        return sorted(self._tokens)
+
+    def load_login(self, key: str) -> dict[str, Any] | None:
+        return self._logins.get(key)
+
+    def save_login(self, key: str, record: dict[str, Any]) -> None:
+        with self._guard:
+            self._logins[key] = dict(record)
+
+    @contextmanager
+    def lock(self, key: str) -> Iterator[None]:
+        with self._key_locks.get(key):
+            yield
+
+    @contextmanager
+    def try_lock(self, key: str) -> Iterator[bool]:
+        key_lock = self._key_locks.get(key)
+        if not key_lock.acquire(blocking=False):
+            yield False
+            return
+        try:
+            yield True
+        finally:
+            key_lock.release()
+
+    def _after_fork(self) -> None:
+        # The guard, like the key locks, may have been held by another thread at fork time.
+        self._guard = threading.Lock()

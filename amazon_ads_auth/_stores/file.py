@@ -1,0 +1,255 @@
+"""FileTokenStore: tokens on local disk, shared safely by every process of one machine.
+
+One JSON document per key, not one file for all keys: a save rewrites only its own grant,
+so a crash or a corrupt file can only ever touch one grant, and processes working on
+different advertisers never wait for each other's locks.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+import logging
+import os
+import re
+import stat
+from collections.abc import Iterator
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from .._errors import StoreError, TokenFormatError
+from .._limits import DEFAULT_LOCK_WAIT
+from .._public import public
+from .._token import Token
+from .base import require_token
+from .token_files import (
+    FORMAT,
+    fsync_folder,
+    read_document,
+    refuse_symlink,
+    remove_stale_partials,
+    write_atomically,
+)
+
+if TYPE_CHECKING:
+    import filelock
+
+logger = logging.getLogger("amazon_ads_auth")
+
+_SAFE = re.compile(r"[^A-Za-z0-9._-]+")
+
+
+def default_data_dir() -> Path:
+    """This user's data folder for amazon-ads-auth (platformdirs)."""
+    import platformdirs
+
+    return Path(platformdirs.user_data_dir("amazon-ads-auth", appauthor=False))
+
+
+def demo_store_url() -> str:
+    """Where `--emulator` keeps demo logins: a folder of their own beside the real tokens,
+    so they never mix with real grants and are never refreshed against Amazon."""
+    return (default_data_dir() / "demo-tokens").as_uri()
+
+
+@public
+class FileTokenStore:
+    """Tokens as 0600 JSON files in a 0700 folder, with atomic writes and per-key file locks.
+
+    `path` defaults to "tokens" under the platform's user data folder. `lock_timeout` bounds
+    the wait for another process's lock (StoreError naming the lock file after that); its
+    default outlasts a whole refresh (see `_limits`).
+
+    On a shared machine the folder and every token file must belong to the current user and
+    the folder must not be writable by others: anything else is refused with StoreError,
+    never adopted. Only special files are refused too (a FIFO, a folder, a symlink).
+    """
+
+    def __init__(
+        self,
+        path: str | os.PathLike[str] | None = None,
+        *,
+        lock_timeout: float = DEFAULT_LOCK_WAIT,
+    ):
+        self.path = Path(path) if path is not None else default_data_dir() / "tokens"
+        self.lock_timeout = lock_timeout
+        self._ensure_folder()
+
+    def __repr__(self) -> str:
+        return f"FileTokenStore({str(self.path)!r})"
+
+    @property
+    def where(self) -> str:
+        """The folder, as messages show the store."""
+        return str(self.path)
+
+    # ----- TokenStore ---------------------------------------------------------------------
+
+    def load(self, key: str) -> Token | None:
+        document = read_document(self._file(key))
+        if document is None:
+            return None
+        return self._token_of(document, self._file(key))
+
+    def save(self, key: str, token: Token) -> None:
+        require_token(token)
+        target = self._file(key)
+        previous = read_document(target)
+        if previous is not None:
+            self._token_of(previous, target)  # a corrupt grant is reported, never overwritten
+        document: dict[str, Any] = {"format": FORMAT, "key": key, "token": token.to_dict()}
+        if previous is not None and isinstance(previous.get("login"), dict):
+            document["login"] = previous["login"]  # what `login` recorded stays with it
+        remove_stale_partials(self.path, target)
+        write_atomically(self.path, target, json.dumps(document, separators=(",", ":")).encode())
+
+    def load_login(self, key: str) -> dict[str, Any] | None:
+        """What `login` recorded with this grant (in the same 0600 file), if anything."""
+        document = read_document(self._file(key))
+        record = document.get("login") if document is not None else None
+        return record if isinstance(record, dict) else None
+
+    def save_login(self, key: str, record: dict[str, Any]) -> None:
+        """Keep `record` in the grant's file (the grant must be saved first)."""
+        target = self._file(key)
+        document = read_document(target)
+        if document is None:
+            raise StoreError(f"no grant is stored under {key!r} in {self.path}")
+        document["login"] = record
+        write_atomically(self.path, target, json.dumps(document, separators=(",", ":")).encode())
+
+    def delete(self, key: str) -> None:
+        """Remove the grant, even a corrupt one, and any half-written copy of it."""
+        target = self._file(key)
+        refuse_symlink(target)
+        remove_stale_partials(self.path, target)
+        try:
+            target.unlink()
+        except FileNotFoundError:
+            return
+        except OSError as exc:
+            raise StoreError(f"could not delete {target}: {exc.strerror}") from None
+        fsync_folder(self.path)
+
+    @contextlib.contextmanager
+    def lock(self, key: str) -> Iterator[None]:
+        import filelock
+
+        file_lock, lock_path = self._file_lock(key)
+        try:
+            file_lock.acquire()
+        except filelock.Timeout:
+            raise StoreError(
+                f"timed out after {self.lock_timeout}s waiting for the lock {lock_path}: "
+                "another process holds it; if none is running, delete that file"
+            ) from None
+        except OSError as exc:
+            raise StoreError(f"could not lock {lock_path}: {exc.strerror}") from None
+        try:
+            yield
+        finally:
+            file_lock.release()
+
+    @contextlib.contextmanager
+    def try_lock(self, key: str) -> Iterator[bool]:
+        """The key's lock if no other process holds it: yields whether it was taken."""
+        import filelock
+
+        file_lock, lock_path = self._file_lock(key)
+        try:
+            file_lock.acquire(blocking=False)
+        except filelock.Timeout:
+            yield False
+            return
+        except OSError as exc:
+            raise StoreError(f"could not lock {lock_path}: {exc.strerror}") from None
+        try:
+            yield True
+        finally:
+            file_lock.release()
+
+    def keys(self) -> list[str]:
+        """Every key stored here (for listing grants); unreadable files are skipped."""
+        return list(self._scan()[0])
+
+    def records(self) -> dict[str, dict[str, Any] | None]:
+        """Every key with its login record (or None), in one pass over the folder."""
+        return self._scan()[0]
+
+    def problems(self) -> list[str]:
+        """What is wrong with each token file here that cannot be read (for `status`)."""
+        return self._scan()[1]
+
+    def _scan(self) -> tuple[dict[str, dict[str, Any] | None], list[str]]:
+        found: dict[str, dict[str, Any] | None] = {}
+        problems: list[str] = []
+        names = sorted(e.name for e in os.scandir(self.path) if e.name.endswith(".json"))
+        for name in names:
+            try:
+                document = read_document(self.path / name)
+            except StoreError as exc:
+                problems.append(str(exc))
+                continue
+            if document is not None and isinstance(document.get("key"), str):
+                record = document.get("login")
+                found[document["key"]] = record if isinstance(record, dict) else None
+        return found, problems
+
+    # ----- files --------------------------------------------------------------------------
+
+    def _file(self, key: str) -> Path:
+        if not isinstance(key, str) or not key:
+            raise StoreError("store keys must be non-empty strings")
+        # Readable prefix for people, hash for uniqueness and safety against "../" and case.
+        digest = hashlib.sha256(key.encode("utf-8", "surrogatepass")).hexdigest()[:16]
+        readable = _SAFE.sub("_", key)[:64].strip("._") or "key"
+        return self.path / f"{readable}-{digest}.json"
+
+    def _file_lock(self, key: str) -> tuple[filelock.FileLock, Path]:
+        import filelock  # loaded with the first lock, not at import
+
+        lock_path = self._file(key).with_suffix(".lock")
+        return filelock.FileLock(lock_path, timeout=self.lock_timeout, mode=0o600), lock_path
+
+    def _ensure_folder(self) -> None:
+        try:
+            try:
+                info = os.lstat(self.path)
+            except FileNotFoundError:
+                self.path.mkdir(mode=0o700, parents=True, exist_ok=True)
+                info = os.lstat(self.path)
+        except (OSError, ValueError) as exc:  # ValueError: a NUL in the path
+            reason = exc.strerror if isinstance(exc, OSError) else "the path has a NUL character"
+            raise StoreError(f"could not create the token folder {self.path!r}: {reason}") from None
+        if stat.S_ISLNK(info.st_mode) or not stat.S_ISDIR(info.st_mode):
+            raise StoreError(f"the token folder {self.path} is not a plain folder")
+        if info.st_uid != os.geteuid():
+            raise StoreError(
+                f"the token folder {self.path} belongs to another user (uid {info.st_uid}): "
+                "refusing to use it; pick a folder of your own"
+            )
+        if info.st_mode & 0o022:
+            raise StoreError(
+                f"the token folder {self.path} is writable by other users (mode "
+                f"{stat.S_IMODE(info.st_mode):o}): refusing to use it; pick a folder of your "
+                "own, or `chmod 700` it"
+            )
+        if info.st_mode & 0o055:
+            # Not ours to chmod (we did not create it); the files themselves are 0600.
+            logger.warning(
+                "the token folder %s is readable by other users (mode %o); its token files "
+                "are 0600",
+                self.path,
+                stat.S_IMODE(info.st_mode),
+            )
+
+    def _token_of(self, document: dict[str, Any], target: Path) -> Token:
+        try:
+            return Token.from_dict(document.get("token"))  # type: ignore[arg-type]
+        except TokenFormatError as exc:
+            raise StoreError(
+                f"the token file {target} holds no valid token ({exc}); it was left untouched: "
+                "run `amazon-ads-auth logout` for that grant (or move the file away) and log "
+                "in again"
+            ) from None

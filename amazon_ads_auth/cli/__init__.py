@@ -1,0 +1,276 @@
+"""The `amazon-ads-auth` command: Amazon's three onboarding steps in one `login`, plus the
+commands people reach for when debugging (token, api, profiles, status, logout, emulator).
+
+Exit codes: 0 ok, 1 a user-fixable error (one line, with a hint), 2 usage.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+import click
+
+from .._errors import AdsAuthError
+from .._logins.profiles import fetch_profiles
+from .._logins.records import (
+    DEFAULT_STORE_KEY,
+    Login,
+    choose,
+    save_login,
+    shorten,
+)
+from .._lwa.consent import DEFAULT_SCOPE
+from .api import api
+from .consent import receive_code
+from .errors import explain, handle_errors
+from .loopback import CODE_LIFETIME
+from .output import (
+    expiry,
+    last4,
+    print_profiles,
+    print_table,
+    profile_items,
+    token_fields,
+)
+from .sandbox import serve_emulator, set_demo_logged_out
+from .target import Target, common_options, profile_option, store_options, target_from
+
+DEFAULT_REDIRECT_URI = "http://localhost:8765/callback"
+_F = TypeVar("_F", bound=Callable[..., Any])
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="amazon-ads-auth")
+def main() -> None:
+    """Log in to the Amazon Ads API once; get tokens, profiles and status from the shell."""
+
+
+main.add_command(api)
+
+
+# ----- login ---------------------------------------------------------------------------------
+
+
+@main.command(short_help="Log in: consent, code exchange, profiles; stores it.")
+@common_options
+@click.option(
+    "--scope",
+    "scopes",
+    multiple=True,
+    default=[DEFAULT_SCOPE],
+    show_default=True,
+    help="Scope to ask for (repeatable).",
+)
+@click.option(
+    "--redirect-uri",
+    default=DEFAULT_REDIRECT_URI,
+    show_default=True,
+    help="An Allowed Return URL of your client. http://localhost:PORT/... is received here; "
+    "anything else (e.g. https://amazon.com) is pasted back.",
+)
+@click.option("--paste", is_flag=True, help="Paste the redirected URL instead of listening.")
+@click.option("--no-browser", is_flag=True, help="Only print the consent URL.")
+@click.option(
+    "--no-save-secret",
+    is_flag=True,
+    help="Do not keep the client secret with the grant (later commands then ask for it).",
+)
+@click.option("--no-pkce", is_flag=True, hidden=True)
+@click.option("--wait", "wait_seconds", type=float, default=CODE_LIFETIME, hidden=True)
+@handle_errors
+def login(
+    scopes: tuple[str, ...],
+    redirect_uri: str,
+    paste: bool,
+    no_browser: bool,
+    no_save_secret: bool,
+    no_pkce: bool,
+    wait_seconds: float,
+    **options: Any,
+) -> None:
+    """Consent, code exchange and profile lookup in one go; stores the login."""
+    with target_from(options) as target:
+        auth = target.login_auth()
+        request = auth.authorization_request(redirect_uri, scope=list(scopes), pkce=not no_pkce)
+        code = receive_code(
+            request,
+            paste=paste,
+            no_browser=no_browser,
+            emulated=target.emulator is not None,
+            wait_seconds=wait_seconds,
+        )
+        token = auth.fetch_token(
+            code=code, redirect_uri=redirect_uri, code_verifier=request.code_verifier
+        )
+        api_url = target.api_url or auth.region.api_url
+        record = Login(
+            client_id=auth.client_id,
+            store_key=target.store_key or DEFAULT_STORE_KEY,
+            region=auth.region.value,
+            scope=request.scope,
+            token_url=target.token_url or auth.region.token_url,
+            authorization_url=target.authorization_url or auth.region.authorization_url,
+            api_url=api_url,
+            client_secret=None if no_save_secret else target.client_secret,
+            demo=target.emulator is not None,
+        ).with_profiles(fetch_profiles(auth, api_url))
+        recorded = save_login(target.store(), record)
+        click.echo(
+            f"Logged in: {record.label()} stored in {target.where}; refresh token ends in "
+            f"{last4(token.refresh_token)}"
+            + ("" if recorded else " (this store keeps no login record: pass --client-id later)"),
+            err=True,
+        )
+        print_profiles(profile_items(record.profiles), as_json=False)
+        if target.emulator is not None:
+            set_demo_logged_out(False)
+            click.echo("Demo login: try `amazon-ads-auth token --headers --emulator`.", err=True)
+
+
+# ----- token, profiles -------------------------------------------------------------------------
+
+
+@main.command(short_help="Print a fresh access token (e.g. for curl).")
+@common_options
+@click.option("--headers", "as_headers", is_flag=True, help="Print Ads API header lines.")
+@click.option("--json", "as_json", is_flag=True, help="Print the token fields as JSON.")
+@profile_option
+@handle_errors
+def token(as_headers: bool, as_json: bool, profile_id: str | None, **options: Any) -> None:
+    """Print a fresh access token (refreshing if needed), e.g. for curl."""
+    with target_from(options) as target:
+        auth, _ = target.resolve(profile_id=profile_id)
+        fresh = auth.ensure_token()
+        if as_json:
+            click.echo(json.dumps(token_fields(fresh), indent=2))
+        elif as_headers:
+            for name, value in auth.headers().items():
+                click.echo(f"{name}: {value}")
+        else:
+            click.echo(fresh.access_token)
+
+
+@main.command(short_help="List the login's advertising profiles.")
+@common_options
+@click.option("--json", "as_json", is_flag=True, help="Print the profiles as JSON.")
+@click.option("--refresh", is_flag=True, help="Ask the Ads API again and update the record.")
+@handle_errors
+def profiles(as_json: bool, refresh: bool, **options: Any) -> None:
+    """List the advertising profiles of the login (as recorded; --refresh asks again)."""
+    with target_from(options) as target:
+        auth, login = target.resolve()
+        if refresh or not login.recorded or not login.profiles:
+            login = login.with_profiles(fetch_profiles(auth, target.api_url_for(login)))
+            if login.recorded:
+                save_login(target.store(), login)
+        print_profiles(profile_items(login.profiles), as_json=as_json)
+
+
+# ----- status, logout ----------------------------------------------------------------------------
+
+
+@main.command(short_help="Show every stored login and its token.")
+@store_options
+@handle_errors
+def status(**options: Any) -> None:
+    """Every stored login: key, client, region, expiry, refresh token (last 4), secret."""
+    with target_from(options) as target:
+        store = target.store()
+        rows = [
+            ("STORE KEY", "CLIENT ID", "REGION", "ACCESS TOKEN", "REFRESH", "SECRET", "PROFILES")
+        ]
+        for login in target.logins():
+            if target.client_id and login.client_id != target.client_id:
+                continue
+            try:
+                stored = store.load(login.key)
+            except AdsAuthError as exc:  # one bad grant must not hide the others
+                rows.append(
+                    (
+                        login.store_key,
+                        shorten(login.client_id),
+                        "?",
+                        "unreadable",
+                        explain(exc),
+                        "",
+                        "",
+                    )
+                )
+                continue
+            if stored is None:
+                continue
+            rows.append(
+                (
+                    login.store_key,
+                    shorten(login.client_id),
+                    login.region if login.recorded else "?",
+                    expiry(stored.expires_at),
+                    f"...{last4(stored.refresh_token)}" if stored.refresh_token else "none",
+                    "saved" if login.has_secret else "not saved",
+                    str(len(login.profiles)) if login.recorded else "?",
+                )
+            )
+        for problem in getattr(store, "problems", lambda: [])():
+            rows.append(("?", "?", "?", "unreadable", problem, "", ""))
+        if len(rows) == 1:
+            click.echo(f"No logins in {target.where}: run `amazon-ads-auth login`.")
+            return
+        print_table(rows)
+
+
+@main.command(short_help="Delete a stored login (a corrupt one too).")
+@store_options
+@click.option("--yes", is_flag=True, help="Do not ask for confirmation.")
+@handle_errors
+def logout(yes: bool, **options: Any) -> None:
+    """Delete a stored login (a corrupt one too)."""
+    with target_from(options) as target:
+        store = target.store()
+        if target.emulator is not None:
+            set_demo_logged_out(True)  # no new demo login until `login --emulator`
+        key = _chosen_key(target)
+        try:
+            found = store.load(key) is not None
+        except AdsAuthError as exc:
+            click.echo(f"The grant {key} cannot be read ({explain(exc)}).", err=True)
+            found = True
+        if not found:
+            click.echo(f"No grant stored under {key}.")
+            return
+        if not yes:
+            click.confirm(f"Delete the grant {key} from {target.where}?", abort=True, err=True)
+        with store.lock(key):
+            store.delete(key)
+        click.echo(f"Deleted the grant {key}.")
+
+
+def _chosen_key(target: Target) -> str:
+    """The login to delete; with --client-id, also one that is unreadable (not listed)."""
+    if target.client_id and target.store_key:
+        return f"{target.client_id}/{target.store_key}"
+    try:
+        chosen = choose(
+            target.logins(),
+            where=target.where,
+            store_key=target.store_key,
+            client_id=target.client_id,
+            pick_with="--store-key",
+        )
+    except AdsAuthError:
+        if not target.client_id:
+            raise
+        return f"{target.client_id}/{target.store_key or DEFAULT_STORE_KEY}"
+    assert chosen is not None
+    return chosen.key
+
+
+# ----- emulator ----------------------------------------------------------------------------------
+
+
+@main.command(short_help="Run a local LwA + Ads API emulator.")
+@click.option("--port", type=int, default=8080, show_default=True, help="0 picks a free port.")
+def emulator(port: int) -> None:
+    """Run the local LwA + Ads API emulator in the foreground (Ctrl-C stops it)."""
+    serve_emulator(port)

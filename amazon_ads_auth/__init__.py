@@ -11,110 +11,149 @@ nothing and `from amazon_ads_auth import AdsAuth` loads only what AdsAuth needs;
 from __future__ import annotations
 
 import importlib
-from typing import TYPE_CHECKING, Any
-
-if TYPE_CHECKING:
-    from ._auth.adsauth import AdsAuth
-    from ._errors import (
-        AdsAuthError,
-        AuthorizationDeniedError,
-        ConfigurationError,
-        ConsentError,
-        InvalidClientError,
-        InvalidGrantError,
-        NoTokenError,
-        ProxyAuthenticationError,
-        StateMismatchError,
-        StoreError,
-        TokenEndpointError,
-        TokenFormatError,
-        TokenRequestError,
-    )
-    from ._logins.directory import LoginDirectory
-    from ._logins.records import Login, Profile
-    from ._lwa.consent import AuthorizationRequest
-    from ._regions import Region
-    from ._stores.base import MemoryTokenStore, TokenStore
-    from ._stores.callback import CallbackTokenStore
-    from ._stores.file import FileTokenStore
-    from ._stores.keyring import KeyringTokenStore
-    from ._stores.redis import RedisTokenStore
-    from ._stores.url import open_store
-    from ._token import Token
-
-# Where each public name lives.
-_WHERE = {
-    "AdsAuth": "_auth.adsauth",
-    "CallbackTokenStore": "_stores.callback",
-    "AuthorizationRequest": "_lwa.consent",
-    "LoginDirectory": "_logins.directory",
-    "AdsAuthError": "_errors",
-    "AuthorizationDeniedError": "_errors",
-    "ConfigurationError": "_errors",
-    "InvalidClientError": "_errors",
-    "InvalidGrantError": "_errors",
-    "NoTokenError": "_errors",
-    "ProxyAuthenticationError": "_errors",
-    "StateMismatchError": "_errors",
-    "ConsentError": "_errors",
-    "StoreError": "_errors",
-    "TokenEndpointError": "_errors",
-    "TokenFormatError": "_errors",
-    "TokenRequestError": "_errors",
-    "FileTokenStore": "_stores.file",
-    "KeyringTokenStore": "_stores.keyring",
-    "Login": "_logins.records",
-    "Profile": "_logins.records",
-    "open_store": "_stores.url",
-    "RedisTokenStore": "_stores.redis",
-    "Region": "_regions",
-    "MemoryTokenStore": "_stores.base",
-    "TokenStore": "_stores.base",
-    "Token": "_token",
-}
-
-__all__ = [
-    "AdsAuth",
-    "AdsAuthError",
-    "AuthorizationDeniedError",
-    "AuthorizationRequest",
-    "CallbackTokenStore",
-    "ConfigurationError",
-    "ConsentError",
-    "FileTokenStore",
-    "InvalidClientError",
-    "InvalidGrantError",
-    "KeyringTokenStore",
-    "Login",
-    "LoginDirectory",
-    "MemoryTokenStore",
-    "NoTokenError",
-    "Profile",
-    "ProxyAuthenticationError",
-    "RedisTokenStore",
-    "Region",
-    "StateMismatchError",
-    "StoreError",
-    "Token",
-    "TokenEndpointError",
-    "TokenFormatError",
-    "TokenRequestError",
-    "TokenStore",
-    "open_store",
-]
+import sys
+import types
+from typing import TYPE_CHECKING
 
 __version__ = "0.1.0"
 
+# The public names, each with the private module that defines it: the one list. `__all__`,
+# the lazy loading and the public `__module__` all come from it. The imports under
+# TYPE_CHECKING say the same for type checkers (`X as X` marks a re-export);
+# tests/test_exported_members.py keeps the two equal.
+_WHERE = {
+    "AdsAuth": "._auth.adsauth",
+    "AdsAuthError": "._errors",
+    "AuthorizationDeniedError": "._errors",
+    "AuthorizationRequest": "._lwa.consent",
+    "CallbackTokenStore": "._stores.callback",
+    "ConfigurationError": "._errors",
+    "ConsentError": "._errors",
+    "FileTokenStore": "._stores.file",
+    "InvalidClientError": "._errors",
+    "InvalidGrantError": "._errors",
+    "KeyringTokenStore": "._stores.keyring",
+    "ListableStore": "._stores.base",
+    "Login": "._logins.records",
+    "LoginDirectory": "._logins.directory",
+    "LoginRecordStore": "._stores.base",
+    "MemoryTokenStore": "._stores.base",
+    "NoTokenError": "._errors",
+    "Profile": "._logins.records",
+    "ProxyAuthenticationError": "._errors",
+    "RecordListingStore": "._stores.base",
+    "RedisTokenStore": "._stores.redis",
+    "Region": "._regions",
+    "StateMismatchError": "._errors",
+    "StoreError": "._errors",
+    "Token": "._token",
+    "TokenEndpointError": "._errors",
+    "TokenFormatError": "._errors",
+    "TokenRequestError": "._errors",
+    "TokenStore": "._stores.base",
+    "TryLockStore": "._stores.base",
+    "open_store": "._stores.url",
+}
 
-def __getattr__(name: str) -> Any:
-    """Load a public name from its module on first use, and keep it here."""
-    where = _WHERE.get(name)
-    if where is None:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    value = getattr(importlib.import_module(f"{__name__}.{where}"), name)
-    globals()[name] = value
-    return value
+if TYPE_CHECKING:
+    from collections.abc import Callable
+    from typing import Any
+
+    from ._auth.adsauth import AdsAuth as AdsAuth
+    from ._errors import AdsAuthError as AdsAuthError
+    from ._errors import AuthorizationDeniedError as AuthorizationDeniedError
+    from ._errors import ConfigurationError as ConfigurationError
+    from ._errors import ConsentError as ConsentError
+    from ._errors import InvalidClientError as InvalidClientError
+    from ._errors import InvalidGrantError as InvalidGrantError
+    from ._errors import NoTokenError as NoTokenError
+    from ._errors import ProxyAuthenticationError as ProxyAuthenticationError
+    from ._errors import StateMismatchError as StateMismatchError
+    from ._errors import StoreError as StoreError
+    from ._errors import TokenEndpointError as TokenEndpointError
+    from ._errors import TokenFormatError as TokenFormatError
+    from ._errors import TokenRequestError as TokenRequestError
+    from ._logins.directory import LoginDirectory as LoginDirectory
+    from ._logins.records import Login as Login
+    from ._logins.records import Profile as Profile
+    from ._lwa.consent import AuthorizationRequest as AuthorizationRequest
+    from ._regions import Region as Region
+    from ._stores.base import ListableStore as ListableStore
+    from ._stores.base import LoginRecordStore as LoginRecordStore
+    from ._stores.base import MemoryTokenStore as MemoryTokenStore
+    from ._stores.base import RecordListingStore as RecordListingStore
+    from ._stores.base import TokenStore as TokenStore
+    from ._stores.base import TryLockStore as TryLockStore
+    from ._stores.callback import CallbackTokenStore as CallbackTokenStore
+    from ._stores.file import FileTokenStore as FileTokenStore
+    from ._stores.keyring import KeyringTokenStore as KeyringTokenStore
+    from ._stores.redis import RedisTokenStore as RedisTokenStore
+    from ._stores.url import open_store as open_store
+    from ._token import Token as Token
 
 
-def __dir__() -> list[str]:
-    return sorted({*globals(), *__all__})
+# Every table handed to `_export_lazily`: (package, {public name: defining module}).
+_TABLES: list[tuple[str, dict[str, str]]] = []
+
+
+def _export_lazily(
+    package: str, where: dict[str, str]
+) -> tuple[list[str], Callable[[str], Any], Callable[[], list[str]]]:
+    """`__all__`, `__getattr__` and `__dir__` for a package whose public names live in
+    private modules (`where`: name -> module, relative to `package` or absolute).
+
+    A name's module is imported when the name is first asked for (PEP 562). Classes and
+    functions then read as the package's (`amazon_ads_auth.AdsAuth`, in reprs, tracebacks
+    and pickles) rather than as their private module's: on every first lookup in any of
+    these packages, each public class or function whose module is loaded by then, however
+    it was reached (a private import, the library's own imports), is given its package as
+    `__module__`. A re-exported name (a module outside `package`) keeps its own.
+    """
+    table = {name: _absolute(module, package) for name, module in where.items()}
+    _TABLES.append((package, table))
+    _name_the_loaded()
+
+    def __getattr__(name: str) -> Any:
+        module = table.get(name)
+        if module is None:
+            raise AttributeError(f"module {package!r} has no attribute {name!r}")
+        value = getattr(importlib.import_module(module), name)
+        _name_the_loaded()
+        setattr(sys.modules[package], name, value)  # the next lookup skips __getattr__
+        return value
+
+    def __dir__() -> list[str]:
+        return sorted({*vars(sys.modules[package]), *table})
+
+    return sorted(table), __getattr__, __dir__
+
+
+def _absolute(module: str, package: str) -> str:
+    """`module` as an absolute name: `._flow` in `amazon_ads_auth.web` is
+    `amazon_ads_auth.web._flow`, `.._errors` is `amazon_ads_auth._errors`."""
+    bare = module.lstrip(".")
+    dots = len(module) - len(bare)
+    if not dots:
+        return module
+    base = package.rsplit(".", dots - 1)[0] if dots > 1 else package
+    return f"{base}.{bare}"
+
+
+def _name_the_loaded() -> None:
+    """Give every loaded public class and function its package as `__module__`."""
+    for package, table in _TABLES:
+        for name, module_name in table.items():
+            module = sys.modules.get(module_name)
+            if module is None or not module_name.startswith(package + "."):
+                continue
+            value = getattr(module, name, None)  # None while its module is still loading
+            if isinstance(value, (type, types.FunctionType)) and value.__module__ == module_name:
+                value.__module__ = package
+            if isinstance(value, type):  # and its twins (AdsAuth's httpx2 class: _auth/compat)
+                twins: list[type] = value.__subclasses__()
+                for twin in twins:
+                    if twin.__qualname__ == value.__qualname__ and twin.__module__ == module_name:
+                        twin.__module__ = package
+
+
+__all__, __getattr__, __dir__ = _export_lazily(__name__, _WHERE)

@@ -9,10 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from ._public import public
 
-
-@public
 class AdsAuthError(Exception):
     """Root of every error this library raises.
 
@@ -31,22 +28,18 @@ def _rebuild(cls: type[AdsAuthError], args: tuple[Any, ...], state: dict[str, An
     return error
 
 
-@public
 class ConfigurationError(AdsAuthError, ValueError):
     """The caller's arguments or environment are wrong; the message names what to change."""
 
 
-@public
 class NoTokenError(AdsAuthError):
     """No refresh token is available anywhere: the user has to log in first."""
 
 
-@public
 class StateMismatchError(AdsAuthError):
     """The redirect's `state` is not the one we sent: a stale or forged redirect."""
 
 
-@public
 class ConsentError(AdsAuthError):
     """A web consent callback that cannot be trusted: no consent cookie, a forged or
     expired one (`reason` "cookie"), or one started by another tenant (`reason` "tenant").
@@ -57,7 +50,6 @@ class ConsentError(AdsAuthError):
         self.reason = reason
 
 
-@public
 class AuthorizationDeniedError(AdsAuthError):
     """The consent redirect carried `error=` (the user refused, or the client is not allowed)."""
 
@@ -67,7 +59,6 @@ class AuthorizationDeniedError(AdsAuthError):
         self.description = description
 
 
-@public
 class TokenRequestError(AdsAuthError):
     """Login with Amazon answered a token request with an OAuth error (`error` in the JSON body)."""
 
@@ -87,17 +78,14 @@ class TokenRequestError(AdsAuthError):
         self.grant_type = grant_type  # "authorization_code" or "refresh_token"
 
 
-@public
 class InvalidGrantError(TokenRequestError):
     """The code expired or was used, or the refresh token was revoked: log in again."""
 
 
-@public
 class InvalidClientError(TokenRequestError):
     """Client authentication failed: the client id or secret is wrong (or was rotated)."""
 
 
-@public
 class TokenEndpointError(AdsAuthError):
     """The token endpoint could not be used: network failure, timeout, 429/5xx, or an answer
     that is not a token, after the configured retries."""
@@ -114,17 +102,14 @@ class TokenEndpointError(AdsAuthError):
         self.retry_after = retry_after
 
 
-@public
 class ProxyAuthenticationError(ConfigurationError):
     """The HTTP proxy (HTTPS_PROXY / HTTP_PROXY) answered 407: its credentials were refused.
     Never retried; the proxy password is never shown."""
 
 
-@public
 class StoreError(AdsAuthError):
     """A token store could not load, save, delete or lock; the message names the place."""
 
 
-@public
 class TokenFormatError(AdsAuthError, ValueError):
     """Data that should describe a token does not (bad JSON shape, wrong types)."""

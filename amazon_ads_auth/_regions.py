@@ -5,10 +5,8 @@ from __future__ import annotations
 import enum
 
 from ._errors import ConfigurationError
-from ._public import public
 
 
-@public
 class Region(enum.Enum):
     """An Ads API region. `Region("EU")`, `Region("eu")` and `Region.EU` are the same."""
 

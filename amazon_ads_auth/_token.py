@@ -9,10 +9,8 @@ from collections.abc import Mapping
 from typing import Any
 
 from ._errors import TokenFormatError
-from ._public import public
 
 
-@public
 @dataclasses.dataclass(frozen=True, repr=False)
 class Token:
     """An LwA token. `expires_at` is in epoch seconds; `refresh_token` may be None when the

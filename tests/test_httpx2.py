@@ -49,6 +49,7 @@ auth = amazon_ads_auth.AdsAuth(
     {emulator.client_id!r}, {emulator.client_secret!r}, {emulator.issue_refresh_token()!r},
     token_url={emulator.token_url!r}, api_hosts=[{emulator.api_host!r}],
 )
+assert type(auth) is amazon_ads_auth.AdsAuth and not have_httpx2(type(auth))
 print(httpx.get({emulator.api_url!r} + "/v2/profiles", auth=auth).status_code)
 """
     result = subprocess.run(
@@ -66,17 +67,20 @@ def test_no_module_aliasing() -> None:
     assert httpx is not httpx2
 
 
-def test_httpx2_joins_the_bases_only_when_imported() -> None:
+def test_importing_adsauth_does_not_import_httpx2_and_every_instance_is_an_httpx2_auth() -> None:
     code = """
 import sys
 import amazon_ads_auth
 from amazon_ads_auth import AdsAuth
 from amazon_ads_auth._auth.compat import have_httpx2
 assert "httpx2" not in sys.modules and not have_httpx2(AdsAuth)
+bases = AdsAuth.__bases__
 auth = AdsAuth("amzn1.application-oa2-client.x", "secret", "Atzr|x")
 import httpx2
-assert isinstance(auth, httpx2.Auth) and have_httpx2(AdsAuth)
+assert isinstance(auth, httpx2.Auth) and isinstance(auth, AdsAuth)
+assert AdsAuth.__bases__ == bases  # no class is rewritten
 assert httpx2.Client(auth=auth)._auth is auth  # kept as an Auth, not wrapped as a function
+assert repr(type(auth)) == "<class 'amazon_ads_auth.AdsAuth'>"
 print("ok")
 """
     result = subprocess.run(
@@ -84,3 +88,39 @@ print("ok")
     )
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == "ok"
+
+
+@pytest.mark.parametrize("httpx2_first", [False, True])
+def test_the_mro_does_not_depend_on_import_order(httpx2_first: bool) -> None:
+    code = f"""
+if {httpx2_first!r}:
+    import httpx2
+from amazon_ads_auth import AdsAuth
+auth = AdsAuth("amzn1.application-oa2-client.x", "secret", "Atzr|x")
+print([f"{{c.__module__}}.{{c.__qualname__}}" for c in type(auth).__mro__])
+"""
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=60
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == str(
+        [
+            "amazon_ads_auth.AdsAuth",
+            "amazon_ads_auth.AdsAuth",
+            "requests.auth.AuthBase",
+            "httpx.Auth",
+            "httpx2.Auth",
+            "builtins.object",
+        ]
+    )
+
+
+def test_subclasses_and_profile_views_are_httpx2_auths_too() -> None:
+    class Mine(AdsAuth):
+        pass
+
+    mine = Mine("amzn1.application-oa2-client.x", "secret", "Atzr|x")
+    assert isinstance(mine, Mine) and isinstance(mine, httpx2.Auth)
+    assert type(Mine("amzn1.application-oa2-client.x", "secret")) is type(mine)  # made once
+    view = AdsAuth("amzn1.application-oa2-client.x", "secret", "Atzr|x").with_profile(7)
+    assert isinstance(view, httpx2.Auth)

@@ -7,7 +7,7 @@ Every decision about tokens is the TokenManager's (`_manager`).
 from __future__ import annotations
 
 from collections.abc import AsyncGenerator, Callable, Generator, Iterable, Mapping
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 from urllib.parse import urlsplit
 
 import httpx
@@ -18,14 +18,16 @@ from .._logins.from_login import auth_of, env_settings, login_lookup
 from .._logins.migrate import settings_from_oauth2_session
 from .._lwa.consent import DEFAULT_SCOPE, AuthorizationRequest, build_authorization_request
 from .._lwa.messages import code_exchange_request
-from .._public import public
 from .._regions import Region
 from .._stores.base import TokenStore
 from .._token import Token
-from .compat import Httpx2Auth, adopt_httpx2
+from .compat import httpx2_class
 from .httpx_replay import HttpxRequest, after_replay, prepare_replay, rejected
 from .requests_hooks import ResponseHook
 from .settings import AuthSettings, profile_text
+
+if TYPE_CHECKING:
+    from typing_extensions import Self
 
 CLIENT_ID_HEADER = "Amazon-Advertising-API-ClientId"
 SCOPE_HEADER = "Amazon-Advertising-API-Scope"
@@ -42,8 +44,7 @@ _V1_RAW_PATH = _V1_PATH.encode()
 _R = TypeVar("_R", bound=HttpxRequest)
 
 
-@public
-class AdsAuth(requests.auth.AuthBase, httpx.Auth, Httpx2Auth):
+class AdsAuth(requests.auth.AuthBase, httpx.Auth):
     """Authentication for the Amazon Ads API, for requests and httpx (sync and async).
 
     `requests.get(url, auth=auth)`, `httpx.Client(auth=auth)`, `httpx.AsyncClient(auth=auth)`,
@@ -59,6 +60,11 @@ class AdsAuth(requests.auth.AuthBase, httpx.Auth, Httpx2Auth):
 
     requires_request_body = False
     requires_response_body = False
+
+    def __new__(cls, *args: Any, **kwargs: Any) -> Self:
+        # An httpx2.Auth too when httpx2 is installed: see _auth/compat.py.
+        made: Self = object.__new__(httpx2_class(cls))
+        return made
 
     def __init__(
         self,
@@ -393,6 +399,3 @@ class AdsAuth(requests.auth.AuthBase, httpx.Auth, Httpx2Auth):
 
 def _bearer(token: Token) -> str:
     return "Bearer " + token.access_token
-
-
-adopt_httpx2(AdsAuth)  # httpx2.Auth joins the bases when httpx2 is imported

@@ -1,78 +1,70 @@
-"""Optional httpx2 support, paid for only by programs that use httpx2.
+"""Optional httpx2 support, paid for only by programs that make an AdsAuth with httpx2
+installed.
 
-httpx2 (the maintained successor of httpx) only keeps an auth object that is an instance of
-its own `httpx2.Auth`; anything else callable is wrapped as a plain function. So AdsAuth
-must derive from `httpx2.Auth`. Importing httpx2 costs about as much as the rest of this
-package, which a script on requests or httpx should not pay. So AdsAuth is created with an
-empty stand-in, `Httpx2Auth`, among its bases, and `adopt_httpx2` puts `httpx2.Auth` in its
-place: at once if httpx2 is already imported, else the moment anything imports it (a
-one-shot import hook that wraps httpx2's own loader). No httpx2 client can exist before
-that, so every one sees an `httpx2.Auth`. We never alias modules in sys.modules.
+httpx2 (the maintained successor of httpx) keeps an auth object only if it is an instance of
+its own `httpx2.Auth`, a plain class (not an ABC, so nothing can be registered with it);
+anything else callable is wrapped as a plain function. So an AdsAuth must be an instance of
+a class deriving from `httpx2.Auth`. Importing httpx2 costs about 15 % of `import requests,
+httpx`, which a script that only imports AdsAuth should not pay.
+
+The mechanism, chosen among the explicit ones: `AdsAuth` itself derives from requests' and
+httpx's bases only. When an AdsAuth is made and httpx2 is installed (`find_spec`, asked
+once), the instance's class is `httpx2_class(cls)`: a subclass of `cls` and `httpx2.Auth`,
+created once per class on first need and cached, named like `cls` (so reprs and tracebacks
+read `amazon_ads_auth.AdsAuth`). Its MRO is always (cls, ..., httpx.Auth, httpx2.Auth,
+object), whatever was imported first; no class's `__bases__` is ever rewritten, no import
+hook is installed and no module is aliased. The cost moves from the import to the first
+AdsAuth made, and only where httpx2 is installed.
 """
 
 from __future__ import annotations
 
-import importlib.abc
-import importlib.machinery
+import importlib
 import importlib.util
-import sys
-import types
+import threading
 from typing import Any
 
-
-class Httpx2Auth:
-    """Where `httpx2.Auth` goes among AdsAuth's bases (empty until httpx2 is imported)."""
+_made: dict[type, type] = {}
+_lock = threading.Lock()
+_installed: bool | None = None
 
 
 def have_httpx2(cls: type) -> bool:
-    """Whether `cls` already derives from httpx2's Auth."""
+    """Whether `cls` derives from httpx2's Auth."""
     return any(base.__module__.startswith("httpx2") for base in cls.__mro__)
 
 
-def adopt_httpx2(cls: type) -> None:
-    """Give `cls` httpx2's Auth as a base now, or as soon as httpx2 is imported."""
-    module = sys.modules.get("httpx2")
-    if module is not None:
-        _replace_stand_in(cls, module)
-    elif "httpx2" not in sys.modules and importlib.util.find_spec("httpx2") is not None:
-        sys.meta_path.insert(0, _WhenImported(cls))
+def httpx2_installed() -> bool:
+    """Whether httpx2 can be imported here (asked once; False when it is blocked)."""
+    global _installed
+    if _installed is None:
+        try:
+            _installed = importlib.util.find_spec("httpx2") is not None
+        except (ImportError, ValueError):  # a broken or blocked install
+            _installed = False
+    return _installed
 
 
-def _replace_stand_in(cls: type, httpx2: types.ModuleType) -> None:
-    cls.__bases__ = tuple(httpx2.Auth if b is Httpx2Auth else b for b in cls.__bases__)
+def httpx2_class(cls: type) -> type:
+    """The class an instance of `cls` is made as: `cls` when httpx2 is not installed (or
+    `cls` already derives from httpx2.Auth), else its httpx2 twin, made once."""
+    made = _made.get(cls)
+    if made is not None:
+        return made
+    with _lock:
+        made = _made.get(cls)
+        if made is None:
+            made = cls if have_httpx2(cls) or not httpx2_installed() else _twin(cls)
+            _made[cls] = made
+    return made
 
 
-class _WhenImported(importlib.abc.MetaPathFinder):
-    """Finds nothing itself: on `import httpx2` it steps aside, lets the real finder find
-    httpx2, and wraps its loader so `cls` gets the base right after httpx2 has loaded."""
-
-    def __init__(self, cls: type) -> None:
-        self._cls = cls
-
-    def find_spec(
-        self, fullname: str, path: Any = None, target: types.ModuleType | None = None
-    ) -> importlib.machinery.ModuleSpec | None:
-        if fullname != "httpx2":
-            return None
-        sys.meta_path.remove(self)
-        spec = importlib.util.find_spec(fullname)
-        if spec is not None and spec.loader is not None:
-            spec.loader = _ThenAdopt(spec.loader, self._cls)
-        return spec
-
-
-class _ThenAdopt(importlib.abc.Loader):
-    def __init__(self, loader: Any, cls: type) -> None:
-        self._loader = loader
-        self._cls = cls
-
-    def create_module(self, spec: importlib.machinery.ModuleSpec) -> types.ModuleType | None:
-        created: types.ModuleType | None = self._loader.create_module(spec)
-        return created
-
-    def exec_module(self, module: types.ModuleType) -> None:
-        self._loader.exec_module(module)
-        _replace_stand_in(self._cls, module)
-
-    def __getattr__(self, name: str) -> Any:  # get_resource_reader, is_package, ...
-        return getattr(self._loader, name)
+def _twin(cls: type) -> type:
+    httpx2: Any = importlib.import_module("httpx2")
+    namespace = {
+        "__module__": cls.__module__,
+        "__qualname__": cls.__qualname__,
+        "__doc__": cls.__doc__,
+        "__slots__": (),  # adds nothing to the instances
+    }
+    return type(cls)(cls.__name__, (cls, httpx2.Auth), namespace)

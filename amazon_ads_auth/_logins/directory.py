@@ -9,7 +9,6 @@ import requests
 
 from .._auth.adsauth import AdsAuth
 from .._auth.settings import profile_text
-from .._public import public
 from .._stores.base import TokenStore
 from .records import Login
 from .resolve import Given, LoginLookup
@@ -18,7 +17,6 @@ from .resolve import Given, LoginLookup
 _DIRECTORY_ENV = ("client_id", "client_secret", "region")
 
 
-@public
 class LoginDirectory(LoginLookup):
     """Every login in a store, and the AdsAuth of each: the way to run one script over every
     advertiser an agency manages.

@@ -18,7 +18,6 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from .._errors import ConfigurationError, NoTokenError, StoreError
-from .._public import public
 from .._redact import describe_store
 from .._stores.base import ListableStore, LoginRecordStore, RecordListingStore, TokenStore
 from .._stores.url import open_store
@@ -27,7 +26,6 @@ RECORD_FORMAT = 1
 DEFAULT_STORE_KEY = "default"
 
 
-@public
 @dataclasses.dataclass(frozen=True)
 class Profile:
     """One advertising profile as `GET /v2/profiles` returned it: `raw` is Amazon's item,
@@ -90,7 +88,6 @@ class Profile:
         )
 
 
-@public
 @dataclasses.dataclass(frozen=True)
 class Login:
     """A stored grant and its record. `recorded` is False for a grant stored before login

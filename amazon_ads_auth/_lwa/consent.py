@@ -11,7 +11,6 @@ import secrets
 from collections.abc import Sequence
 
 from .._errors import AdsAuthError, AuthorizationDeniedError, ConfigurationError, StateMismatchError
-from .._public import public
 from .._redact import printable, redact
 from .._urls import require_secure_url, with_scheme
 
@@ -32,7 +31,6 @@ ERROR_HINTS = {
 }
 
 
-@public
 @dataclasses.dataclass(frozen=True)
 class AuthorizationRequest:
     """A consent URL and what is needed to check and exchange its redirect.

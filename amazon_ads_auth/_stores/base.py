@@ -10,11 +10,9 @@ from typing import Any, Protocol, runtime_checkable
 
 from .._errors import StoreError, TokenFormatError
 from .._locks import forget_locks_at_fork
-from .._public import public
 from .._token import Token
 
 
-@public
 @runtime_checkable
 class TokenStore(Protocol):
     """Where tokens live between refreshes, keyed by a string the caller chooses.
@@ -138,7 +136,6 @@ class KeyLocks:
         self._locks: dict[str, threading.Lock] = {}
 
 
-@public
 class MemoryTokenStore:
     """Tokens in this process's memory: the default, and the right store for one process."""
 

@@ -21,12 +21,10 @@ from typing import Any
 
 from .._errors import StoreError, TokenFormatError
 from .._limits import seconds_left
-from .._public import public
 from .._token import Token
 from .base import KeyLocks, require_token
 
 
-@public
 class CallbackTokenStore:
     """A TokenStore over your functions.
 

@@ -20,7 +20,6 @@ from typing import TYPE_CHECKING, Any
 
 from .._errors import StoreError, TokenFormatError
 from .._limits import DEFAULT_LOCK_WAIT
-from .._public import public
 from .._token import Token
 from .base import require_token
 from .token_files import (
@@ -53,7 +52,6 @@ def demo_store_url() -> str:
     return (default_data_dir() / "demo-tokens").as_uri()
 
 
-@public
 class FileTokenStore:
     """Tokens as 0600 JSON files in a 0700 folder, with atomic writes and per-key file locks.
 

@@ -11,7 +11,6 @@ from typing import Any
 
 from .._errors import ConfigurationError, StoreError
 from .._limits import DEFAULT_LOCK_WAIT
-from .._public import public
 from .._token import Token
 from .base import decode_record, decode_token, require_token
 from .file import FileTokenStore, default_data_dir
@@ -37,7 +36,6 @@ def _keyring_module() -> Any:
     return keyring
 
 
-@public
 class KeyringTokenStore:
     """Tokens as JSON secrets of `service` in the OS keyring, one entry per key.
 

@@ -14,7 +14,6 @@ from typing import TYPE_CHECKING, Any
 
 from .._errors import ConfigurationError, StoreError
 from .._limits import DEFAULT_LOCK_TTL, DEFAULT_LOCK_WAIT
-from .._public import public
 from .._token import Token
 from .base import decode_record, decode_token, require_token
 
@@ -36,7 +35,6 @@ def _redis_module() -> Any:
     return redis
 
 
-@public
 class RedisTokenStore:
     """Tokens as JSON under `prefix + key` in Redis, locked with redis-py's Lock.
 

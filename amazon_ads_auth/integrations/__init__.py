@@ -9,15 +9,25 @@ process-wide adapter serves one AdsAuth: a second install for another is refused
 
 from __future__ import annotations
 
-from ._ad_api import PLACEHOLDER, ad_api_credentials, use_with_ad_api
-from ._ads_api_v1 import ads_api_v1_config, use_with_ads_api_v1
-from ._amazon_ads_api import use_with_amazon_ads_api
+from typing import TYPE_CHECKING
 
-__all__ = [
-    "PLACEHOLDER",
-    "ad_api_credentials",
-    "ads_api_v1_config",
-    "use_with_ad_api",
-    "use_with_ads_api_v1",
-    "use_with_amazon_ads_api",
-]
+from .. import _export_lazily
+
+_WHERE = {
+    "PLACEHOLDER": "._ad_api",
+    "ad_api_credentials": "._ad_api",
+    "ads_api_v1_config": "._ads_api_v1",
+    "use_with_ad_api": "._ad_api",
+    "use_with_ads_api_v1": "._ads_api_v1",
+    "use_with_amazon_ads_api": "._amazon_ads_api",
+}
+
+if TYPE_CHECKING:
+    from ._ad_api import PLACEHOLDER as PLACEHOLDER
+    from ._ad_api import ad_api_credentials as ad_api_credentials
+    from ._ad_api import use_with_ad_api as use_with_ad_api
+    from ._ads_api_v1 import ads_api_v1_config as ads_api_v1_config
+    from ._ads_api_v1 import use_with_ads_api_v1 as use_with_ads_api_v1
+    from ._amazon_ads_api import use_with_amazon_ads_api as use_with_amazon_ads_api
+
+__all__, __getattr__, __dir__ = _export_lazily(__name__, _WHERE)

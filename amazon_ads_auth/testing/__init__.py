@@ -13,28 +13,39 @@ demand).
 
 from __future__ import annotations
 
-from ._accounts import account_profile
-from ._ads_model import ApiRequest
-from ._clock import FakeClock
-from ._emulator import DEMO_CLIENT_ID, DEMO_CLIENT_SECRET, DEMO_SIGNING_KEY, Emulator
-from ._faults import Fault
-from ._reroute import UnroutableHostError
-from ._sandbox import Sandbox
-from ._server import RecordingServer
-from .store_contract import StoreContractError, check_token_store
+from typing import TYPE_CHECKING
 
-__all__ = [
-    "DEMO_CLIENT_ID",
-    "DEMO_CLIENT_SECRET",
-    "DEMO_SIGNING_KEY",
-    "ApiRequest",
-    "Emulator",
-    "FakeClock",
-    "Fault",
-    "RecordingServer",
-    "Sandbox",
-    "StoreContractError",
-    "UnroutableHostError",
-    "account_profile",
-    "check_token_store",
-]
+from .. import _export_lazily
+
+_WHERE = {
+    "DEMO_CLIENT_ID": "._emulator",
+    "DEMO_CLIENT_SECRET": "._emulator",
+    "DEMO_SIGNING_KEY": "._emulator",
+    "ApiRequest": "._ads_model",
+    "Emulator": "._emulator",
+    "FakeClock": "._clock",
+    "Fault": "._faults",
+    "RecordingServer": "._server",
+    "Sandbox": "._sandbox",
+    "StoreContractError": ".store_contract",
+    "UnroutableHostError": "._reroute",
+    "account_profile": "._accounts",
+    "check_token_store": ".store_contract",
+}
+
+if TYPE_CHECKING:
+    from ._accounts import account_profile as account_profile
+    from ._ads_model import ApiRequest as ApiRequest
+    from ._clock import FakeClock as FakeClock
+    from ._emulator import DEMO_CLIENT_ID as DEMO_CLIENT_ID
+    from ._emulator import DEMO_CLIENT_SECRET as DEMO_CLIENT_SECRET
+    from ._emulator import DEMO_SIGNING_KEY as DEMO_SIGNING_KEY
+    from ._emulator import Emulator as Emulator
+    from ._faults import Fault as Fault
+    from ._reroute import UnroutableHostError as UnroutableHostError
+    from ._sandbox import Sandbox as Sandbox
+    from ._server import RecordingServer as RecordingServer
+    from .store_contract import StoreContractError as StoreContractError
+    from .store_contract import check_token_store as check_token_store
+
+__all__, __getattr__, __dir__ = _export_lazily(__name__, _WHERE)

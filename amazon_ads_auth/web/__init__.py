@@ -8,13 +8,21 @@ Litestar) calls `begin()` and `complete()` in two views.
 
 from __future__ import annotations
 
-from .._errors import ConsentError
-from ._flow import ConsentFlow
-from ._values import ConsentResult, ConsentStart
+from typing import TYPE_CHECKING
 
-# Shown, and pickled, as amazon_ads_auth.web.ConsentFlow, not ..._flow.ConsentFlow.
-for _public in (ConsentFlow, ConsentResult, ConsentStart):
-    _public.__module__ = __name__
-del _public
+from .. import _export_lazily
 
-__all__ = ["ConsentError", "ConsentFlow", "ConsentResult", "ConsentStart"]
+_WHERE = {
+    "ConsentError": ".._errors",  # re-exported: it reads as amazon_ads_auth.ConsentError
+    "ConsentFlow": "._flow",
+    "ConsentResult": "._values",
+    "ConsentStart": "._values",
+}
+
+if TYPE_CHECKING:
+    from .._errors import ConsentError as ConsentError
+    from ._flow import ConsentFlow as ConsentFlow
+    from ._values import ConsentResult as ConsentResult
+    from ._values import ConsentStart as ConsentStart
+
+__all__, __getattr__, __dir__ = _export_lazily(__name__, _WHERE)

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import os
 import pathlib
+import re
 import socket
 import subprocess
 import sys
@@ -91,6 +92,9 @@ def test_login_with_in_process_emulator_runs_unattended(tmp_path: pathlib.Path) 
         [result.output], [DEMO_CLIENT_SECRET, token.access_token, token.refresh_token], "output"
     )
     assert f"ends in {token.refresh_token[-4:]}" in result.output
+    # No --redirect-uri: the emulator's login listens on a free port, never a fixed one.
+    [port] = re.findall(r"redirect_uri=http%3A%2F%2Flocalhost%3A(\d+)%2Fcallback", result.output)
+    assert int(port) not in (0, 8765)
 
 
 def test_login_paste_mode_with_emulator(tmp_path: pathlib.Path) -> None:
@@ -243,7 +247,7 @@ def test_login_loopback_receives_the_emulators_redirect(
 ) -> None:
     emulator.deny_consent = outcome == "denied"
     store = tmp_path / "tokens"
-    redirect_uri = f"http://127.0.0.1:{free_port()}/callback"
+    redirect_uri = "http://127.0.0.1:0/callback"  # a free port, bound by login
     result = run_cli_process(
         ["login", *pointing_at(emulator, store), "--redirect-uri", redirect_uri],
         env={"BROWSER": browser_script(tmp_path)},

@@ -8,7 +8,6 @@ import os
 import pathlib
 import shutil
 import signal
-import socket
 import stat
 import subprocess
 import sys
@@ -43,9 +42,6 @@ def test_login_in_headless_chromium(
         f'echo $! > "{pid_file}"\n'
     )
     wrapper.chmod(wrapper.stat().st_mode | stat.S_IXUSR)
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
     home = tmp_path / "home"
     home.mkdir()
     env = {
@@ -61,7 +57,7 @@ def test_login_in_headless_chromium(
                 "--token-url", emulator.token_url,
                 "--authorization-url", emulator.authorization_url,
                 "--api-url", emulator.api_url,
-                "--redirect-uri", f"http://127.0.0.1:{port}/callback",
+                "--redirect-uri", "http://127.0.0.1:0/callback",  # a free port
                 "--wait", "90",
             ],
             env={**env, "BROWSER": f"{wrapper} %s"},

@@ -89,7 +89,7 @@ def login(
         "--token-url", emulator.token_url,
         "--authorization-url", emulator.authorization_url,
         "--api-url", emulator.api_url,
-        "--redirect-uri", f"http://127.0.0.1:{free_port()}/callback",
+        "--redirect-uri", "http://127.0.0.1:0/callback",  # a free port, bound by login
         *extra,
     ]  # fmt: skip
     if store_key:

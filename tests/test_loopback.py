@@ -11,15 +11,9 @@ from amazon_ads_auth import AuthorizationDeniedError, ConfigurationError
 from amazon_ads_auth.cli.loopback import LoginTimeoutError, RedirectListener, loopback_port
 
 
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
 @pytest.fixture
 def redirect_uri() -> str:
-    return f"http://localhost:{free_port()}/callback"
+    return "http://localhost:0/callback"  # port 0: the listener binds a free port
 
 
 def test_binds_to_loopback_only(redirect_uri: str) -> None:
@@ -122,7 +116,18 @@ def test_taken_port_fails_at_once() -> None:
             RedirectListener(f"http://127.0.0.1:{port}/cb", "s")
 
 
+def test_port_zero_listens_on_a_free_port_and_names_it(redirect_uri: str) -> None:
+    listener = RedirectListener(redirect_uri, "s").start()
+    port = listener.address[1]
+    assert port != 0
+    assert listener.redirect_uri == f"http://localhost:{port}/callback"
+    page = requests.get(f"{listener.redirect_uri}?code=c&state=s", timeout=10)
+    assert page.status_code == 200
+    assert listener.wait(10) == "c"
+
+
 def test_which_redirect_uris_are_received_here() -> None:
+    assert loopback_port("http://localhost:0/callback") == 0
     assert loopback_port("http://localhost:8765/callback") == 8765
     assert loopback_port("http://127.0.0.1/cb") == 80
     assert loopback_port("https://amazon.com") is None

@@ -6,6 +6,7 @@ Exit codes: 0 ok, 1 a user-fixable error (one line, with a hint), 2 usage.
 
 from __future__ import annotations
 
+import contextlib
 import json
 from collections.abc import Callable
 from typing import Any, TypeVar
@@ -25,7 +26,7 @@ from .._lwa.consent import DEFAULT_SCOPE
 from .api import api
 from .consent import receive_code
 from .errors import explain, handle_errors
-from .loopback import CODE_LIFETIME
+from .loopback import CODE_LIFETIME, RedirectListener, loopback_port
 from .output import (
     expiry,
     last4,
@@ -38,6 +39,8 @@ from .sandbox import serve_emulator, set_demo_logged_out
 from .target import Target, common_options, profile_option, store_options, target_from
 
 DEFAULT_REDIRECT_URI = "http://localhost:8765/callback"
+# The emulator's client accepts any loopback redirect URI: --emulator listens on a free port.
+EMULATOR_REDIRECT_URI = "http://localhost:0/callback"
 _F = TypeVar("_F", bound=Callable[..., Any])
 
 
@@ -65,10 +68,11 @@ main.add_command(api)
 )
 @click.option(
     "--redirect-uri",
-    default=DEFAULT_REDIRECT_URI,
-    show_default=True,
+    default=None,
     help="An Allowed Return URL of your client. http://localhost:PORT/... is received here; "
-    "anything else (e.g. https://amazon.com) is pasted back.",
+    "anything else (e.g. https://amazon.com) is pasted back; port 0 listens on a free port "
+    f"(for clients that accept any, like the emulator's).  [default: {DEFAULT_REDIRECT_URI}; "
+    f"with --emulator, {EMULATOR_REDIRECT_URI}]",
 )
 @click.option("--paste", is_flag=True, help="Paste the redirected URL instead of listening.")
 @click.option("--no-browser", is_flag=True, help="Only print the consent URL.")
@@ -82,7 +86,7 @@ main.add_command(api)
 @handle_errors
 def login(
     scopes: tuple[str, ...],
-    redirect_uri: str,
+    redirect_uri: str | None,
     paste: bool,
     no_browser: bool,
     no_save_secret: bool,
@@ -91,8 +95,16 @@ def login(
     **options: Any,
 ) -> None:
     """Consent, code exchange and profile lookup in one go; stores the login."""
-    with target_from(options) as target:
+    with target_from(options) as target, contextlib.ExitStack() as cleanup:
         auth = target.login_auth()
+        if redirect_uri is None:
+            emulated = target.emulator is not None
+            redirect_uri = EMULATOR_REDIRECT_URI if emulated else DEFAULT_REDIRECT_URI
+        listener = None
+        if not paste and loopback_port(redirect_uri) == 0:
+            listener = RedirectListener(redirect_uri)  # bound now, on a free port
+            cleanup.callback(listener.close)
+            redirect_uri = listener.redirect_uri
         request = auth.authorization_request(redirect_uri, scope=list(scopes), pkce=not no_pkce)
         code = receive_code(
             request,
@@ -100,6 +112,7 @@ def login(
             no_browser=no_browser,
             emulated=target.emulator is not None,
             wait_seconds=wait_seconds,
+            listener=listener,
         )
         token = auth.fetch_token(
             code=code, redirect_uri=redirect_uri, code_verifier=request.code_verifier

@@ -23,13 +23,18 @@ def receive_code(
     no_browser: bool,
     emulated: bool,
     wait_seconds: float,
+    listener: RedirectListener | None = None,
 ) -> str:
     """Show the consent URL, open it, and return the code that comes back. With the
-    emulator and no browser, follow the consent page ourselves (unattended demo)."""
+    emulator and no browser, follow the consent page ourselves (unattended demo).
+    `listener`: one already bound (on a free port) for the request's redirect URI."""
     redirect_uri = request.redirect_uri
-    listen = not paste and loopback_port(redirect_uri) is not None
-    listener = RedirectListener(redirect_uri, request.state).start() if listen else None
     try:
+        if listener is None and not paste and loopback_port(redirect_uri) is not None:
+            listener = RedirectListener(redirect_uri)
+        if listener is not None:
+            listener.expected_state = request.state
+            listener.start()
         click.echo("Open this URL to grant access (it is valid for 5 minutes):", err=True)
         click.echo(request.url, err=True)
         opened = False if no_browser else _open_browser(request.url)

@@ -36,7 +36,7 @@ class LoginTimeoutError(AdsAuthError):
 
 def loopback_port(redirect_uri: str) -> int | None:
     """The port to listen on if `redirect_uri` is http://localhost:PORT/... or
-    http://127.0.0.1:PORT/..., else None."""
+    http://127.0.0.1:PORT/..., else None. Port 0 means any free port."""
     try:
         parts = urlsplit(redirect_uri)
         host = parts.hostname
@@ -47,7 +47,7 @@ def loopback_port(redirect_uri: str) -> int | None:
         ) from None
     if parts.scheme != "http" or not host or not is_loopback(host):
         return None
-    return port or 80
+    return 80 if port is None else port
 
 
 def _bind_address(redirect_uri: str) -> tuple[str, int, socket.AddressFamily]:
@@ -61,9 +61,13 @@ def _bind_address(redirect_uri: str) -> tuple[str, int, socket.AddressFamily]:
 
 
 class RedirectListener:
-    """Receive one redirect for `redirect_uri` and return its authorization code."""
+    """Receive one redirect for `redirect_uri` and return its authorization code.
 
-    def __init__(self, redirect_uri: str, expected_state: str) -> None:
+    With port 0 in `redirect_uri` it listens on a free port, and `redirect_uri` then names
+    that port (bound before anyone is sent there, so no other process can take it).
+    `expected_state` may be set later, before `start()`."""
+
+    def __init__(self, redirect_uri: str, expected_state: str = "") -> None:
         host, port, family = _bind_address(redirect_uri)
         self.path = urlsplit(redirect_uri).path or "/"
         self.redirect_uri = redirect_uri
@@ -85,6 +89,8 @@ class RedirectListener:
         self.server.listener = self
         host, bound_port = self.server.socket.getsockname()[:2]
         self.address: tuple[str, int] = (str(host), int(bound_port))
+        if port == 0:
+            self.redirect_uri = _with_port(redirect_uri, int(bound_port))
         self._thread = threading.Thread(target=self._serve, name="login-listener", daemon=True)
 
     def start(self) -> RedirectListener:
@@ -156,6 +162,12 @@ class RedirectListener:
             self._code = code
             self._done.set()
         return 200, "Amazon Ads access granted. You can close this window."
+
+
+def _with_port(url: str, port: int) -> str:
+    parts = urlsplit(url)
+    host = parts.netloc.rpartition("@")[2].rpartition(":")[0]  # keeps [::1]'s brackets
+    return parts._replace(netloc=f"{host}:{port}").geturl()
 
 
 class _OneShotServer(http.server.ThreadingHTTPServer):

@@ -153,7 +153,7 @@ ADS_API_V1_SCRIPT = """
 def test_amazon_ads_api_v1_through_adsauth(emulator: Emulator) -> None:
     from tests.newer_python import run_script, sdk_python
 
-    python = sdk_python((3, 13), "amazon-ads-api-v1==0.11.0")
+    python = sdk_python("amazon-ads-api-v1==0.11.0")
     emulator.token_latency = 0.05
     results = run_script(python, ADS_API_V1_SCRIPT, **given_to_script(emulator))
     assert results == [3141592653589793] * 20
@@ -193,7 +193,7 @@ AMAZON_ADS_API_SCRIPT = """
 def test_amazon_ads_api_through_adsauth(emulator: Emulator) -> None:
     from tests.newer_python import run_script, sdk_python
 
-    python = sdk_python((3, 12), "amazon-ads-api==1.0.0")
+    python = sdk_python("amazon-ads-api==1.0.0")
     emulator.token_latency = 0.05
     results = run_script(python, AMAZON_ADS_API_SCRIPT, **given_to_script(emulator))
     assert results == [3141592653589793] * 20

@@ -92,7 +92,11 @@ def serve_wsgi(app: Any, sock: socket.socket) -> Iterator[str]:
     server = make_server(
         "127.0.0.1", port, app, threaded=True, request_handler=Quiet, fd=sock.fileno()
     )
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    # socketserver notices shutdown() only between polls: werkzeug's default of 0.5 s made
+    # every teardown wait that long; 10 ms costs nothing while a test runs.
+    thread = threading.Thread(
+        target=server.serve_forever, kwargs={"poll_interval": 0.01}, daemon=True
+    )
     thread.start()
     try:
         yield f"http://127.0.0.1:{port}"

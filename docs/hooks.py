@@ -1,7 +1,8 @@
 """MkDocs hooks: pages generated from the code, so they cannot drift from it.
 
 - `<!-- fault-matrix -->` becomes the table of `tests/test_fault_matrix.py`'s rows;
-- `<!-- modules -->` becomes the list of modules with their first docstring line.
+- `<!-- modules -->` becomes the modules grouped by room, each with its docstring's first
+  paragraph.
 """
 
 from __future__ import annotations
@@ -30,15 +31,62 @@ def fault_matrix() -> str:
     return "\n".join(lines)
 
 
+# The rooms, from the faces down to the ground (docs/architecture.md explains the order).
+ROOMS = [
+    ("", "The front doors"),
+    ("cli", "The command line"),
+    ("web", "The web consent flow"),
+    ("integrations", "SDK integrations"),
+    ("mcp", "MCP"),
+    ("testing", "The emulator and the test kit"),
+    ("_auth", "AdsAuth"),
+    ("_logins", "Logins"),
+    ("_refresh", "Refresh"),
+    ("_stores", "Stores"),
+    ("_lwa", "Login with Amazon"),
+    (".", "The ground"),
+]
+
+
+def first_paragraph(path: pathlib.Path) -> str:
+    docstring = ast.get_docstring(ast.parse(path.read_text())) or ""
+    return " ".join(docstring.split("\n\n")[0].split()).replace("|", "/")
+
+
+def room_of(path: pathlib.Path, package: pathlib.Path) -> str:
+    parts = path.relative_to(package).parts
+    if len(parts) > 1:
+        return parts[0]
+    return "" if parts[0] in ("__init__.py", "__main__.py") else "."
+
+
 def modules() -> str:
+    """The package's modules grouped by room, each with its docstring's first paragraph."""
     package = ROOT / "amazon_ads_auth"
-    lines = ["| module | what it is for |", "|---|---|"]
+    by_room: dict[str, list[pathlib.Path]] = {}
     for path in sorted(package.rglob("*.py")):
-        docstring = ast.get_docstring(ast.parse(path.read_text())) or ""
-        first = " ".join(docstring.split("\n\n")[0].split())
-        name = path.relative_to(package).with_suffix("").as_posix().replace("/", ".")
-        lines.append(f"| `{name}` | {first.replace('|', '/')} |")
-    return "\n".join(lines)
+        by_room.setdefault(room_of(path, package), []).append(path)
+    unknown = set(by_room) - {room for room, _ in ROOMS}
+    if unknown:  # a new room: name it in ROOMS, so the map places it
+        raise ValueError(f"docs/hooks.py does not know the rooms {sorted(unknown)}")
+    sections = []
+    for room, title in ROOMS:
+        paths = by_room.get(room)
+        if not paths:
+            continue
+        heading = f"### {title}" + (f" (`{room}/`)" if room not in ("", ".") else "")
+        lines = [heading, ""]
+        front = package / room / "__init__.py"
+        if room not in ("", ".") and front.exists():
+            lines += [first_paragraph(front), ""]
+        lines += ["| module | what it is for |", "|---|---|"]
+        for path in paths:
+            if room not in ("", ".") and path == front:
+                continue
+            name = path.relative_to(package).with_suffix("").as_posix().replace("/", ".")
+            lines.append(f"| `{name}` | {first_paragraph(path)} |")
+        sections.append("\n".join(lines))
+    return "\n\n".join(sections)
 
 
 def on_page_markdown(markdown: str, **kwargs: Any) -> str:

@@ -129,4 +129,6 @@ def test_the_site_builds_strict(tmp_path: Any) -> None:
 
     for row in ROWS:
         assert f"<td>{row.name}</td>" in guarantees.replace("&amp;", "&"), row.name
-    assert "_decisions" in (tmp_path / "architecture" / "index.html").read_text()
+    architecture = (tmp_path / "architecture" / "index.html").read_text()
+    assert "_refresh.decisions" in architecture  # the generated list of modules, by room
+    assert "The ground" in architecture

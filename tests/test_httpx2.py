@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import inspect
 import subprocess
 import sys
 from collections.abc import Callable
@@ -124,3 +125,5 @@ def test_subclasses_and_profile_views_are_httpx2_auths_too() -> None:
     assert type(Mine("amzn1.application-oa2-client.x", "secret")) is type(mine)  # made once
     view = AdsAuth("amzn1.application-oa2-client.x", "secret", "Atzr|x").with_profile(7)
     assert isinstance(view, httpx2.Auth)
+    # The constructor's arguments still show (help(), IDEs): nothing overrides __new__.
+    assert str(inspect.signature(AdsAuth)).startswith("(client_id: 'str', client_secret: 'str'")

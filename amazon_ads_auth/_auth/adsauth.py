@@ -7,7 +7,7 @@ Every decision about tokens is the TokenManager's (`_manager`).
 from __future__ import annotations
 
 from collections.abc import AsyncGenerator, Callable, Generator, Iterable, Mapping
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
 import httpx
@@ -25,9 +25,6 @@ from .compat import httpx2_class
 from .httpx_replay import HttpxRequest, after_replay, prepare_replay, rejected
 from .requests_hooks import ResponseHook
 from .settings import AuthSettings, profile_text
-
-if TYPE_CHECKING:
-    from typing_extensions import Self
 
 CLIENT_ID_HEADER = "Amazon-Advertising-API-ClientId"
 SCOPE_HEADER = "Amazon-Advertising-API-Scope"
@@ -61,11 +58,6 @@ class AdsAuth(requests.auth.AuthBase, httpx.Auth):
     requires_request_body = False
     requires_response_body = False
 
-    def __new__(cls, *args: Any, **kwargs: Any) -> Self:
-        # An httpx2.Auth too when httpx2 is installed: see _auth/compat.py.
-        made: Self = object.__new__(httpx2_class(cls))
-        return made
-
     def __init__(
         self,
         client_id: str,
@@ -91,6 +83,8 @@ class AdsAuth(requests.auth.AuthBase, httpx.Auth):
         token_transport: httpx.BaseTransport | None = None,
     ) -> None:
         """Raises: ConfigurationError naming the first argument that is not usable."""
+        # An httpx2.Auth too when httpx2 is installed: see _auth/compat.py.
+        self.__class__ = httpx2_class(type(self))
         settings = AuthSettings.check(
             client_id,
             client_secret,

@@ -8,12 +8,15 @@ a class deriving from `httpx2.Auth`. Importing httpx2 costs about 15 % of `impor
 httpx`, which a script that only imports AdsAuth should not pay.
 
 The mechanism, chosen among the explicit ones: `AdsAuth` itself derives from requests' and
-httpx's bases only. When an AdsAuth is made and httpx2 is installed (`find_spec`, asked
-once), the instance's class is `httpx2_class(cls)`: a subclass of `cls` and `httpx2.Auth`,
-created once per class on first need and cached, named like `cls` (so reprs and tracebacks
-read `amazon_ads_auth.AdsAuth`). Its MRO is always (cls, ..., httpx.Auth, httpx2.Auth,
-object), whatever was imported first; no class's `__bases__` is ever rewritten, no import
-hook is installed and no module is aliased. The cost moves from the import to the first
+httpx's bases only. `AdsAuth.__init__` first gives the new instance the class
+`httpx2_class(type(self))`: the class itself when httpx2 is not installed (`find_spec`,
+asked once), else a subclass of it and `httpx2.Auth`, created once per class on first need
+and cached, named like it (so reprs and tracebacks read `amazon_ads_auth.AdsAuth`) and
+adding no state (`__slots__ = ()`). Its MRO is always (AdsAuth, ..., httpx.Auth,
+httpx2.Auth, object), whatever was imported first; no class's `__bases__` is rewritten, no
+import hook is installed and no module is aliased. Done in `__init__` rather than
+`__new__`, so `inspect.signature(AdsAuth)` still shows the constructor's arguments. The
+cost of importing httpx2 moves from `from amazon_ads_auth import AdsAuth` to the first
 AdsAuth made, and only where httpx2 is installed.
 """
 

@@ -75,9 +75,10 @@ import amazon_ads_auth
 from amazon_ads_auth import AdsAuth
 from amazon_ads_auth._auth.compat import have_httpx2
 assert "httpx2" not in sys.modules and not have_httpx2(AdsAuth)
-bases = AdsAuth.__bases__
+bases, finders = AdsAuth.__bases__, list(sys.meta_path)
 auth = AdsAuth("amzn1.application-oa2-client.x", "secret", "Atzr|x")
 import httpx2
+assert sys.meta_path == finders  # no import hook
 assert isinstance(auth, httpx2.Auth) and isinstance(auth, AdsAuth)
 assert AdsAuth.__bases__ == bases  # no class is rewritten
 assert httpx2.Client(auth=auth)._auth is auth  # kept as an Auth, not wrapped as a function

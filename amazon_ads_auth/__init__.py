@@ -22,37 +22,37 @@ __version__ = "0.1.0"
 # TYPE_CHECKING say the same for type checkers (`X as X` marks a re-export);
 # tests/test_exported_members.py keeps the two equal.
 _WHERE = {
-    "AdsAuth": "._auth.adsauth",
-    "AdsAuthError": "._errors",
-    "AuthorizationDeniedError": "._errors",
-    "AuthorizationRequest": "._lwa.consent",
-    "CallbackTokenStore": "._stores.callback",
-    "ConfigurationError": "._errors",
-    "ConsentError": "._errors",
-    "FileTokenStore": "._stores.file",
-    "InvalidClientError": "._errors",
-    "InvalidGrantError": "._errors",
-    "KeyringTokenStore": "._stores.keyring",
-    "ListableStore": "._stores.base",
-    "Login": "._logins.records",
-    "LoginDirectory": "._logins.directory",
-    "LoginRecordStore": "._stores.base",
-    "MemoryTokenStore": "._stores.base",
-    "NoTokenError": "._errors",
-    "Profile": "._logins.records",
-    "ProxyAuthenticationError": "._errors",
-    "RecordListingStore": "._stores.base",
-    "RedisTokenStore": "._stores.redis",
-    "Region": "._regions",
-    "StateMismatchError": "._errors",
-    "StoreError": "._errors",
-    "Token": "._token",
-    "TokenEndpointError": "._errors",
-    "TokenFormatError": "._errors",
-    "TokenRequestError": "._errors",
-    "TokenStore": "._stores.base",
-    "TryLockStore": "._stores.base",
-    "open_store": "._stores.url",
+    "AdsAuth": "_auth.adsauth",
+    "AdsAuthError": "_errors",
+    "AuthorizationDeniedError": "_errors",
+    "AuthorizationRequest": "_lwa.consent",
+    "CallbackTokenStore": "_stores.callback",
+    "ConfigurationError": "_errors",
+    "ConsentError": "_errors",
+    "FileTokenStore": "_stores.file",
+    "InvalidClientError": "_errors",
+    "InvalidGrantError": "_errors",
+    "KeyringTokenStore": "_stores.keyring",
+    "ListableStore": "_stores.base",
+    "Login": "_logins.records",
+    "LoginDirectory": "_logins.directory",
+    "LoginRecordStore": "_stores.base",
+    "MemoryTokenStore": "_stores.base",
+    "NoTokenError": "_errors",
+    "Profile": "_logins.records",
+    "ProxyAuthenticationError": "_errors",
+    "RecordListingStore": "_stores.base",
+    "RedisTokenStore": "_stores.redis",
+    "Region": "_regions",
+    "StateMismatchError": "_errors",
+    "StoreError": "_errors",
+    "Token": "_token",
+    "TokenEndpointError": "_errors",
+    "TokenFormatError": "_errors",
+    "TokenRequestError": "_errors",
+    "TokenStore": "_stores.base",
+    "TryLockStore": "_stores.base",
+    "open_store": "_stores.url",
 }
 
 if TYPE_CHECKING:
@@ -100,7 +100,7 @@ def _export_lazily(
     package: str, where: dict[str, str]
 ) -> tuple[list[str], Callable[[str], Any], Callable[[], list[str]]]:
     """`__all__`, `__getattr__` and `__dir__` for a package whose public names live in
-    private modules (`where`: name -> module, relative to `package` or absolute).
+    private modules (`where`: name -> module, within `package` or written out in full).
 
     A name's module is imported when the name is first asked for (PEP 562). Classes and
     functions then read as the package's (`amazon_ads_auth.AdsAuth`, in reprs, tracebacks
@@ -129,14 +129,10 @@ def _export_lazily(
 
 
 def _absolute(module: str, package: str) -> str:
-    """`module` as an absolute name: `._flow` in `amazon_ads_auth.web` is
-    `amazon_ads_auth.web._flow`, `.._errors` is `amazon_ads_auth._errors`."""
-    bare = module.lstrip(".")
-    dots = len(module) - len(bare)
-    if not dots:
-        return module
-    base = package.rsplit(".", dots - 1)[0] if dots > 1 else package
-    return f"{base}.{bare}"
+    """`module` as an absolute name: a module of `package` is named from it (`_flow` in
+    `amazon_ads_auth.web` is `amazon_ads_auth.web._flow`); a name from elsewhere in the
+    library is written out in full (`amazon_ads_auth._errors`)."""
+    return module if module.split(".")[0] == __name__ else f"{package}.{module}"
 
 
 def _name_the_loaded() -> None:

@@ -14,12 +14,12 @@ from typing import TYPE_CHECKING
 from .. import _export_lazily
 
 _WHERE = {
-    "PLACEHOLDER": "._ad_api",
-    "ad_api_credentials": "._ad_api",
-    "ads_api_v1_config": "._ads_api_v1",
-    "use_with_ad_api": "._ad_api",
-    "use_with_ads_api_v1": "._ads_api_v1",
-    "use_with_amazon_ads_api": "._amazon_ads_api",
+    "PLACEHOLDER": "_ad_api",
+    "ad_api_credentials": "_ad_api",
+    "ads_api_v1_config": "_ads_api_v1",
+    "use_with_ad_api": "_ad_api",
+    "use_with_ads_api_v1": "_ads_api_v1",
+    "use_with_amazon_ads_api": "_amazon_ads_api",
 }
 
 if TYPE_CHECKING:

@@ -18,19 +18,19 @@ from typing import TYPE_CHECKING
 from .. import _export_lazily
 
 _WHERE = {
-    "DEMO_CLIENT_ID": "._emulator",
-    "DEMO_CLIENT_SECRET": "._emulator",
-    "DEMO_SIGNING_KEY": "._emulator",
-    "ApiRequest": "._ads_model",
-    "Emulator": "._emulator",
-    "FakeClock": "._clock",
-    "Fault": "._faults",
-    "RecordingServer": "._server",
-    "Sandbox": "._sandbox",
-    "StoreContractError": ".store_contract",
-    "UnroutableHostError": "._reroute",
-    "account_profile": "._accounts",
-    "check_token_store": ".store_contract",
+    "DEMO_CLIENT_ID": "_emulator",
+    "DEMO_CLIENT_SECRET": "_emulator",
+    "DEMO_SIGNING_KEY": "_emulator",
+    "ApiRequest": "_ads_model",
+    "Emulator": "_emulator",
+    "FakeClock": "_clock",
+    "Fault": "_faults",
+    "RecordingServer": "_server",
+    "Sandbox": "_sandbox",
+    "StoreContractError": "store_contract",
+    "UnroutableHostError": "_reroute",
+    "account_profile": "_accounts",
+    "check_token_store": "store_contract",
 }
 
 if TYPE_CHECKING:

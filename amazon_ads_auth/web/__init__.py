@@ -12,11 +12,12 @@ from typing import TYPE_CHECKING
 
 from .. import _export_lazily
 
+# ConsentError is the library's (it reads as amazon_ads_auth.ConsentError), re-exported here.
 _WHERE = {
-    "ConsentError": ".._errors",  # re-exported: it reads as amazon_ads_auth.ConsentError
-    "ConsentFlow": "._flow",
-    "ConsentResult": "._values",
-    "ConsentStart": "._values",
+    "ConsentError": "amazon_ads_auth._errors",
+    "ConsentFlow": "_flow",
+    "ConsentResult": "_values",
+    "ConsentStart": "_values",
 }
 
 if TYPE_CHECKING:

@@ -146,3 +146,14 @@ def test_every_exported_name_is_in_the_reference(name: str) -> None:
     }  # documented once, under amazon_ads_auth
     assert set(package.__all__) - reexported - documented(name) == set()
     assert documented(name) <= set(package.__all__)
+
+
+def test_the_version_is_written_once() -> None:
+    import importlib.metadata
+
+    import amazon_ads_auth
+
+    setup = (ROOT / "setup.cfg").read_text()
+    assert "version = attr: amazon_ads_auth.__version__" in setup
+    assert re.search(r"^version\s*=\s*\d", setup, flags=re.M) is None
+    assert importlib.metadata.version("amazon-ads-auth") == amazon_ads_auth.__version__

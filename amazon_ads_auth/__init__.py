@@ -36,9 +36,11 @@ if TYPE_CHECKING:
     from ._regions import Region
     from ._stores.base import MemoryTokenStore, TokenStore
     from ._stores.callback import CallbackTokenStore
+    from ._stores.encrypted import EncryptedTokenStore
     from ._stores.file import FileTokenStore
     from ._stores.keyring import KeyringTokenStore
     from ._stores.redis import RedisTokenStore
+    from ._stores.sql import SQLTokenStore
     from ._stores.url import open_store
     from ._token import Token
 
@@ -67,6 +69,8 @@ _WHERE = {
     "Profile": "_logins.records",
     "open_store": "_stores.url",
     "RedisTokenStore": "_stores.redis",
+    "SQLTokenStore": "_stores.sql",
+    "EncryptedTokenStore": "_stores.encrypted",
     "Region": "_regions",
     "MemoryTokenStore": "_stores.base",
     "TokenStore": "_stores.base",
@@ -81,6 +85,7 @@ __all__ = [
     "CallbackTokenStore",
     "ConfigurationError",
     "ConsentError",
+    "EncryptedTokenStore",
     "FileTokenStore",
     "InvalidClientError",
     "InvalidGrantError",
@@ -93,6 +98,7 @@ __all__ = [
     "ProxyAuthenticationError",
     "RedisTokenStore",
     "Region",
+    "SQLTokenStore",
     "StateMismatchError",
     "StoreError",
     "Token",

@@ -71,9 +71,7 @@ def _open(url: str) -> TokenStore:
         from .redis import RedisTokenStore
 
         return RedisTokenStore(url)
-    if scheme in ("sqlite", "postgresql", "postgres") or scheme.startswith(
-        ("sqlite+", "postgresql+")
-    ):
+    if scheme in ("sqlite", "postgresql") or scheme.startswith(("sqlite+", "postgresql+")):
         from .sql import SQLTokenStore
 
         return SQLTokenStore(url, create=True)

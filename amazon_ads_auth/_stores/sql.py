@@ -27,6 +27,7 @@ import json
 import os
 import re
 import sqlite3
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -258,9 +259,12 @@ class SQLTokenStore:
         """The key's lock: waited for at most `wait` seconds, or only tried (None)."""
         self._check_key(key)
         thread_lock = self._key_locks.get(key)  # this process's threads queue here first
+        started = time.monotonic()
         if not (thread_lock.acquire(timeout=wait) if wait else thread_lock.acquire(False)):
             yield False
             return
+        if wait:  # what is left for the database's lock
+            wait = max(0.001, wait - (time.monotonic() - started))
         try:
             database_lock: contextlib.AbstractContextManager[bool]
             if self._dialect == "postgresql":
@@ -400,14 +404,19 @@ class SQLTokenStore:
     def _error(self, doing: str, exc: BaseException) -> StoreError:
         # Only the class name: a driver's message may quote the statement and its parameters.
         hint = "check that the database is up and the URL is right"
-        if self._missing_table():
+        if self._missing_table(exc):
             hint = (
                 f"the table {self.table_name} does not exist: create it with the DDL of "
                 "`amazon-ads-auth store ddl`, or pass create=True"
             )
         return StoreError(f"the database {self.where} failed while {doing}: {_name(exc)}; {hint}")
 
-    def _missing_table(self) -> bool:
+    def _missing_table(self, exc: BaseException) -> bool:
+        """Whether `exc` came from a missing table (looked up only for errors that can mean
+        that, so a database that is down is not asked again)."""
+        orig = getattr(exc, "orig", None)
+        if not isinstance(exc, self._sa.exc.ProgrammingError) and "no such table" not in str(orig):
+            return False
         with contextlib.suppress(Exception):
             return not self._sa.inspect(self._engine).has_table(self.table_name)
         return False

@@ -399,3 +399,12 @@ def test_login_directory_on_an_encrypted_redis_store(emulator: Emulator, redis_u
     assert emulator.is_valid_access_token(auth.ensure_token().access_token)
     stored = inner.load(f"{emulator.client_id}/brand-b")
     assert stored is not None and stored.access_token.startswith("enc:v1:")
+
+
+def test_the_refresh_deadline_fits_the_wrapped_locks_ttl(redis_url: str) -> None:
+    inner = RedisTokenStore(redis_url, prefix=f"ttl-{uuid.uuid4().hex}:", lock_ttl=10.0)
+    store = EncryptedTokenStore(inner, keys=[NEW])
+    assert store.lock_ttl == 10.0
+    assert EncryptedTokenStore(MemoryTokenStore(), keys=[NEW]).lock_ttl is None
+    auth = AdsAuth("amzn1.application-oa2-client.ttl", "secret", store=store)
+    assert auth._manager._deadline == pytest.approx(8.0)  # 80% of the TTL, as unwrapped

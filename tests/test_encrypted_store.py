@@ -226,6 +226,10 @@ def test_a_grant_no_key_opens_is_a_store_error_naming_the_key_id() -> None:
     assert "left untouched" in message
     with pytest.raises(StoreError, match=key_id(OLD)):
         other.load_login("amzn1.client/tenant-1")
+    with pytest.raises(StoreError, match=key_id(OLD)):  # never overwritten by it either
+        other.save("amzn1.client/tenant-1", Token("Atza|mine", "Atzr|mine", 1.0))
+    with pytest.raises(StoreError, match=key_id(OLD)):
+        other.save_login("amzn1.client/tenant-1", {"client_secret": "mine"})
     result = rekey(inner, [NEW])
     assert list(result.failed) == ["amzn1.client/tenant-1"]
     assert key_id(OLD) in result.failed["amzn1.client/tenant-1"]
@@ -408,3 +412,30 @@ def test_the_refresh_deadline_fits_the_wrapped_locks_ttl(redis_url: str) -> None
     assert EncryptedTokenStore(MemoryTokenStore(), keys=[NEW]).lock_ttl is None
     auth = AdsAuth("amzn1.application-oa2-client.ttl", "secret", store=store)
     assert auth._manager._deadline == pytest.approx(8.0)  # 80% of the TTL, as unwrapped
+
+
+def test_the_cli_reads_an_encrypted_sql_store_with_the_keys_variable(
+    emulator: Emulator, tmp_path: pathlib.Path
+) -> None:
+    url = f"sqlite:///{tmp_path / 'cli.db'}"
+    add_login(EncryptedTokenStore(SQLTokenStore(url, create=True), keys=[NEW]), emulator, "a", [1])
+    runner = CliRunner()
+    env = {"AMAZON_ADS_STORE_KEYS": NEW, "AMAZON_ADS_TOKEN_STORE": url}
+    status = runner.invoke(main, ["status"], env=env)
+    assert status.exit_code == 0, status.output
+    assert "saved" in status.output and "unreadable" not in status.output
+    token = runner.invoke(main, ["token"], env=env)
+    assert token.exit_code == 0, token.output
+    assert emulator.is_valid_access_token(token.stdout.strip())
+    # With the wrong key the login is still listed (not its secret), and the grant is a
+    # StoreError naming the key it needs.
+    wrong_env = {
+        **env,
+        "AMAZON_ADS_STORE_KEYS": OLD,
+        "AMAZON_ADS_CLIENT_ID": emulator.client_id,
+        "AMAZON_ADS_CLIENT_SECRET": emulator.client_secret,
+    }
+    listed = runner.invoke(main, ["status"], env=wrong_env)
+    assert "unreadable" in listed.output and key_id(NEW) in listed.output
+    wrong = runner.invoke(main, ["token"], env=wrong_env)
+    assert wrong.exit_code == 1 and key_id(NEW) in wrong.output

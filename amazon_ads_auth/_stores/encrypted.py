@@ -227,7 +227,12 @@ class EncryptedTokenStore:
         return None if stored is None else self._open_token(key, stored)
 
     def save(self, key: str, token: Token) -> None:
+        """Raises: StoreError when the stored grant is encrypted with a key not given here
+        (it is never overwritten by a process that could not read it)."""
         require_token(token)
+        stored = self.store.load(key)
+        if stored is not None:
+            self._refuse_foreign(key, [stored.access_token, stored.refresh_token], "grant")
         self.store.save(key, self._seal_token(key, token))
 
     def delete(self, key: str) -> None:
@@ -246,7 +251,24 @@ class EncryptedTokenStore:
 
     def _save_login(self, key: str, record: dict[str, Any]) -> None:
         assert isinstance(self.store, LoginRecordStore)
+        stored = self.store.load_login(key)
+        if stored is not None:
+            secrets = [stored.get(name) for name in SECRET_FIELDS]
+            self._refuse_foreign(key, secrets, "login record")
         self.store.save_login(key, self._seal_record(key, record))
+
+    def _refuse_foreign(self, key: str, values: list[Any], what: str) -> None:
+        """A stored value under a key id this store does not have is a StoreError."""
+        cipher = self._cipher()
+        for value in values:
+            if isinstance(value, str) and value.startswith(PREFIX):
+                kid = value[len(PREFIX) :].partition(":")[0]
+                if kid not in cipher.by_id:
+                    raise StoreError(
+                        f"the {what} {key!r} in {self.where} was encrypted with key {kid}, "
+                        f"which none of the given keys ({', '.join(cipher.ids)}) is; it was "
+                        f"left untouched: add that key to {KEYS_VARIABLE} (or keys=)"
+                    )
 
     def _records(self) -> dict[str, dict[str, Any] | None]:
         assert isinstance(self.store, RecordListingStore)
@@ -255,7 +277,10 @@ class EncryptedTokenStore:
             try:
                 found[key] = None if record is None else self._open_record(key, record)
             except StoreError:
-                found[key] = None  # listed without its record, as an unreadable grant is
+                # Listed with what is not secret (client id, region, profiles); the secret
+                # it cannot open is left out, and loading the grant says which key it needs.
+                assert record is not None
+                found[key] = {k: v for k, v in record.items() if k not in SECRET_FIELDS}
         return found
 
     # ----- rotation -----------------------------------------------------------------------

@@ -359,3 +359,16 @@ def test_postgres_stopped_mid_run_fails_no_call_and_catches_up(
     assert call() == 200
     eventually(lambda: store.load(key) == auth.token, timeout=30)
     assert emulator.token_requests == {"refresh_token": 2}
+
+
+def test_sql_logging_never_shows_a_token(
+    tmp_path: pathlib.Path, captured_logs: list[str], caplog: pytest.LogCaptureFixture
+) -> None:
+    import logging
+
+    caplog.set_level(logging.DEBUG, logger="sqlalchemy.engine")  # an app debugging its SQL
+    store = SQLTokenStore(f"sqlite:///{tmp_path / 'g.db'}", create=True)
+    store.save("c/k", Token("Atza|logged-" + "a" * 30, "Atzr|logged-" + "r" * 30, 1.0))
+    assert store.load("c/k") is not None
+    assert any("INSERT INTO" in t for t in captured_logs)  # the statements were logged
+    assert not any("logged-" in t for t in captured_logs)  # their parameters were not

@@ -34,6 +34,7 @@ from typing import Any
 
 from .._errors import ConfigurationError, StoreError
 from .._public import public
+from .._redact import describe_store
 from .._token import Token
 from .base import (
     ListableStore,
@@ -194,8 +195,6 @@ class EncryptedTokenStore:
 
     @property
     def where(self) -> str:
-        from .._redact import describe_store
-
         return f"{describe_store(self.store)} (encrypted)"
 
     @property

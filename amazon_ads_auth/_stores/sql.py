@@ -24,6 +24,7 @@ import contextlib
 import datetime
 import hashlib
 import json
+import logging
 import os
 import re
 import sqlite3
@@ -45,6 +46,7 @@ if TYPE_CHECKING:
 DEFAULT_TABLE = "amazon_ads_auth_grants"
 KEY_LENGTH = 512  # characters of a store key ("<client id>/<store key>")
 _SAFE = re.compile(r"[^A-Za-z0-9._-]+")
+_LOGGING_NAME = "amazon_ads_auth"
 _LOCK_NOT_AVAILABLE = "55P03"  # PostgreSQL's SQLSTATE when lock_timeout expires
 
 
@@ -450,7 +452,16 @@ def _engine_from_url(sa: Any, url: str) -> sqlalchemy.engine.Engine:
         ) from None
     if parsed.drivername in ("postgresql", "postgres"):
         parsed = parsed.set(drivername="postgresql+psycopg")
-    options: dict[str, Any] = {"pool_pre_ping": True}
+    # Tokens are statement parameters and result rows. hide_parameters keeps them out of
+    # SQLAlchemy's statement logs and error texts; our engines log under a name of their
+    # own whose level stops at INFO, so an app that turns on DEBUG for sqlalchemy.engine
+    # (which logs every row) still sees our statements but never a token.
+    options: dict[str, Any] = {
+        "pool_pre_ping": True,
+        "hide_parameters": True,
+        "logging_name": _LOGGING_NAME,
+    }
+    logging.getLogger(f"sqlalchemy.engine.Engine.{_LOGGING_NAME}").setLevel(logging.INFO)
     if parsed.get_backend_name() == "postgresql" and "connect_timeout" not in parsed.query:
         options["connect_args"] = {"connect_timeout": 10}
     sqlite_file = parsed.get_backend_name() == "sqlite" and parsed.database not in (

@@ -306,7 +306,7 @@ def rotation_worker(
 def test_rotation_while_4_workers_call_fails_no_call(tmp_path: pathlib.Path) -> None:
     url = f"sqlite:///{tmp_path / 'grants.db'}"
     inner = SQLTokenStore(url, create=True)
-    with Emulator(profiles=profiles_for_tests(), access_token_lifetime=3) as emu:
+    with Emulator(profiles=profiles_for_tests(), access_token_lifetime=2) as emu:
         old_store = EncryptedTokenStore(inner, keys=[OLD])
         key = f"{emu.client_id}/default"
         old_store.save(key, Token("Atza|expired", emu.issue_refresh_token(), 1.0))
@@ -325,7 +325,7 @@ def test_rotation_while_4_workers_call_fails_no_call(tmp_path: pathlib.Path) -> 
         # Step 2 of the runbook: every worker has the new key first, the old one after.
         workers = [
             SPAWN.Process(
-                target=rotation_worker, args=(url, [NEW, OLD], info, 3.0, barrier, results)
+                target=rotation_worker, args=(url, [NEW, OLD], info, 4.0, barrier, results)
             )
             for _ in range(4)
         ]

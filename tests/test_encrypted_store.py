@@ -303,9 +303,17 @@ def rotation_worker(
 
 
 @pytest.mark.slow
-def test_rotation_while_4_workers_call_fails_no_call(tmp_path: pathlib.Path) -> None:
+@pytest.mark.parametrize("database", ["sqlite", "postgresql"])
+def test_rotation_while_4_workers_call_fails_no_call(
+    database: str, tmp_path: pathlib.Path, request: pytest.FixtureRequest
+) -> None:
     url = f"sqlite:///{tmp_path / 'grants.db'}"
+    if database == "postgresql":
+        url = request.getfixturevalue("postgres_url")
     inner = SQLTokenStore(url, create=True)
+    inner.keys()  # creates the table
+    with inner.engine.begin() as connection:  # the session's server: start from an empty table
+        connection.execute(inner.table.delete())
     with Emulator(profiles=profiles_for_tests(), access_token_lifetime=2) as emu:
         old_store = EncryptedTokenStore(inner, keys=[OLD])
         key = f"{emu.client_id}/default"
@@ -367,6 +375,12 @@ def test_rekey_cli_names_the_keys_not_their_values(tmp_path: pathlib.Path) -> No
     done = runner.invoke(main, ["store", "rekey", "--store", url, "--key", NEW, "--old-key", OLD])
     assert done.exit_code == 0, done.output
     assert "Re-encrypted 1 grant(s)" in done.output and NEW not in done.output
+    custom = SQLTokenStore(url, table="tenants_grants", create=True)
+    seed(EncryptedTokenStore(custom, keys=[OLD]))
+    table = ["--table", "tenants_grants", "--key", NEW, "--old-key", OLD]
+    moved = runner.invoke(main, ["store", "rekey", "--store", url, *table])
+    assert moved.exit_code == 0 and "Re-encrypted 1 grant(s)" in moved.output
+    assert EncryptedTokenStore(custom, keys=[NEW]).load("amzn1.client/tenant-1") is not None
     made = runner.invoke(main, ["store", "new-key"])
     assert made.exit_code == 0 and len(made.stdout.strip()) == 44
 

@@ -391,7 +391,12 @@ class SQLTokenStore:
         if self._dialect == "sqlite" and self._lock_folder is not None and database:
             _create_private(database)
         if self.create:
-            self._table.create(self._engine, checkfirst=True)
+            try:
+                self._table.create(self._engine, checkfirst=True)
+            except self._sa.exc.SQLAlchemyError:
+                # Another process created it between the check and the CREATE: fine.
+                if not self._sa.inspect(self._engine).has_table(self.table_name):
+                    raise
             self._created = True
 
     @contextlib.contextmanager

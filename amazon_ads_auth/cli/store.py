@@ -74,11 +74,14 @@ def new_key_command() -> None:
     "--old-key",
     "old_keys",
     multiple=True,
-    help="A key grants may be encrypted "
-    "with now (repeatable; default: the rest of AMAZON_ADS_STORE_KEYS).",
+    help="A key grants may be encrypted with now (repeatable; default: the rest of "
+    "AMAZON_ADS_STORE_KEYS).",
 )
+@click.option("--table", default=None, help="The SQL store's table, if not the default.")
 @handle_errors
-def rekey(store_url: str, new_key: str | None, old_keys: tuple[str, ...]) -> None:
+def rekey(
+    store_url: str, new_key: str | None, old_keys: tuple[str, ...], table: str | None
+) -> None:
     """Re-encrypt every grant (and saved client secret) with the new key, each under its
     lock; unencrypted grants are encrypted. Grants no key opens are listed and left alone."""
     from .._stores.encrypted import key_id, keys_from_env
@@ -88,6 +91,12 @@ def rekey(store_url: str, new_key: str | None, old_keys: tuple[str, ...]) -> Non
     keys = [new_key] if new_key else from_env[:1]
     olds = list(old_keys) or (from_env if new_key else from_env[1:])
     target = open_store(store_url, keys=())
+    if table is not None:
+        from .._stores.sql import SQLTokenStore
+
+        if not isinstance(target, SQLTokenStore):
+            raise ConfigurationError("--table is for SQL stores (sqlite:///..., postgresql://...)")
+        target = SQLTokenStore(target.engine, table=table)
     result = rekey_store(target, keys, old_keys=olds)
     where = describe_store(target)
     click.echo(

@@ -125,6 +125,8 @@ def test_keys_come_from_the_environment(
     monkeypatch.setenv("AMAZON_ADS_STORE_KEYS", f"{NEW}, {OLD}")
     store = EncryptedTokenStore(MemoryTokenStore())
     assert store.key_ids == [key_id(NEW), key_id(OLD)]
+    assert EncryptedTokenStore(MemoryTokenStore(), keys=f"{NEW},{OLD}").key_ids == store.key_ids
+    assert EncryptedTokenStore(MemoryTokenStore(), keys=NEW.encode()).key_ids == [key_id(NEW)]
     opened = open_store(f"sqlite:///{tmp_path / 'env.db'}")  # the variable applies here too
     assert isinstance(opened, EncryptedTokenStore)
     assert isinstance(opened.store, SQLTokenStore)

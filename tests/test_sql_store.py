@@ -372,3 +372,29 @@ def test_sql_logging_never_shows_a_token(
     assert store.load("c/k") is not None
     assert any("INSERT INTO" in t for t in captured_logs)  # the statements were logged
     assert not any("logged-" in t for t in captured_logs)  # their parameters were not
+
+
+def test_tasks_on_an_encrypted_sql_store_share_one_refresh(
+    database_url: str, emulator: Emulator, make_auth: Callable[..., AdsAuth]
+) -> None:
+    import asyncio
+
+    import httpx
+
+    from amazon_ads_auth import EncryptedTokenStore
+    from amazon_ads_auth._stores.encrypted import new_key
+
+    inner = SQLTokenStore(database_url, table=unique_table(), create=True)
+    auth = make_auth(store=EncryptedTokenStore(inner, keys=[new_key()]))
+
+    async def calls() -> list[int]:
+        async with httpx.AsyncClient(auth=auth, timeout=30) as client:
+            answers = await asyncio.gather(
+                *(client.get(emulator.api_url + "/v2/profiles") for _ in range(50))
+            )
+        return [answer.status_code for answer in answers]
+
+    assert asyncio.run(calls()) == [200] * 50
+    assert emulator.token_requests == {"refresh_token": 1}
+    stored = inner.load(auth._manager.key)
+    assert stored is not None and stored.refresh_token and stored.refresh_token.startswith("enc:")

@@ -84,7 +84,11 @@ class _Keys:
 
     def __init__(self, given: Sequence[str | bytes]) -> None:
         fernet = _fernet()
-        if isinstance(given, (str, bytes)) or not given:
+        if isinstance(given, str):  # "NEW,OLD", as in AMAZON_ADS_STORE_KEYS
+            given = [k.strip() for k in given.split(",") if k.strip()]
+        elif isinstance(given, bytes):
+            given = [given]
+        if not given:
             raise ConfigurationError(
                 f"EncryptedTokenStore needs a list of Fernet keys (keys=[...] or "
                 f"{KEYS_VARIABLE}, comma-separated); make one with `amazon-ads-auth store "

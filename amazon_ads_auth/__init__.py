@@ -27,6 +27,7 @@ _WHERE = {
     "AuthorizationDeniedError": "_errors",
     "AuthorizationRequest": "_lwa.consent",
     "CallbackTokenStore": "_stores.callback",
+    "EncryptedTokenStore": "_stores.encrypted",
     "ConfigurationError": "_errors",
     "ConsentError": "_errors",
     "FileTokenStore": "_stores.file",
@@ -43,6 +44,7 @@ _WHERE = {
     "ProxyAuthenticationError": "_errors",
     "RecordListingStore": "_stores.base",
     "RedisTokenStore": "_stores.redis",
+    "SQLTokenStore": "_stores.sql",
     "Region": "_regions",
     "StateMismatchError": "_errors",
     "StoreError": "_errors",
@@ -85,9 +87,11 @@ if TYPE_CHECKING:
     from ._stores.base import TokenStore as TokenStore
     from ._stores.base import TryLockStore as TryLockStore
     from ._stores.callback import CallbackTokenStore as CallbackTokenStore
+    from ._stores.encrypted import EncryptedTokenStore as EncryptedTokenStore
     from ._stores.file import FileTokenStore as FileTokenStore
     from ._stores.keyring import KeyringTokenStore as KeyringTokenStore
     from ._stores.redis import RedisTokenStore as RedisTokenStore
+    from ._stores.sql import SQLTokenStore as SQLTokenStore
     from ._stores.url import open_store as open_store
     from ._token import Token as Token
 

@@ -2,7 +2,8 @@
 
     python bench/stampede.py [--processes 8] [--threads 8] [--latency 0.05]
 
-For each store (memory: one per process; file; Redis, when redis-server is installed) it
+For each store (memory: one per process; file; Redis, when redis-server is installed;
+SQLite; PostgreSQL, started with initdb/pg_ctl when installed, or `--postgres URL`) it
 prints how many token requests the emulator saw, how many API requests failed, and the wall
 time from the start signal to the last process done. Target: 1 token request for the shared
 stores (a token cache per process makes one per process).
@@ -23,17 +24,27 @@ from typing import Any
 
 import requests
 
-from amazon_ads_auth import AdsAuth, FileTokenStore, RedisTokenStore, Token, TokenStore
+from amazon_ads_auth import (
+    AdsAuth,
+    FileTokenStore,
+    RedisTokenStore,
+    SQLTokenStore,
+    Token,
+    TokenStore,
+)
 from amazon_ads_auth.testing import Emulator
 
 SPAWN = multiprocessing.get_context("spawn")
 
 
 def make_store(spec: tuple[str, str]) -> TokenStore | None:
-    """("memory", ""), ("file", folder) or ("redis", "url|prefix")."""
+    """("memory", ""), ("file", folder), ("redis", "url|prefix") or ("sql", "url|table")."""
     kind, where = spec
     if kind == "file":
         return FileTokenStore(where)
+    if kind == "sql":
+        url, _, table = where.rpartition("|")
+        return SQLTokenStore(url, table=table, create=True)
     if kind == "redis":
         url, _, prefix = where.partition("|")
         return RedisTokenStore(url, prefix=prefix)
@@ -51,7 +62,7 @@ def worker(
         store=store,
         token_url=info["token_url"],
         api_hosts=[info["api_host"]],
-        profile_id=1,
+        profile_id=info["profile_id"],
     )
     session = requests.Session()
     session.mount("http://", requests.adapters.HTTPAdapter(pool_maxsize=threads))
@@ -104,6 +115,8 @@ def run(
             "token_url": emu.token_url,
             "api_host": emu.api_host,
             "api_url": emu.api_url,
+            # The emulator refuses a profile its account does not have, as Amazon does.
+            "profile_id": emu.profiles[0]["profileId"],
         }
         start = SPAWN.Barrier(processes + 1)  # the clock starts once every process is ready
         results = SPAWN.Queue()
@@ -147,16 +160,35 @@ def start_redis() -> tuple[subprocess.Popen[bytes], str] | None:
     return None
 
 
+def start_postgres() -> Any:
+    """A throwaway PostgreSQL cluster (the test suite's helper), or None without one."""
+    import pathlib
+    import sys
+
+    sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[1]))
+    from tests.postgres import PostgresServer, binaries
+
+    folder = binaries()
+    if folder is None:
+        return None
+    server = PostgresServer(folder)
+    server.start()
+    return server
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--processes", type=int, default=8)
     parser.add_argument("--threads", type=int, default=8)
     parser.add_argument("--latency", type=float, default=0.05)
+    parser.add_argument("--postgres", default=None, help="a PostgreSQL URL to use")
     args = parser.parse_args()
     rows = []
     with tempfile.TemporaryDirectory() as folder:
         rows.append(run("memory", ("memory", ""), args.processes, args.threads, args.latency))
         rows.append(run("file", ("file", folder), args.processes, args.threads, args.latency))
+        sqlite = ("sql", f"sqlite:///{folder}/grants.db|grants")
+        rows.append(run("sqlite", sqlite, args.processes, args.threads, args.latency))
     redis_server = start_redis()
     if redis_server is not None:
         try:
@@ -171,13 +203,22 @@ def main() -> None:
             )
         finally:
             redis_server[0].terminate()
+    postgres = None if args.postgres else start_postgres()
+    url = args.postgres or (postgres.url if postgres is not None else None)
+    if url is not None:
+        try:
+            spec = ("sql", f"{url}|bench_{time.time_ns()}")
+            rows.append(run("postgresql", spec, args.processes, args.threads, args.latency))
+        finally:
+            if postgres is not None:
+                postgres.remove()
     print(
         f"{args.processes} processes x {args.threads} threads, expired token, "
         f"{args.latency * 1000:.0f} ms token latency"
     )
-    print(f"{'store':<10}{'token requests':>16}{'failed calls':>14}{'wall time':>12}")
+    print(f"{'store':<12}{'token requests':>16}{'failed calls':>14}{'wall time':>12}")
     for name, token_requests, failures, elapsed in rows:
-        print(f"{name:<10}{token_requests:>16}{failures:>14}{elapsed:>11.2f}s")
+        print(f"{name:<12}{token_requests:>16}{failures:>14}{elapsed:>11.2f}s")
 
 
 if __name__ == "__main__":

@@ -148,7 +148,9 @@ class SecretScanner(logging.Handler):
         self.texts.append(("a log record", text))
 
     def secrets(self) -> list[str]:
-        found = [SENTINEL_CLIENT_SECRET, SENTINEL_SECRET_KEY]
+        from tests.postgres import PASSWORD
+
+        found = [SENTINEL_CLIENT_SECRET, SENTINEL_SECRET_KEY, PASSWORD]
         for emulator in self.emulators:
             found.extend(emulator.issued_secrets())
         return found
@@ -209,6 +211,8 @@ def secret_scanner(monkeypatch: pytest.MonkeyPatch) -> Iterator[SecretScanner]:
         amazon_ads_auth.AuthorizationRequest,
         amazon_ads_auth.FileTokenStore,
         amazon_ads_auth.RedisTokenStore,
+        amazon_ads_auth.SQLTokenStore,
+        amazon_ads_auth.EncryptedTokenStore,
         _lwa.TokenHttpRequest,
         _manager.TokenManager,
         amazon_ads_auth.web.ConsentFlow,
@@ -345,6 +349,23 @@ def redis_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """A real redis-server on a free loopback port for the whole session."""
     with running_redis(tmp_path_factory.mktemp("redis")) as (_, url):
         yield url
+
+
+@pytest.fixture(scope="session")
+def postgres_server() -> Iterator[Any]:
+    """A real PostgreSQL server (initdb + pg_ctl, tests/postgres.py) for the whole session."""
+    from tests.postgres import binaries, running_postgres
+
+    folder = binaries() or need_server("PostgreSQL (initdb, pg_ctl)", "postgresql")
+    with running_postgres(folder) as server:
+        yield server
+
+
+@pytest.fixture
+def postgres_url(postgres_server: Any) -> str:
+    """The session's PostgreSQL URL (with a password: scanned for, never to be printed)."""
+    postgres_server.wait_until_up()
+    return str(postgres_server.url)
 
 
 @pytest.fixture

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from urllib.parse import unquote, urlsplit
 
 from .._errors import ConfigurationError
@@ -15,12 +16,32 @@ SCHEMES = (
     "keyring:SERVICE",
     "redis://",
     "rediss://",
+    "sqlite:///path",
+    "postgresql://",
+    "postgresql+psycopg://",
 )
 
 
-def open_store(url: str) -> TokenStore:
+def open_store(url: str, *, keys: Sequence[str | bytes] | None = None) -> TokenStore:
     """`memory:`, `file:` (default folder) or `file:///path`, `keyring:` or `keyring:SERVICE`,
-    `redis://host:port/db` or `rediss://...`."""
+    `redis://host:port/db` or `rediss://...`, `sqlite:///path/grants.db`, `postgresql://...`
+    or `postgresql+psycopg://...` (the SQL table is created if missing).
+
+    With `keys` (default: AMAZON_ADS_STORE_KEYS, when set) the store is wrapped in an
+    EncryptedTokenStore; `keys=()` never wraps it."""
+    store = _open(url)
+    if keys is None:
+        from .encrypted import keys_from_env
+
+        keys = keys_from_env()
+    if not keys:
+        return store
+    from .encrypted import EncryptedTokenStore
+
+    return EncryptedTokenStore(store, list(keys))
+
+
+def _open(url: str) -> TokenStore:
     if not isinstance(url, str) or ":" not in url:
         raise _unknown(url)
     if any(not c.isprintable() for c in unquote(url)):
@@ -50,6 +71,10 @@ def open_store(url: str) -> TokenStore:
         from .redis import RedisTokenStore
 
         return RedisTokenStore(url)
+    if scheme in ("sqlite", "postgresql") or scheme.startswith(("sqlite+", "postgresql+")):
+        from .sql import SQLTokenStore
+
+        return SQLTokenStore(url, create=True)
     raise _unknown(url)
 
 

@@ -36,6 +36,7 @@ from .output import (
     token_fields,
 )
 from .sandbox import serve_emulator, set_demo_logged_out
+from .store import store
 from .target import Target, common_options, profile_option, store_options, target_from
 
 DEFAULT_REDIRECT_URI = "http://localhost:8765/callback"
@@ -51,6 +52,7 @@ def main() -> None:
 
 
 main.add_command(api)
+main.add_command(store)
 
 
 # ----- login ---------------------------------------------------------------------------------

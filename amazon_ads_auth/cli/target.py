@@ -91,7 +91,8 @@ _OPTIONS: dict[str, Callable[[_F], _F]] = {
         "store_url",
         envvar="AMAZON_ADS_TOKEN_STORE",
         default=None,
-        help="Token store URL: file: (default), file:///path, keyring:, redis://..., memory:",
+        help="Token store URL: file: (default), file:///path, keyring:, redis://..., "
+        "sqlite:///path, postgresql://..., memory:",
     ),
     "store_key": click.option(
         "--store-key",

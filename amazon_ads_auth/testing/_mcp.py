@@ -220,7 +220,8 @@ class McpEndpoint:
         if lite and name == "list_available_tools":
             content: Any = sorted(_FULL_TOOLS)
         elif lite and name == "call_tool":
-            content = self._tool(arguments.get("name"), _object(arguments.get("arguments")), headers)
+            inner = _object(arguments.get("arguments"))
+            content = self._tool(arguments.get("name"), inner, headers)
         elif name in tools and not lite:
             content = self._tool(name, arguments, headers)
         else:

@@ -26,6 +26,7 @@ from .api import api
 from .consent import receive_code
 from .errors import explain, handle_errors
 from .loopback import CODE_LIFETIME
+from .mcp import mcp
 from .output import (
     expiry,
     last4,
@@ -48,6 +49,7 @@ def main() -> None:
 
 
 main.add_command(api)
+main.add_command(mcp)
 
 
 # ----- login ---------------------------------------------------------------------------------

@@ -16,13 +16,22 @@ import json
 import secrets
 import threading
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
+from ._accounts import Accounts
 from ._ads_model import demo_campaign
 from ._wire import Answer, Request
 
-if TYPE_CHECKING:
-    from ._emulator import Emulator
+
+class Emulator(Protocol):
+    """What the endpoint reads of its emulator (the emulator imports this module)."""
+
+    _lwa: Any
+    accounts: Accounts
+    profiles: list[dict[str, Any]]
+    report_location: str | None
+    __dict__: dict[str, Any]
+
 
 PATHS = frozenset({"/mcp", "/mcp/lite"})
 SESSION_HEADER = "mcp-session-id"

@@ -74,6 +74,7 @@ class StdioBridge:
         self.protocol_version: str | None = None
         self._tasks: set[asyncio.Task[None]] = set()
         self._get_stream: asyncio.Task[None] | None = None
+        self._login_failed = False  # the last request found no usable login
 
     # ----- the assistant's side --------------------------------------------------------------
 
@@ -103,7 +104,7 @@ class StdioBridge:
         if self._get_stream is not None:
             self._get_stream.cancel()
             await asyncio.gather(self._get_stream, return_exceptions=True)
-        if self.session_id is not None:
+        if self.session_id is not None and not self._login_failed:
             try:
                 await self._http.delete(self.url, headers=self._headers())
             except (httpx2.HTTPError, AdsAuthError) as exc:
@@ -128,8 +129,10 @@ class StdioBridge:
         headers = {**self._headers(), "Content-Type": "application/json"}
         try:
             async with self._http.stream("POST", self.url, content=body, headers=headers) as r:
+                self._login_failed = False
                 await self._answer(r, ids, initialize=_is_initialize(message))
         except AdsAuthError as exc:
+            self._login_failed = True
             logger.warning("%s", login_error_text(exc))
             self._fail(ids, LOGIN_ERROR_CODE, login_error_text(exc))
         except httpx2.HTTPError as exc:

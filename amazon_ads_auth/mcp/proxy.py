@@ -223,6 +223,15 @@ def serve_proxy(auth: McpAuth, sock: socket.socket, on_ready: Callable[[str], No
         lifespan="on",
         timeout_graceful_shutdown=2,
     )
-    server = uvicorn.Server(config)
+
+    class StopsCleanly(uvicorn.Server):
+        """uvicorn re-raises the signal it stopped on after shutting down, so the default
+        handler would end the process "killed by SIGTERM"; a stop was asked for: exit 0."""
+
+        def handle_exit(self, sig: int, frame: Any) -> None:
+            super().handle_exit(sig, frame)
+            self._captured_signals.clear()
+
+    server = StopsCleanly(config)
     on_ready(app.url(address))
     server.run(sockets=[sock])

@@ -620,3 +620,36 @@ def test_config_write_merges_keeps_a_backup_and_shows_the_diff(tmp_path: pathlib
         main, ["mcp", "config", "--client", "kiro", "--write", "--path", str(broken)]
     )
     assert refused.exit_code == 1 and broken.read_text() == "{not json"
+
+
+def test_the_bridge_relays_piped_lines_in_order_with_the_event_stream() -> None:
+    """All lines at once (a pipe, not an assistant waiting for each answer): the session
+    starts with initialize's answer, the tool's event stream arrives message by message."""
+    hello = {"protocolVersion": "2025-06-18", "capabilities": {}, "clientInfo": {"name": "t"}}
+    lines = [
+        {"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": hello},
+        {"jsonrpc": "2.0", "method": "notifications/initialized"},
+        {"jsonrpc": "2.0", "id": 2, "method": "tools/call", "params": {"name": "list_profiles"}},
+        {"jsonrpc": "2.0", "id": 3, "method": "no/such/method"},
+    ]
+    out = subprocess.run(
+        [sys.executable, "-m", "amazon_ads_auth", "mcp", "stdio", "--emulator"],
+        input="".join(json.dumps(line) + "\n" for line in lines),
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert out.returncode == 0, out.stderr
+    answers = [json.loads(line) for line in out.stdout.splitlines()]
+    by_id = {a.get("id"): a for a in answers if "id" in a}
+    assert by_id[1]["result"]["serverInfo"]["name"] == "amazon-ads-emulator"
+    assert "profileId" in by_id[2]["result"]["content"][0]["text"]
+    assert by_id[3]["error"]["code"] == -32601
+    assert any(a.get("method") == "notifications/message" for a in answers)
+    assert len(answers) == 4  # nothing answered to the notification
+
+
+def test_the_mcp_url_override_is_a_hidden_flag() -> None:
+    shown = CliRunner().invoke(main, ["mcp", "stdio", "--help"]).output
+    assert "--profile-id" in shown and "--lite" in shown and "--account-id" in shown
+    assert "--mcp-url" not in shown

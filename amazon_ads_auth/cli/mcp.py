@@ -70,7 +70,7 @@ def _mcp_auth(options: dict[str, Any], *, ask_secret: bool) -> Iterator[McpAuth]
     account = _account(profile_id, options.pop("account_id"), options.pop("manager_account_id"))
     lite, url = options.pop("lite"), options.pop("mcp_url")
     with target_from(options) as target:
-        if not ask_secret:  # stdin is the MCP stream: never prompt on it
+        if not ask_secret and target.emulator is None:  # stdin is the MCP stream: no prompt
             login = target._lookup(profile_id).find(pick_with="--store-key")
             if not login.has_secret and not target.client_secret:
                 raise ConfigurationError(

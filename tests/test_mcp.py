@@ -700,3 +700,23 @@ def test_the_proxy_streams_each_event_as_it_arrives(make_auth: Any) -> None:
     finally:
         second.set()
         source.should_exit = front.should_exit = True
+
+
+def test_the_proxy_answers_a_revoked_grant_with_the_login_command(
+    emulator: Emulator, clock: FakeClock, tmp_path: pathlib.Path
+) -> None:
+    refresh = stored_login(emulator, clock)
+    with running_proxy(emulator, tmp_path) as (url, process):
+
+        async def session() -> str:
+            async with Client(url, mode="legacy") as client:
+                await client.list_tools()
+                emulator.revoke_refresh_token(refresh)
+                clock.advance(LIFETIME + 1)
+                with pytest.raises(MCPError) as caught:
+                    await client.list_tools()
+                return str(caught.value)
+
+        assert "amazon-ads-auth login" in asyncio.run(session())
+        assert process.poll() is None  # still serving
+    assert "Traceback" not in (tmp_path / "proxy-stderr.txt").read_text()

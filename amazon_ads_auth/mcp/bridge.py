@@ -158,26 +158,26 @@ class StdioBridge:
                 ids, RELAY_ERROR_CODE, f"the MCP endpoint redirected to {location}: not followed"
             )
             return
+        if response.status_code == 401:  # McpAuth refreshed and replayed: still refused
+            logger.warning("the MCP endpoint refused a fresh token (401)")
+            self._fail(ids, LOGIN_ERROR_CODE, _status_text(401))
+            return
         kind = response.headers.get("content-type", "").partition(";")[0].strip().lower()
         answered: set[Any] = set()
         if kind == "text/event-stream" and response.status_code < 300:
             async for event in httpx2.EventSource(response):
                 if event.data:
-                    self._relay_text(event.data, answered, initialize)
+                    self._relay_text(event.data, answered, initialize, ids)
         elif kind == "application/json":
-            self._relay_text(
-                (await response.aread()).decode("utf-8", "replace"), answered, initialize
-            )
-        if response.status_code == 401:
-            logger.warning("the MCP endpoint refused a fresh token (401)")
+            text = (await response.aread()).decode("utf-8", "replace")
+            self._relay_text(text, answered, initialize, ids)
         missing = [i for i in ids if i not in answered]
         if missing:
-            text = _status_text(response.status_code)
-            self._fail(
-                missing, RELAY_ERROR_CODE if response.status_code != 401 else LOGIN_ERROR_CODE, text
-            )
+            self._fail(missing, RELAY_ERROR_CODE, _status_text(response.status_code))
 
-    def _relay_text(self, text: str, answered: set[Any], initialize: bool) -> None:
+    def _relay_text(
+        self, text: str, answered: set[Any], initialize: bool, ids: list[Any] | None = None
+    ) -> None:
         try:
             parsed = json.loads(text)
         except ValueError:
@@ -187,6 +187,8 @@ class StdioBridge:
             if not isinstance(message, dict):
                 continue
             if "id" in message and ("result" in message or "error" in message):
+                if message["id"] is None and ids is not None and len(ids) == 1:
+                    message["id"] = ids[0]  # refused before its id was read: it is this one
                 answered.add(message["id"])
                 if initialize and isinstance(message.get("result"), dict):
                     version = message["result"].get("protocolVersion")

@@ -117,6 +117,15 @@ def test_hosts_paths_and_headers_are_data_with_the_regions_urls() -> None:
         mcp_url("http://example.com/mcp", "na")
 
 
+def test_the_url_defaults_to_the_regions_amazon_host(make_auth: Any) -> None:
+    auth = McpAuth(make_auth(region="eu"), lite=True)
+    assert auth.url == "https://advertising-ai-eu.amazon.com/mcp/lite"
+    assert auth.sends_token_to("https://advertising-ai-eu.amazon.com:443/mcp")
+    assert not auth.sends_token_to("https://advertising-ai.amazon.com/mcp")
+    assert not auth.sends_token_to("https://advertising-ai-eu.amazon.com.evil.example/mcp")
+    assert not auth.sends_token_to("http://advertising-ai-eu.amazon.com/mcp")
+
+
 @pytest.mark.parametrize(
     ("account", "headers"),
     [
@@ -385,6 +394,10 @@ def test_a_bridge_session_outlives_8_expiries_with_8_token_requests(
         "initialize",
         None,
     ]
+    later = [c for c in calls if c.rpc_method == "tools/call"]
+    assert all(c.headers.get("mcp-protocol-version") for c in later)
+    assert len({c.headers["mcp-session-id"] for c in later}) == 1
+    assert all(c.headers["amazon-advertising-api-scope"] == str(PROFILE) for c in later)
     scan(secret_scanner, "the bridge's stderr", stderr_path.read_text())
 
 

@@ -18,6 +18,7 @@ secret is logged: stderr carries one line per problem, never a header or a token
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import logging
 import sys
@@ -260,7 +261,8 @@ def run_stdio(auth: McpAuth) -> None:
             out.write(data)
             out.flush()
 
-    asyncio.run(_serve(auth, write_line, sys.stdin.buffer))
+    with contextlib.suppress(KeyboardInterrupt):  # Ctrl-C in a terminal: a stop, not a crash
+        asyncio.run(_serve(auth, write_line, sys.stdin.buffer))
 
 
 def run_stdio_refusing(text: str) -> None:

@@ -21,6 +21,7 @@ PACKAGES = [
     "amazon_ads_auth.web",
     "amazon_ads_auth.testing",
     "amazon_ads_auth.integrations",
+    "amazon_ads_auth.mcp",
 ]
 # What a module binds by being written in Python, not by exporting: the `typing` switch and
 # the `__future__` feature.

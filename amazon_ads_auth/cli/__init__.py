@@ -27,6 +27,7 @@ from .api import api
 from .consent import receive_code
 from .errors import explain, handle_errors
 from .loopback import CODE_LIFETIME, RedirectListener, loopback_port
+from .mcp import mcp
 from .output import (
     expiry,
     last4,
@@ -53,6 +54,7 @@ def main() -> None:
 
 main.add_command(api)
 main.add_command(store)
+main.add_command(mcp)
 
 
 # ----- login ---------------------------------------------------------------------------------

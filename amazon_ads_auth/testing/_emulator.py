@@ -23,7 +23,7 @@ from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 from urllib.parse import parse_qsl
 
-from . import _reroute, _transports
+from . import _mcp, _reroute, _transports
 from ._accounts import Accounts
 from ._ads_model import AdsModel, ApiRequest, demo_profile
 from ._faults import GateControls, TokenGate, answer_with_fault, replace_fields
@@ -113,6 +113,8 @@ class Emulator(GateControls):
 
     def answer(self, request: Request) -> Answer:
         """Answer one request: consent, the token endpoint, or the Ads API."""
+        if request.path in _mcp.PATHS:  # MCP hook: the emulated Ads MCP endpoint (_mcp.py)
+            return _mcp.answer(self, request)
         if request.path == "/ap/oa" and request.method == "GET":
             return self._lwa.consent(dict(parse_qsl(request.query)))
         if request.path == "/auth/o2/token":

@@ -74,10 +74,12 @@ def amazon_hosts(handler: Handler) -> Iterator[None]:
 def _routed_hosts() -> Any:
     from .._regions import ADS_API_HOSTS, Region
     from .._urls import HostScope
+    from ..mcp.endpoints import AMAZON_MCP
 
     hosts = list(ADS_API_HOSTS)
     for region in Region:
         hosts += [urlsplit(region.token_url).netloc, urlsplit(region.authorization_url).netloc]
+    hosts += [urlsplit(url).netloc for url in AMAZON_MCP.hosts.values()]  # /mcp, /mcp/lite
     return HostScope(hosts)
 
 

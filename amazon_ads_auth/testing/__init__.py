@@ -14,11 +14,11 @@ demand).
 from __future__ import annotations
 
 from ._accounts import account_profile
-from ._ads_model import ApiRequest
 from ._clock import FakeClock
 from ._emulator import DEMO_CLIENT_ID, DEMO_CLIENT_SECRET, DEMO_SIGNING_KEY, Emulator
 from ._faults import Fault
 from ._reroute import UnroutableHostError
+from ._routes import ApiRequest, ApiResponse, Headers
 from ._sandbox import Sandbox
 from ._server import RecordingServer
 from .store_contract import StoreContractError, check_token_store
@@ -28,9 +28,11 @@ __all__ = [
     "DEMO_CLIENT_SECRET",
     "DEMO_SIGNING_KEY",
     "ApiRequest",
+    "ApiResponse",
     "Emulator",
     "FakeClock",
     "Fault",
+    "Headers",
     "RecordingServer",
     "Sandbox",
     "StoreContractError",

@@ -215,9 +215,11 @@ class LwaModel:
 
     # ----- what tests control ----------------------------------------------------------------
 
-    def issue_refresh_token(self, client_id: str, scope: str, value: str | None = None) -> str:
+    def issue_refresh_token(
+        self, client_id: str, scope: str, value: str | None = None, account: str | None = None
+    ) -> str:
         refresh_token = value or self._new_refresh_token()
-        grant = Grant(client_id, refresh_token, scope or DEFAULT_GRANT_SCOPE)
+        grant = Grant(client_id, refresh_token, scope or DEFAULT_GRANT_SCOPE, account=account)
         with self._guard:
             self.grants[grant.refresh_token] = grant
         return grant.refresh_token
@@ -226,14 +228,32 @@ class LwaModel:
         self, access_token: str, expires_at: float, refresh_token: str | None
     ) -> None:
         with self._guard:
-            grant = self.grants.get(refresh_token or "") or next(iter(self.grants.values()))
+            if refresh_token is None:
+                grant = next(iter(self.grants.values()), None)
+                if grant is None:
+                    raise ValueError(
+                        "no grant to tie the access token to: issue_refresh_token() first"
+                    )
+            else:
+                grant = self._known_grant(refresh_token)
             self._access[access_token] = Access(grant.client_id, expires_at, grant)
 
     def revoke_refresh_token(self, refresh_token: str) -> None:
         with self._guard:
-            grant = self.grants.get(refresh_token)
-            if grant is not None:
-                grant.revoked = True
+            self._known_grant(refresh_token).revoked = True
+
+    def _known_grant(self, refresh_token: str) -> Grant:
+        """The grant of a refresh token this model issued or signed. (The caller holds the
+        guard.)
+
+        Raises: ValueError for any other."""
+        grant = self.grants.get(refresh_token) or self._signed_grant(refresh_token)
+        if grant is None:
+            raise ValueError(
+                "not a refresh token this emulator issued (issue_refresh_token() or a "
+                "consent makes one)"
+            )
+        return grant
 
     def revoke_access_tokens(self) -> None:
         with self._guard:

@@ -7,6 +7,7 @@ Exit codes: 0 ok, 1 a user-fixable error (one line, with a hint), 2 usage.
 from __future__ import annotations
 
 import json
+import shlex
 from collections.abc import Callable
 from typing import Any, TypeVar
 
@@ -126,7 +127,14 @@ def login(
         print_profiles(profile_items(record.profiles), as_json=False)
         if target.emulator is not None:
             set_demo_logged_out(False)
-            click.echo("Demo login: try `amazon-ads-auth token --headers --emulator`.", err=True)
+            named = (
+                ""
+                if record.store_key == DEFAULT_STORE_KEY
+                else f" --store-key {shlex.quote(record.store_key)}"
+            )
+            click.echo(
+                f"Demo login: try `amazon-ads-auth token --headers --emulator{named}`.", err=True
+            )
 
 
 # ----- token, profiles -------------------------------------------------------------------------

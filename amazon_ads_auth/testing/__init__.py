@@ -19,7 +19,7 @@ from ._emulator import DEMO_CLIENT_ID, DEMO_CLIENT_SECRET, DEMO_SIGNING_KEY, Emu
 from ._faults import Fault
 from ._reroute import UnroutableHostError
 from ._routes import ApiRequest, ApiResponse, Headers
-from ._sandbox import Sandbox
+from ._sandbox import Sandbox, sandbox_profiles
 from ._server import RecordingServer
 from .store_contract import StoreContractError, check_token_store
 
@@ -39,4 +39,5 @@ __all__ = [
     "UnroutableHostError",
     "account_profile",
     "check_token_store",
+    "sandbox_profiles",
 ]

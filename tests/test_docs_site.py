@@ -62,7 +62,9 @@ def _css_urls(text: str) -> list[str]:
 
 @pytest.fixture(scope="module")
 def site(tmp_path_factory: pytest.TempPathFactory) -> pathlib.Path:
-    pytest.importorskip("mkdocs")
+    pytest.importorskip(
+        "mkdocs", reason="the docs site needs the docs extra: pip install -e '.[docs]'"
+    )
     folder = tmp_path_factory.mktemp("site")
     built = subprocess.run(
         [sys.executable, "-m", "mkdocs", "build", "--strict", "-q", "-d", str(folder)],

@@ -197,3 +197,12 @@ def test_account_grants_see_their_own_profiles_through_added_routes(emu: Emulato
     )
     with httpx.Client(transport=emu.httpx_transport(), auth=auth, base_url=emu.api_url) as c:
         assert c.get("/whoami").json() == {"account": "brand-a"}
+
+
+def test_a_handler_can_be_unit_tested_with_a_request_made_by_hand() -> None:
+    request = ApiRequest(
+        "POST", "/sp/adGroups", {"Amazon-Advertising-API-Scope": "7"}, body=b'{"a": 1}'
+    )
+    assert request.profile_id == "7" and request.headers["amazon-advertising-api-scope"] == "7"
+    assert request.json() == {"a": 1}
+    assert ApiRequest("GET", "/v2/profiles", {}).json() is None

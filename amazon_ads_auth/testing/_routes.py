@@ -64,13 +64,19 @@ class ApiRequest:
 
     method: str
     path: str
-    headers: Headers
+    headers: Mapping[str, str]
     status: int = 0
     query: Mapping[str, str] = dataclasses.field(default_factory=dict)
     body: bytes = b""
     path_params: Mapping[str, str] = dataclasses.field(default_factory=dict)
     profiles: tuple[dict[str, Any], ...] = dataclasses.field(default=(), repr=False)
     account: str | None = None
+
+    def __post_init__(self) -> None:
+        # One made by hand (to unit-test a handler) may pass a dict: headers stay
+        # case-insensitive all the same.
+        if not isinstance(self.headers, Headers):
+            object.__setattr__(self, "headers", Headers(self.headers))
 
     @property
     def profile_id(self) -> str | None:

@@ -199,7 +199,7 @@ def _expired_peer_token(info: dict[str, Any]) -> dict[str, Any]:
 
 def _client(peer: str, info: dict[str, Any], spec: tuple[str, str]) -> Any:
     """A sync client for `peer`: returns call() -> ok."""
-    url = info["api_url"] + "/sp/campaigns"
+    url = info["api_url"] + "/v2/profiles"
     headers = {
         "Amazon-Advertising-API-ClientId": info["client_id"],
         "Amazon-Advertising-API-Scope": "1",
@@ -234,7 +234,7 @@ def _client(peer: str, info: dict[str, Any], spec: tuple[str, str]) -> Any:
 
 
 def _tasks(peer: str, info: dict[str, Any], spec: tuple[str, str], count: int) -> int:
-    url = info["api_url"] + "/sp/campaigns"
+    url = info["api_url"] + "/v2/profiles"
     headers = {
         "Amazon-Advertising-API-ClientId": info["client_id"],
         "Amazon-Advertising-API-Scope": "1",

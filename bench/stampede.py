@@ -67,7 +67,7 @@ def worker(
     session = requests.Session()
     session.mount("http://", requests.adapters.HTTPAdapter(pool_maxsize=threads))
     start.wait(60)
-    url = info["api_url"] + "/sp/campaigns"
+    url = info["api_url"] + "/v2/profiles"
     results.put(failures_of(lambda: session.get(url, auth=auth, timeout=60).ok, threads))
 
 

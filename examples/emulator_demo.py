@@ -29,7 +29,7 @@ def main() -> None:
         async def run() -> None:
             async with httpx.AsyncClient(auth=auth.with_profile(profile_id)) as client:
                 answers = await asyncio.gather(
-                    *(client.get(f"{emu.api_url}/sp/campaigns") for _ in range(20))
+                    *(client.post(f"{emu.api_url}/sp/campaigns/list", json={}) for _ in range(20))
                 )
                 print("httpx async:", {r.status_code for r in answers}, "x", len(answers))
 

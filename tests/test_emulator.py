@@ -104,7 +104,9 @@ def test_api_checks_bearer_and_client_id() -> None:
             "Amazon-Advertising-API-ClientId": emu.client_id,
         }
         assert requests.get(emu.api_url + "/v2/profiles", headers=good, timeout=10).ok
-        missing_scope = requests.get(emu.api_url + "/sp/x", headers=good, timeout=10)
+        missing_scope = requests.post(
+            emu.api_url + "/sp/campaigns/list", json={}, headers=good, timeout=10
+        )
         assert missing_scope.status_code == 400
         assert missing_scope.json()["details"] == "Scope header is missing"
         no_token = requests.get(emu.api_url + "/v2/profiles", timeout=10)

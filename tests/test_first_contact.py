@@ -209,3 +209,23 @@ def test_token_near_expiry_or_with_variables_takes_the_full_path(
     assert fresh_token(["token", "--headers"]) is None
     monkeypatch.setenv("AMAZON_ADS_STORE_KEY", "default")
     assert fresh_token(["token"]) is None
+
+
+def test_the_test_extra_is_lean_and_the_dev_extra_has_the_tools() -> None:
+    import configparser
+
+    config = configparser.ConfigParser()
+    config.read(ROOT / "setup.cfg")
+    extras = config["options.extras_require"]
+
+    def names(extra: str) -> set[str]:
+        return {line.split("[")[0].split(">")[0].strip() for line in extras[extra].split() if line}
+
+    tools = {"mkdocs", "mkdocs-material", "mkdocstrings", "ruff", "mypy", "build", "twine"}
+    assert not names("test") & tools
+    assert tools | {"pre-commit", "types-requests"} <= names("dev")
+    assert {"pytest", "hypothesis", "selenium", "django"} <= names("test")
+    readme = (ROOT / "README.md").read_text()
+    assert "python -m pip install -e '.[test,redis,keyring,httpx2]' && python -m pytest" in readme
+    assert "-m slow" in readme and "two soak tests" in readme
+    assert "'.[dev,test,redis,keyring,httpx2]'" in readme

@@ -16,7 +16,7 @@ def test_headers_on_api_requests(
     stack: Stack, emulator: Emulator, make_auth: Callable[..., AdsAuth]
 ) -> None:
     auth = make_auth(profile_id=123456789, account_id="ENTITY1ABC")
-    result = stack.get(emulator.api_url + "/sp/campaigns", auth)
+    result = stack.request("POST", emulator.api_url + "/sp/campaigns/list", auth, content=b"{}")
     assert result.status == 200
     token = auth.token
     assert token is not None
@@ -24,7 +24,7 @@ def test_headers_on_api_requests(
     assert result.sent["amazon-advertising-api-clientid"] == emulator.client_id
     assert result.sent["amazon-advertising-api-scope"] == "123456789"
     assert result.sent["amazon-ads-accountid"] == "ENTITY1ABC"
-    assert result.body["scope"] == "123456789"
+    assert emulator.api_log[-1].profile_id == "123456789"  # what the API saw
 
 
 def test_profiles_call_needs_no_scope(
@@ -40,14 +40,16 @@ def test_request_headers_override_configured_ones(
     stack: Stack, emulator: Emulator, make_auth: Callable[..., AdsAuth]
 ) -> None:
     auth = make_auth(profile_id=1, account_id="A1")
-    result = stack.get(
-        emulator.api_url + "/sp/campaigns",
+    result = stack.request(
+        "POST",
+        emulator.api_url + "/sp/campaigns/list",
         auth,
         headers={"Amazon-Advertising-API-Scope": "999", "Amazon-Ads-AccountId": "OTHER"},
+        content=b"{}",
     )
     assert result.sent["amazon-advertising-api-scope"] == "999"
     assert result.sent["amazon-ads-accountid"] == "OTHER"
-    assert result.body["scope"] == "999"
+    assert (result.status, emulator.api_log[-1].profile_id) == (200, "999")
 
 
 def test_with_profile_shares_the_token(
@@ -55,8 +57,9 @@ def test_with_profile_shares_the_token(
 ) -> None:
     auth = make_auth(profile_id=1)
     views = [auth.with_profile(n) for n in (2, 3, 4)]
-    scopes = [stack.get(emulator.api_url + "/x", v).body["scope"] for v in [auth, *views]]
-    assert scopes == ["1", "2", "3", "4"]
+    for view in [auth, *views]:
+        assert stack.get(emulator.api_url + "/v2/profiles", view).status == 200
+    assert [seen.profile_id for seen in emulator.api_log] == ["1", "2", "3", "4"]
     assert emulator.token_requests["refresh_token"] == 1
     assert views[0].token is auth.token
     assert auth.profile_id == "1"

@@ -28,10 +28,10 @@ def test_revoked_token_recovered_by_one_refresh_and_one_replay(
 ) -> None:
     auth = make_auth(profile_id=11)
     with httpx2.Client(auth=auth) as client:
-        assert client.get(emulator.api_url + "/sp/campaigns").status_code == 200
+        assert client.get(emulator.api_url + "/v2/profiles").status_code == 200
         emulator.revoke_access_tokens()
         emulator.reset_counters()
-        response = client.get(emulator.api_url + "/sp/campaigns")
+        response = client.get(emulator.api_url + "/v2/profiles")
     assert response.status_code == 200
     assert [r.status_code for r in response.history] == [401]
     assert emulator.token_requests == {"refresh_token": 1}

@@ -210,7 +210,7 @@ def test_ad_api_report_downloads_send_no_authorization_to_s3(amazon: Emulator) -
     from amazon_ads_auth.integrations import PLACEHOLDER, ad_api_credentials, use_with_ad_api
     from amazon_ads_auth.testing import RecordingServer
 
-    auth = expired_auth(amazon)
+    auth = expired_auth(amazon, profile_id=1)  # Amazon's download needs the Scope too
     undo = use_with_ad_api(auth)
     try:
         with RecordingServer() as s3:

@@ -8,7 +8,7 @@ from collections.abc import Callable, Iterator
 import pytest
 
 from amazon_ads_auth import AdsAuth, InvalidGrantError, MemoryTokenStore, NoTokenError, Token
-from amazon_ads_auth.testing import Emulator, FakeClock
+from amazon_ads_auth.testing import ApiResponse, Emulator, FakeClock
 from tests.conftest import Stack, eventually
 
 
@@ -48,7 +48,7 @@ def test_401_refreshes_and_replays_once(
     stack: Stack, emulator: Emulator, make_auth: Callable[..., AdsAuth]
 ) -> None:
     auth = make_auth(profile_id=7)
-    stack.get(emulator.api_url + "/x", auth)
+    stack.get(emulator.api_url + "/v2/profiles", auth)
     emulator.revoke_access_tokens()  # valid by expiry, revoked at the server
     result = stack.request("POST", emulator.api_url + "/sp/campaigns/list", auth, content=b"{}")
     assert result.status == 200
@@ -64,7 +64,9 @@ def test_persistent_401_is_returned_after_one_replay(
     # The ClientId header is wrong, so every token is refused: refresh once, replay once, stop.
     auth = make_auth(profile_id=7)
     result = stack.get(
-        emulator.api_url + "/x", auth, headers={"Amazon-Advertising-API-ClientId": "other"}
+        emulator.api_url + "/v2/profiles",
+        auth,
+        headers={"Amazon-Advertising-API-ClientId": "other"},
     )
     assert result.status == 401
     assert result.history == [401]
@@ -73,15 +75,19 @@ def test_persistent_401_is_returned_after_one_replay(
     # The refresh did not help, so for a minute these 401s cost no token request (and the
     # unchanged token is not replayed)...
     again = stack.get(
-        emulator.api_url + "/x", auth, headers={"Amazon-Advertising-API-ClientId": "other"}
+        emulator.api_url + "/v2/profiles",
+        auth,
+        headers={"Amazon-Advertising-API-ClientId": "other"},
     )
     assert (again.status, again.history) == (401, [])
     assert emulator.token_requests["refresh_token"] == 2
     # ...while a request that works still works with that token...
-    assert stack.get(emulator.api_url + "/x", auth).status == 200
+    assert stack.get(emulator.api_url + "/v2/profiles", auth).status == 200
     # ...and after the minute a 401 may try a refresh again.
     clock.advance(61)
-    stack.get(emulator.api_url + "/x", auth, headers={"Amazon-Advertising-API-ClientId": "o"})
+    stack.get(
+        emulator.api_url + "/v2/profiles", auth, headers={"Amazon-Advertising-API-ClientId": "o"}
+    )
     assert emulator.token_requests["refresh_token"] == 3
 
 
@@ -90,14 +96,13 @@ def test_other_errors_never_refresh(
     stack: Stack, emulator: Emulator, make_auth: Callable[..., AdsAuth], status: int
 ) -> None:
     auth = make_auth(profile_id=7)
-    original = emulator._ads._route
-
-    def answer(method: str, path: str, headers: object) -> object:
-        if path == "/fail":
-            return status, {"Retry-After": "1"}, {"code": str(status), "details": "no"}
-        return original(method, path, headers)  # type: ignore[arg-type]
-
-    emulator._ads._route = answer  # type: ignore[assignment,method-assign]
+    emulator.route(
+        "GET",
+        "/fail",
+        lambda request: ApiResponse(
+            status, {"code": str(status), "details": "no"}, {"Retry-After": "1"}
+        ),
+    )
     result = stack.get(emulator.api_url + "/fail", auth)
     assert result.status == status
     assert result.history == []
@@ -118,15 +123,15 @@ def test_streamed_body_gets_the_401_but_the_token_is_renewed(
     stack: Stack, emulator: Emulator, make_auth: Callable[..., AdsAuth]
 ) -> None:
     auth = make_auth(profile_id=7)
-    stack.get(emulator.api_url + "/x", auth)
+    stack.get(emulator.api_url + "/v2/profiles", auth)
     emulator.revoke_access_tokens()
     body = _achunks() if stack.is_async else _chunks()
-    result = stack.request("POST", emulator.api_url + "/upload", auth, content=body)
+    result = stack.request("POST", emulator.api_url + "/sp/campaigns/list", auth, content=body)
     assert result.status == 401
     assert result.history == []
     assert emulator.token_requests["refresh_token"] == 2
     # The next request uses the renewed token without another refresh.
-    assert stack.get(emulator.api_url + "/x", auth).status == 200
+    assert stack.get(emulator.api_url + "/v2/profiles", auth).status == 200
     assert emulator.token_requests["refresh_token"] == 2
 
 

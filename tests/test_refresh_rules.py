@@ -70,7 +70,7 @@ def test_tokens_shorter_than_the_margin_cause_no_storm(
 
 def wrong_client(stack: Stack, emulator: Emulator, auth: AdsAuth) -> int:
     headers = {"Amazon-Advertising-API-ClientId": "other"}  # every token is refused
-    return stack.get(emulator.api_url + "/x", auth, headers=headers).status
+    return stack.get(emulator.api_url + "/v2/profiles", auth, headers=headers).status
 
 
 def test_refresh_always_refreshes_after_an_unhelped_401(
@@ -96,7 +96,7 @@ def test_the_401_memo_is_per_profile(
     assert wrong_client(stack, emulator, auth) == 401  # profile 7's 401s: not the token's fault
     assert emulator.token_requests["refresh_token"] == 2
     emulator.revoke_access_tokens()  # now the token really is dead
-    result = stack.get(emulator.api_url + "/x", other)  # profile 8 refreshes and recovers
+    result = stack.get(emulator.api_url + "/v2/profiles", other)  # profile 8 refreshes and recovers
     assert (result.status, result.history) == (200, [401])
     assert emulator.token_requests["refresh_token"] == 3
 

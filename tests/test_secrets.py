@@ -60,9 +60,9 @@ def test_no_secret_in_logs_or_errors_across_every_path(
     stack.get(emulator.api_url + "/v2/profiles", auth)
     clock.advance(3500)
     emulator.queue_token_faults(Fault.status_code(500), Fault.rate_limited(1), Fault.html(502))
-    stack.get(emulator.api_url + "/x", auth)
+    stack.get(emulator.api_url + "/v2/profiles", auth)
     emulator.revoke_access_tokens()
-    stack.get(emulator.api_url + "/x", auth)
+    stack.get(emulator.api_url + "/v2/profiles", auth)
     # Failures whose messages we capture.
     for fault in (
         Fault.non_json(),

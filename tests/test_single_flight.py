@@ -54,7 +54,7 @@ def test_fifty_threads_one_token_request(
 ) -> None:
     auth = _expired_auth(make_auth, clock, emulator)
     emulator.token_latency = 0.05  # widen the window in which the others pile up
-    url = emulator.api_url + "/sp/campaigns"
+    url = emulator.api_url + "/v2/profiles"
     if client == "requests":
         session = requests.Session()
         session.mount("http://", requests.adapters.HTTPAdapter(pool_maxsize=50))
@@ -81,7 +81,7 @@ def test_two_hundred_tasks_one_token_request_and_the_loop_keeps_ticking(
 ) -> None:
     module = importlib.import_module(module_name)
     auth = _expired_auth(make_auth, clock, emulator)
-    url = emulator.api_url + "/sp/campaigns"
+    url = emulator.api_url + "/v2/profiles"
 
     async def main() -> tuple[list[int], int]:
         ticks = 0
@@ -124,7 +124,7 @@ def test_threads_and_tasks_across_stacks_share_one_refresh(
 
     auth = _expired_auth(make_auth, clock, emulator)
     emulator.token_latency = 0.05
-    url = emulator.api_url + "/sp/campaigns"
+    url = emulator.api_url + "/v2/profiles"
     views = [auth.with_profile(n) for n in range(1, 5)]
 
     def via_requests() -> int:

@@ -133,8 +133,8 @@ def test_adsauth_adopts_a_newer_token_from_a_shared_store(
     assert second.ensure_token() == first.token
     assert emulator.token_requests["refresh_token"] == 2
     emulator.revoke_access_tokens()  # both fail with 401: one refresh, one adoption
-    assert httpx.get(emulator.api_url + "/x", auth=first).status_code == 200
-    assert httpx.get(emulator.api_url + "/x", auth=second).status_code == 200
+    assert httpx.get(emulator.api_url + "/v2/profiles", auth=first).status_code == 200
+    assert httpx.get(emulator.api_url + "/v2/profiles", auth=second).status_code == 200
     assert emulator.token_requests["refresh_token"] == 3
     assert second.token == first.token
 

@@ -87,8 +87,8 @@ def test_connect_saves_the_grant_and_its_record_like_login(
     directory = LoginDirectory(
         store, client_id=amazon.client_id, client_secret=amazon.client_secret
     )
-    scoped = requests.get(amazon.api_url + "/echo", auth=directory.auth_for(223), timeout=30)
-    assert scoped.json()["scope"] == "223"
+    scoped = requests.get(amazon.api_url + "/v2/profiles", auth=directory.auth_for(223), timeout=30)
+    assert scoped.ok and amazon.api_log[-1].profile_id == "223"
     assert flow.auth("acme-42", profile_id=222).profile_id == "222"
     assert amazon.token_requests == {"authorization_code": 1}  # no refresh was needed
 
@@ -411,7 +411,8 @@ def test_a_tenant_connected_into_redis_is_usable_from_another_process(
         "print(requests.get(api + '/v2/profiles', auth=auth, timeout=30).status_code)\n"
         "routed = LoginDirectory(store, client_id=client_id, client_secret=secret)"
         ".auth_for(223)\n"
-        "print(requests.get(api + '/echo', auth=routed, timeout=30).json()['scope'])\n"
+        "sent = requests.get(api + '/v2/profiles', auth=routed, timeout=30).request\n"
+        "print(sent.headers['Amazon-Advertising-API-Scope'])\n"
     )
     ran = subprocess.run(
         [sys.executable, "-c", worker, redis_url, prefix, amazon.client_id,

@@ -62,7 +62,7 @@ def call_api(
     barrier.wait(60)
 
     def one() -> None:
-        status = session.get(emulator["api_url"] + "/sp/campaigns", auth=auth, timeout=60)
+        status = session.get(emulator["api_url"] + "/v2/profiles", auth=auth, timeout=60)
         with guard:
             statuses.append(status.status_code)
 
@@ -115,7 +115,7 @@ def soak(
     def loop() -> None:
         while time.monotonic() < deadline:
             try:
-                ok = session.get(emulator["api_url"] + "/sp/campaigns", auth=auth, timeout=30).ok
+                ok = session.get(emulator["api_url"] + "/v2/profiles", auth=auth, timeout=30).ok
             except Exception:
                 ok = False
             with guard:
@@ -141,13 +141,13 @@ def calls_in_the_margin(
     auth = make_auth(spec, emulator, timeout=60)
     session = requests.Session()
     statuses = [
-        session.get(emulator["api_url"] + "/sp/campaigns", auth=auth, timeout=60).status_code
+        session.get(emulator["api_url"] + "/v2/profiles", auth=auth, timeout=60).status_code
         for _ in range(calls)
     ]
     results.put(("statuses", statuses))
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
-        session.get(emulator["api_url"] + "/sp/campaigns", auth=auth, timeout=60)
+        session.get(emulator["api_url"] + "/v2/profiles", auth=auth, timeout=60)
         token = auth.token
         if token is not None and token.access_token != old:
             break

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import shlex
 from collections.abc import Callable
 from typing import Any, TypeVar
 
@@ -143,7 +144,14 @@ def login(
         print_profiles(profile_items(record.profiles), as_json=False)
         if target.emulator is not None:
             set_demo_logged_out(False)
-            click.echo("Demo login: try `amazon-ads-auth token --headers --emulator`.", err=True)
+            named = (
+                ""
+                if record.store_key == DEFAULT_STORE_KEY
+                else f" --store-key {shlex.quote(record.store_key)}"
+            )
+            click.echo(
+                f"Demo login: try `amazon-ads-auth token --headers --emulator{named}`.", err=True
+            )
 
 
 # ----- token, profiles -------------------------------------------------------------------------

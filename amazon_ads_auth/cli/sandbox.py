@@ -2,6 +2,10 @@
 command asks for it (`--emulator`, `amazon-ads-auth emulator`). `import amazon_ads_auth` and
 `import amazon_ads_auth.cli` never load `amazon_ads_auth.testing`.
 
+Each `--store-key` is an advertiser of its own in the sandbox (its own account and
+profiles, the same every time), so `login --emulator --store-key brand-a` and `--store-key
+brand-b` give an agency two logins to route between.
+
 `logout --emulator` sticks: it leaves a marker beside the demo folder, so later `--emulator`
 commands say "no demo login" instead of quietly making a new one; `login --emulator`
 removes it.
@@ -20,11 +24,12 @@ import click
 
 
 @contextlib.contextmanager
-def sandbox() -> Iterator[Any]:
-    """The emulator an `--emulator` command runs against, for that command only."""
+def sandbox(store_key: str | None = None) -> Iterator[Any]:
+    """The emulator an `--emulator` command runs against, for that command only: its
+    consents come from the store key's sandbox account (None or "default": the demo user)."""
     from ..testing import Sandbox
 
-    with Sandbox() as emulator:
+    with Sandbox(store_key=store_key) as emulator:
         yield emulator
 
 
@@ -60,10 +65,11 @@ def try_lines(api_url: str) -> list[str]:
 
 def serve_emulator(port: int) -> None:
     """`amazon-ads-auth emulator`: serve in the foreground until Ctrl-C, with a banner. It
-    signs and accepts tokens with the demo key, so `token --emulator` output works here."""
-    from ..testing import DEMO_SIGNING_KEY, Emulator
+    signs and accepts tokens with the demo key, so `token --emulator` output works here
+    (each login's with its own profiles)."""
+    from ..testing import Sandbox
 
-    with Emulator(port=port, signing_key=DEMO_SIGNING_KEY) as emu:
+    with Sandbox(port=port) as emu:
         refresh_token = emu.issue_refresh_token()
         click.echo(f"Emulator running at {emu.url}")
         click.echo(f"  token URL:         {emu.token_url}")

@@ -338,7 +338,7 @@ def target_from(options: dict[str, Any]) -> Iterator[Target]:
     if not use_emulator:
         yield target
         return
-    with sandbox() as emulator:
+    with sandbox(target.store_key) as emulator:
         target.emulator = emulator
         target.client_id = emulator.client_id
         target.client_secret = emulator.client_secret

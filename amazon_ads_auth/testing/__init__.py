@@ -21,29 +21,37 @@ _WHERE = {
     "DEMO_CLIENT_ID": "_emulator",
     "DEMO_CLIENT_SECRET": "_emulator",
     "DEMO_SIGNING_KEY": "_emulator",
-    "ApiRequest": "_ads_model",
+    "ApiRequest": "_routes",
+    "ApiResponse": "_routes",
     "Emulator": "_emulator",
     "FakeClock": "_clock",
     "Fault": "_faults",
+    "Headers": "_routes",
     "RecordingServer": "_server",
     "Sandbox": "_sandbox",
     "StoreContractError": "store_contract",
     "UnroutableHostError": "_reroute",
     "account_profile": "_accounts",
     "check_token_store": "store_contract",
+    "mcp_endpoint": "_mcp",
+    "sandbox_profiles": "_sandbox",
 }
 
 if TYPE_CHECKING:
     from ._accounts import account_profile as account_profile
-    from ._ads_model import ApiRequest as ApiRequest
     from ._clock import FakeClock as FakeClock
     from ._emulator import DEMO_CLIENT_ID as DEMO_CLIENT_ID
     from ._emulator import DEMO_CLIENT_SECRET as DEMO_CLIENT_SECRET
     from ._emulator import DEMO_SIGNING_KEY as DEMO_SIGNING_KEY
     from ._emulator import Emulator as Emulator
     from ._faults import Fault as Fault
+    from ._mcp import mcp_endpoint as mcp_endpoint
     from ._reroute import UnroutableHostError as UnroutableHostError
+    from ._routes import ApiRequest as ApiRequest
+    from ._routes import ApiResponse as ApiResponse
+    from ._routes import Headers as Headers
     from ._sandbox import Sandbox as Sandbox
+    from ._sandbox import sandbox_profiles as sandbox_profiles
     from ._server import RecordingServer as RecordingServer
     from .store_contract import StoreContractError as StoreContractError
     from .store_contract import check_token_store as check_token_store

@@ -5,8 +5,10 @@ With no account added, one user consents at once and sees `Emulator.profiles` (t
 unattended demo follows that redirect by itself). Once accounts are added, the consent page
 asks which account signs in, with a link per account and a Cancel link (as a person picks
 on Amazon's sign-in page and then allows or cancels). With a new account per consent, every
-consent is given at once by a new account (the n-th) with profiles of its own. Every grant,
-code and access token sees only the profiles of the account that consented.
+consent is given at once by a new account (the n-th) with profiles of its own; with
+`consent_as(name)`, by that account. Every grant, code and access token sees only the
+profiles of the account that consented. The sandbox derives an account's profiles from its
+name (`derive_with`), so a new sandbox knows the accounts earlier ones made.
 """
 
 from __future__ import annotations
@@ -36,6 +38,8 @@ class Accounts:
         self._guard = threading.Lock()
         self._per_consent: Callable[[int], list[dict[str, Any]]] | None = None
         self._made = 0
+        self._consenting: str | None = None
+        self._derive: Callable[[str], list[dict[str, Any]]] | None = None
 
     def add(self, name: str, profiles: list[dict[str, Any]]) -> None:
         with self._guard:
@@ -44,8 +48,19 @@ class Accounts:
     def new_per_consent(self, profiles_for: Callable[[int], list[dict[str, Any]]]) -> None:
         self._per_consent = profiles_for
 
+    def consent_as(self, name: str) -> None:
+        """Every consent from now on is given at once by the account `name`."""
+        self._consenting = name
+
+    def derive_with(self, profiles_for: Callable[[str], list[dict[str, Any]]]) -> None:
+        """An account not added has the profiles `profiles_for(name)` (the sandbox's)."""
+        self._derive = profiles_for
+
     def for_consent(self) -> str | None:
-        """A new account ("user-N") for this consent, when accounts are made per consent."""
+        """The account that gives this consent at once: the `consent_as` one, or a new one
+        ("user-N") when accounts are made per consent; None: the default user."""
+        if self._consenting is not None:
+            return self._consenting
         if self._per_consent is None:
             return None
         with self._guard:
@@ -55,7 +70,7 @@ class Accounts:
         return name
 
     def __contains__(self, name: object) -> bool:
-        return name in self._profiles
+        return name in self._profiles or (self._derive is not None and isinstance(name, str))
 
     def __bool__(self) -> bool:
         return bool(self._profiles)
@@ -66,6 +81,8 @@ class Accounts:
         """The profiles of `account` (`default`: the emulator's, for grants of no account)."""
         if account is None:
             return default
+        if account not in self._profiles and self._derive is not None:
+            return self._derive(account)
         return self._profiles.get(account, [])
 
     def sign_in_page(self, query: Mapping[str, str]) -> Answer:
@@ -85,6 +102,22 @@ class Accounts:
         return Answer(200, {"Content-Type": "text/html;charset=UTF-8"}, body.encode())
 
 
+# Amazon's marketplace ids by country code, for the profiles `account_profile` makes.
+MARKETPLACES = {
+    "US": "ATVPDKIKX0DER",
+    "CA": "A2EUQ1WTGCTBG2",
+    "MX": "A1AM78C64UM0Y8",
+    "BR": "A2Q3Y263D00KWC",
+    "GB": "A1F83G8C2ARO7P",
+    "UK": "A1F83G8C2ARO7P",
+    "DE": "A1PA6795UKMFR9",
+    "FR": "A13V1IB3VIYZZH",
+    "IT": "APJ6JRA9NG5V4",
+    "ES": "A1RKKUPIHCS9HS",
+    "JP": "A1VC38T7YXB528",
+}
+
+
 def account_profile(
     profile_id: int, name: str, *, country: str = "US", currency: str = "USD"
 ) -> dict[str, Any]:
@@ -96,7 +129,7 @@ def account_profile(
         "dailyBudget": 1000.0,
         "timezone": "America/Los_Angeles",
         "accountInfo": {
-            "marketplaceStringId": "ATVPDKIKX0DER",
+            "marketplaceStringId": MARKETPLACES.get(country.upper(), MARKETPLACES["US"]),
             "id": f"A{profile_id}",
             "type": "seller",
             "name": name,

@@ -20,14 +20,16 @@ import collections
 import contextlib
 import time
 from collections.abc import Callable, Iterable, Iterator
-from typing import Any
+from typing import Any, overload
 from urllib.parse import parse_qsl
 
 from . import _mcp, _reroute, _transports
 from ._accounts import Accounts
-from ._ads_model import AdsModel, ApiRequest, demo_profile
+from ._ads_model import AdsModel, demo_profile
+from ._clock import FakeClock
 from ._faults import GateControls, TokenGate, answer_with_fault, replace_fields
 from ._lwa_model import LwaModel
+from ._routes import ApiRequest, RouteHandler, check_route
 from ._server import LoopbackServer
 from ._wire import Answer, Request, oauth_json, page
 
@@ -195,7 +197,10 @@ class Emulator(GateControls):
         """Keyword arguments that point AdsAuth at this emulator. Its token requests go in
         process (`token_transport=`) when `in_process` is true, which by default it is
         once one of the in-process transports was taken or while the emulator is not
-        serving; otherwise over loopback HTTP."""
+        serving; otherwise over loopback HTTP. On a `FakeClock`, `sleep=` is the clock's:
+        the retries' backoff and Retry-After waits move the fake clock instead of taking
+        real time (pass `clock=` to AdsAuth yourself, as the emulator's clock may be
+        shared)."""
         if in_process is None:
             in_process = self._server is None or self._transport is not None
         kwargs: dict[str, Any] = {
@@ -205,6 +210,8 @@ class Emulator(GateControls):
         }
         if in_process:
             kwargs["token_transport"] = self.httpx_transport()
+        if isinstance(self.clock, FakeClock):
+            kwargs["sleep"] = self.clock.sleep  # retry backoff moves the fake clock
         return kwargs
 
     def consent_flow_kwargs(self) -> dict[str, Any]:
@@ -220,15 +227,89 @@ class Emulator(GateControls):
     # ----- control --------------------------------------------------------------------------
 
     def issue_refresh_token(
-        self, client_id: str | None = None, scope: str = "", *, value: str | None = None
+        self,
+        client_id: str | None = None,
+        scope: str = "",
+        *,
+        value: str | None = None,
+        account: str | None = None,
     ) -> str:
         """Create a grant directly (as if the user consented) and return its refresh token;
-        `value` makes that the refresh token (one that code or docs have written in)."""
-        return self._lwa.issue_refresh_token(client_id or self.client_id, scope, value)
+        `account` makes it a grant of an account from `add_account()` (its tokens see that
+        account's profiles), `value` makes that the refresh token (one that code or docs
+        have written in).
+
+        Raises: TypeError or ValueError for an argument that is not usable (an account
+        that was never added, a value that is not text)."""
+        for name, given in (("client_id", client_id), ("value", value), ("account", account)):
+            _text_or_none(name, given)
+        if not isinstance(scope, str):
+            raise TypeError(f"scope must be a string, got {type(scope).__name__}")
+        if account is not None and account not in self.accounts:
+            raise ValueError(
+                f"no account named {account!r}: add_account({account!r}, profiles) first"
+            )
+        return self._lwa.issue_refresh_token(client_id or self.client_id, scope, value, account)
+
+    @overload
+    def route(
+        self, method: str, path: str, handler: RouteHandler, *, needs_scope: bool = True
+    ) -> RouteHandler: ...
+
+    @overload
+    def route(
+        self, method: str, path: str, *, needs_scope: bool = True
+    ) -> Callable[[RouteHandler], RouteHandler]: ...
+
+    def route(
+        self,
+        method: str,
+        path: str,
+        handler: RouteHandler | None = None,
+        *,
+        needs_scope: bool = True,
+    ) -> RouteHandler | Callable[[RouteHandler], RouteHandler]:
+        """Answer `method path` on the Ads API with `handler` (a route the emulator does
+        not model, or your own answer for one it does; the newest route wins). `{name}` in
+        the path matches one segment, given to the handler in `request.path_params`.
+
+            emu.route("POST", "/sp/campaigns/list", lambda request: (200, {"campaigns": []}))
+
+            @emu.route("GET", "/sp/campaigns/{campaignId}")
+            def campaign(request: ApiRequest) -> ApiResponse:
+                return ApiResponse(200, {"campaignId": request.path_params["campaignId"]})
+
+        The handler gets an `ApiRequest` and returns an `ApiResponse` or a `(status,
+        json_body)` pair; it runs only after the checks Amazon makes (bearer token, client
+        id, and with `needs_scope` a Scope or Amazon-Ads-AccountId header naming a profile
+        of the account). A handler that raises answers 500 with the exception in `details`.
+
+        Raises: TypeError or ValueError for a method, path or handler that is not usable."""
+        checked_method, checked_path = check_route(method, path, handler or (lambda r: r))
+        scoped = bool(needs_scope)
+
+        def add(function: RouteHandler) -> RouteHandler:
+            check_route(checked_method, checked_path, function)
+            self._ads.add_route(checked_method, checked_path, function, needs_scope=scoped)
+            return function
+
+        return add if handler is None else add(handler)
 
     def add_account(self, name: str, profiles: list[dict[str, Any]]) -> None:
         """An Amazon account that can sign in on the consent page, and the profiles its
-        grants see. Once one exists, consent waits for a person to pick an account."""
+        grants see. Once one exists, consent waits for a person to pick an account.
+
+        Raises: TypeError for a name that is not text or profiles that are not a list of
+        profiles (dicts with a profileId, as `account_profile()` makes)."""
+        if _text_or_none("name", name) is None:
+            raise TypeError("name must be a non-empty string, got None")
+        if isinstance(profiles, (str, bytes, dict)) or not all(
+            isinstance(p, dict) and "profileId" in p for p in profiles
+        ):
+            raise TypeError(
+                "profiles must be a list of profiles (dicts with a profileId: "
+                "account_profile(id, name) makes one)"
+            )
         self.accounts.add(name, profiles)
 
     def new_account_per_consent(self, profiles_for: Callable[[int], list[dict[str, Any]]]) -> None:
@@ -240,12 +321,29 @@ class Emulator(GateControls):
     def accept_access_token(
         self, access_token: str, expires_at: float, refresh_token: str | None = None
     ) -> None:
-        """Treat `access_token` as issued for a grant until `expires_at` (to seed a store
-        with a token the API accepts, e.g. one that is already inside its refresh margin)."""
-        self._lwa.accept_access_token(access_token, expires_at, refresh_token)
+        """Treat `access_token` as issued for a grant (the refresh token's; the first one
+        issued when None) until `expires_at` (to seed a store with a token the API accepts,
+        e.g. one that is already inside its refresh margin).
+
+        Raises: TypeError or ValueError for an unusable argument or an unknown refresh token."""
+        if not isinstance(access_token, str) or not access_token:
+            raise TypeError(f"access_token must be a non-empty string, got {access_token!r}")
+        if isinstance(expires_at, bool) or not isinstance(expires_at, (int, float)):
+            raise TypeError(f"expires_at must be a time in seconds, got {expires_at!r}")
+        if refresh_token is not None and not isinstance(refresh_token, str):
+            raise TypeError(f"refresh_token must be a string or None, got {refresh_token!r}")
+        self._lwa.accept_access_token(access_token, float(expires_at), refresh_token)
 
     def revoke_refresh_token(self, refresh_token: str) -> None:
-        """The user removed the app: the refresh token gives invalid_grant from now on."""
+        """The user removed the app: the refresh token gives invalid_grant from now on.
+
+        Raises: TypeError for anything but a string; ValueError for a refresh token this
+        emulator never issued (revoking it would prove nothing)."""
+        if not isinstance(refresh_token, str):
+            raise TypeError(
+                f"revoke_refresh_token() takes the refresh token (a string), got "
+                f"{type(refresh_token).__name__}"
+            )
         self._lwa.revoke_refresh_token(refresh_token)
 
     def revoke_access_tokens(self) -> None:
@@ -286,3 +384,16 @@ class Emulator(GateControls):
 
     def is_valid_access_token(self, access_token: str) -> bool:
         return self._lwa.valid_access(access_token) is not None
+
+
+def _text_or_none(name: str, value: object) -> str | None:
+    """`value` when it is None or text that is not blank.
+
+    Raises: TypeError for anything but a string or None; ValueError for blank text."""
+    if value is None:
+        return None
+    if not isinstance(value, str):
+        raise TypeError(f"{name} must be a string or None, got {type(value).__name__}")
+    if not value.strip():
+        raise ValueError(f"{name} must not be blank")
+    return value

@@ -178,7 +178,15 @@ class GateControls:
     _gate: TokenGate
 
     def queue_token_faults(self, *faults: Fault) -> None:
-        """The next token requests fail like this, one fault each, in order."""
+        """The next token requests fail like this, one fault each, in order.
+
+        Raises: TypeError for anything but a Fault (`Fault.status_code(503)`, not 503)."""
+        for fault in faults:
+            if not isinstance(fault, Fault):
+                raise TypeError(
+                    f"queue_token_faults() takes Fault values (Fault.status_code(503), "
+                    f"Fault.rate_limited(), ...), got {fault!r}"
+                )
         self._gate.queue(faults)
 
     def hold_token_requests(self, limit: float = HOLD_LIMIT) -> None:

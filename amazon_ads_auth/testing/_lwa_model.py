@@ -179,7 +179,10 @@ class LwaModel:
             )
         code.used = True
         grant = Grant(
-            self._settings.client_id, self._new_refresh_token(), code.scope, account=code.account
+            self._settings.client_id,
+            self._new_refresh_token(code.account),
+            code.scope,
+            account=code.account,
         )
         self.grants[grant.refresh_token] = grant
         answer = self._new_access(grant)
@@ -207,7 +210,7 @@ class LwaModel:
         expires_at = self._settings.clock() + lifetime
         token = "Atza|" + random_token(400)
         if self._signing_key is not None:
-            body = f"{random_token(360)}.{expires_at:.0f}"
+            body = f"{random_token(360)}{_account_part(grant.account)}.{expires_at:.0f}"
             token = f"Atza|{body}.{self._sign('a', body)}"
         self._access[token] = Access(grant.client_id, expires_at, grant)
         expires_in: int | str = str(lifetime) if self._settings.expires_in_as_string else lifetime
@@ -215,9 +218,11 @@ class LwaModel:
 
     # ----- what tests control ----------------------------------------------------------------
 
-    def issue_refresh_token(self, client_id: str, scope: str, value: str | None = None) -> str:
-        refresh_token = value or self._new_refresh_token()
-        grant = Grant(client_id, refresh_token, scope or DEFAULT_GRANT_SCOPE)
+    def issue_refresh_token(
+        self, client_id: str, scope: str, value: str | None = None, account: str | None = None
+    ) -> str:
+        refresh_token = value or self._new_refresh_token(account)
+        grant = Grant(client_id, refresh_token, scope or DEFAULT_GRANT_SCOPE, account=account)
         with self._guard:
             self.grants[grant.refresh_token] = grant
         return grant.refresh_token
@@ -226,14 +231,32 @@ class LwaModel:
         self, access_token: str, expires_at: float, refresh_token: str | None
     ) -> None:
         with self._guard:
-            grant = self.grants.get(refresh_token or "") or next(iter(self.grants.values()))
+            if refresh_token is None:
+                grant = next(iter(self.grants.values()), None)
+                if grant is None:
+                    raise ValueError(
+                        "no grant to tie the access token to: issue_refresh_token() first"
+                    )
+            else:
+                grant = self._known_grant(refresh_token)
             self._access[access_token] = Access(grant.client_id, expires_at, grant)
 
     def revoke_refresh_token(self, refresh_token: str) -> None:
         with self._guard:
-            grant = self.grants.get(refresh_token)
-            if grant is not None:
-                grant.revoked = True
+            self._known_grant(refresh_token).revoked = True
+
+    def _known_grant(self, refresh_token: str) -> Grant:
+        """The grant of a refresh token this model issued or signed. (The caller holds the
+        guard.)
+
+        Raises: ValueError for any other."""
+        grant = self.grants.get(refresh_token) or self._signed_grant(refresh_token)
+        if grant is None:
+            raise ValueError(
+                "not a refresh token this emulator issued (issue_refresh_token() or a "
+                "consent makes one)"
+            )
+        return grant
 
     def revoke_access_tokens(self) -> None:
         with self._guard:
@@ -260,10 +283,10 @@ class LwaModel:
         message = f"{self._settings.client_id}|{kind}|{body}".encode()
         return hmac.new(self._signing_key, message, hashlib.sha256).hexdigest()[:32]
 
-    def _new_refresh_token(self) -> str:
+    def _new_refresh_token(self, account: str | None = None) -> str:
         if self._signing_key is None:
             return "Atzr|" + random_token(400)
-        body = random_token(360)
+        body = random_token(360) + _account_part(account)
         return f"Atzr|{body}.{self._sign('r', body)}"
 
     def _verified(self, token: str, prefix: str, kind: str) -> str | None:
@@ -277,9 +300,11 @@ class LwaModel:
 
     def _signed_grant(self, refresh_token: str) -> Grant | None:
         """(The caller holds the guard.)"""
-        if self._verified(refresh_token, "Atzr|", "r") is None:
+        body = self._verified(refresh_token, "Atzr|", "r")
+        if body is None:
             return None
-        grant = Grant(self._settings.client_id, refresh_token, DEFAULT_GRANT_SCOPE)
+        account = _account_of(body.split("."))
+        grant = Grant(self._settings.client_id, refresh_token, DEFAULT_GRANT_SCOPE, account=account)
         return self.grants.setdefault(refresh_token, grant)
 
     def _signed_access(self, access_token: str) -> Access | None:
@@ -287,11 +312,36 @@ class LwaModel:
         body = self._verified(access_token, "Atza|", "a")
         if body is None:
             return None
+        *rest, expiry = body.split(".")
         try:
-            expires_at = float(body.rpartition(".")[2])
+            expires_at = float(expiry)
         except ValueError:
             return None
-        grant = Grant(self._settings.client_id, "(signed)", DEFAULT_GRANT_SCOPE)
+        grant = Grant(
+            self._settings.client_id, "(signed)", DEFAULT_GRANT_SCOPE, account=_account_of(rest)
+        )
         access = Access(self._settings.client_id, expires_at, grant)
         self._access[access_token] = access
         return access
+
+
+# A signed token names the account that consented (so every emulator with the key knows whose
+# profiles its grant sees): `.` and the name in base64url after the random part; nothing for
+# the default user, as tokens signed before accounts were named.
+
+
+def _account_part(account: str | None) -> str:
+    if account is None:
+        return ""
+    return "." + base64.urlsafe_b64encode(account.encode()).decode().rstrip("=")
+
+
+def _account_of(parts: list[str]) -> str | None:
+    """The account a signed token's body parts (random, then maybe the account) name."""
+    if len(parts) < 2 or not parts[1]:
+        return None
+    encoded = parts[1] + "=" * (-len(parts[1]) % 4)
+    try:
+        return base64.urlsafe_b64decode(encoded).decode()
+    except ValueError:
+        return None

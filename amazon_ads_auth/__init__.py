@@ -111,7 +111,12 @@ def _export_lazily(
     and pickles) rather than as their private module's: on every first lookup in any of
     these packages, each public class or function whose module is loaded by then, however
     it was reached (a private import, the library's own imports), is given its package as
-    `__module__`. A re-exported name (a module outside `package`) keeps its own.
+    `__module__`. A re-exported name (a module outside `package`) keeps its own. Python
+    has no "after import" callback short of an import hook, so a module the library first
+    loads later on its own (`open_store("file:")` loading `FileTokenStore`) reads as the
+    package's from the next lookup of any public name; everything `AdsAuth`, the web flow
+    or the emulator import with themselves (the errors, `Token`, `Region`, `Login`) is
+    named at their own lookup.
     """
     table = {name: _absolute(module, package) for name, module in where.items()}
     _TABLES.append((package, table))

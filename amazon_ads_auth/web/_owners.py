@@ -1,0 +1,82 @@
+"""Which tenants' grants list an advertising profile: a bounded cache, filled from the
+login records, so `ConsentFlow.auth(tenant, profile_id=P)` refuses a profile known to be
+another tenant's without an Ads API call, and says so without naming that tenant."""
+
+from __future__ import annotations
+
+import collections
+import threading
+from collections.abc import Sequence
+
+from .._auth.settings import profile_text
+from .._errors import ConfigurationError
+from .._logins.records import load_logins
+from .._stores.base import TokenStore
+
+OWNER_CACHE_SIZE = 4096  # profile ids whose owning tenants are remembered, per flow
+
+
+class ProfileOwners:
+    """profile id -> the tenants whose records list it (at most `size` profiles, the least
+    recently seen dropped first). Safe to share between threads."""
+
+    def __init__(self, store: TokenStore, client_id: str, size: int = OWNER_CACHE_SIZE) -> None:
+        self._store = store
+        self._client_id = client_id
+        self._size = size
+        self._owners: collections.OrderedDict[str, frozenset[str]] = collections.OrderedDict()
+        self._guard = threading.Lock()
+
+    def __len__(self) -> int:
+        return len(self._owners)
+
+    def remember(self, tenant: str, profile_ids: Sequence[str]) -> None:
+        """`tenant`'s grant lists `profile_ids` (and no others), as a consent just saved."""
+        with self._guard:
+            for profile, owners in list(self._owners.items()):
+                if tenant in owners and profile not in profile_ids:
+                    self._owners[profile] = owners - {tenant}
+            for profile in profile_ids:
+                self._put(profile, self._owners.get(profile, frozenset()) | {tenant})
+
+    def refuse_foreign(self, tenant: str, profile_id: int | str | None) -> None:
+        """Refuse, naming nobody else, a profile that another tenant's grant lists and
+        this tenant's is not known to: from the cache, else from the store's records (read
+        once per unknown profile). A profile nobody is known to own is left to the
+        resolution (which asks the Ads API for this tenant's profiles once).
+
+        Raises: ConfigurationError."""
+        profile = profile_text(profile_id) if profile_id is not None else None
+        if profile is None:
+            return
+        with self._guard:
+            owners = self._owners.get(profile)
+        if owners is None or tenant not in owners:
+            owners = self._from_store(profile)
+        if tenant in owners or not owners:
+            return
+        raise ConfigurationError(
+            f"tenant {tenant!r} has no Amazon Ads profile {profile}: its grant does not list "
+            "it. Use one of the tenant's own profiles; if the advertiser has just added this "
+            "one, refresh the tenant's profiles (LoginDirectory.refresh_profiles) or connect "
+            "again"
+        )
+
+    def _from_store(self, profile: str) -> frozenset[str]:
+        """The tenants of this client whose records list `profile` (all read records are
+        remembered)."""
+        found: dict[str, list[str]] = {}
+        for login in load_logins(self._store):
+            if login.client_id == self._client_id and not login.demo:
+                for listed in login.profiles:
+                    found.setdefault(listed.profile_id, []).append(login.store_key)
+        with self._guard:
+            for listed_id, tenants in found.items():
+                self._put(listed_id, frozenset(tenants))
+            return self._owners.get(profile, frozenset())
+
+    def _put(self, profile: str, owners: frozenset[str]) -> None:
+        self._owners[profile] = owners
+        self._owners.move_to_end(profile)
+        while len(self._owners) > self._size:
+            self._owners.popitem(last=False)

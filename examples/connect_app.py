@@ -45,7 +45,7 @@ body{margin:0;background:#f3f4f6;color:#1a1d21;
 font:1rem/1.5 system-ui,-apple-system,"Segoe UI",Roboto,Arial,sans-serif}
 header{background:#232f3e;color:#fff;padding:1rem 2rem;display:flex;gap:1rem;
 align-items:center;justify-content:space-between}
-header a{color:#fff}
+header a{color:#fff}.who{display:flex;gap:1rem;align-items:center}
 main{max-width:48rem;margin:2rem auto;padding:0 1rem}
 section{background:#fff;border:1px solid #d5d9e0;border-radius:12px;padding:1.5rem;
 margin-bottom:1.5rem}
@@ -98,9 +98,9 @@ def page(flow: ConsentFlow, tenant: str | None) -> str:
         logins = {login.store_key: login for login in directory}
         if tenant:
             who = (
-                f'<span id="signed-in">Signed in as <b>{html.escape(tenant)}</b></span>'
-                '<form action="/sign-out" method="post"><button class="secondary" '
-                'id="sign-out" type="submit">Sign out</button></form>'
+                f'<div class="who"><span id="signed-in">Signed in as <b>{html.escape(tenant)}'
+                '</b></span><form action="/sign-out" method="post"><button class="secondary" '
+                'id="sign-out" type="submit">Sign out</button></form></div>'
             )
             action = (
                 '<form action="/disconnect" method="post"><button class="secondary" '
@@ -110,7 +110,13 @@ def page(flow: ConsentFlow, tenant: str | None) -> str:
                 else '<a class="button" id="connect" href="/amazon-ads/connect">'
                 "Connect Amazon Ads</a>"
             )
-            yours = f"<section><h2>Your Amazon Ads account</h2>{action}</section>"
+            about = (
+                "<p>Connected: this app manages your campaigns with the profiles below.</p>"
+                if tenant in logins
+                else "<p>Connect your Amazon Ads account so this app can manage your "
+                "campaigns. You choose the account on Amazon's page.</p>"
+            )
+            yours = f"<section><h2>Your Amazon Ads account</h2>{about}{action}</section>"
         else:
             links = " ".join(
                 f'<a class="button" id="sign-in-{t}" href="/?tenant={t}">Sign in as {t}</a>'

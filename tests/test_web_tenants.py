@@ -154,6 +154,25 @@ def assert_no_secret_in_frames(error: BaseException, secrets: list[str]) -> int:
     return looked
 
 
+@pytest.mark.parametrize(
+    ("setting", "value"),
+    [
+        ("region", "mars"),
+        ("redirect_uri", "http://app.example/callback"),
+        ("cookie_name", "bad name"),
+        ("store", object()),
+        ("secret_key", SENTINEL_SECRET_KEY[:20]),  # too short: still the app's secret
+    ],
+)
+def test_a_refused_setting_keeps_no_secret_in_its_frames(
+    amazon: Emulator, setting: str, value: Any
+) -> None:
+    with pytest.raises(ConfigurationError) as caught:
+        make_flow(amazon, PORT, **{setting: value})
+    secrets = [SENTINEL_SECRET_KEY, SENTINEL_SECRET_KEY[:20], amazon.client_secret]
+    assert assert_no_secret_in_frames(caught.value, secrets) >= 1
+
+
 def test_begin_keeps_no_secret_in_its_frames(flow: ConsentFlow, amazon: Emulator) -> None:
     with pytest.raises(ConfigurationError) as caught:
         flow.begin("acme-42", return_to="/x", scope="")

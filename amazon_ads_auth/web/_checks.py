@@ -137,6 +137,7 @@ def secret_key_bytes(value: object) -> bytes:
     Raises: ConfigurationError."""
     key = value.encode() if isinstance(value, str) else value
     if not isinstance(key, bytes) or len(key) < MIN_SECRET_KEY_BYTES:
+        del key, value  # even a short key stays out of the error's frame locals
         raise ConfigurationError(
             f"secret_key must be at least {MIN_SECRET_KEY_BYTES} bytes (it signs the consent "
             "cookie): generate one with `python -c 'import secrets; print(secrets."

@@ -71,8 +71,13 @@ class ConsentFlow:
         clock: Callable[[], float] | None = None,
     ) -> None:
         """Raises: ConfigurationError naming the first argument that is not usable."""
+        # Secrets first, wrapped and out of this frame's locals (no traceback carries them).
+        try:
+            self._client_secret = Secret(require_text("client_secret", client_secret, None))
+            self._key = SecretBytes(secret_key_bytes(secret_key))
+        finally:
+            del client_secret, secret_key
         self.client_id = require_text("client_id", client_id, None, header=True)
-        self._client_secret = Secret(require_text("client_secret", client_secret, None))
         if not isinstance(store, LoginRecordStore):
             raise ConfigurationError(
                 f"store must keep login records beside grants (MemoryTokenStore, "
@@ -86,7 +91,6 @@ class ConsentFlow:
                 f"an Allowed Return URL of the client, got {redirect_uri!r}"
             )
         self.redirect_uri = require_secure_url(redirect_uri, "redirect_uri")
-        self._key = SecretBytes(secret_key_bytes(secret_key))
         self.region = Region.parse(region)
         self.scope = normalize_scope(scope)
         self.cookie_name = checked_cookie_name(cookie_name)
@@ -104,9 +108,11 @@ class ConsentFlow:
         self._owners = ProfileOwners(self.store, self.client_id)
 
     def __repr__(self) -> str:
+        # getattr: an error tracker may show a flow whose __init__ raised half-way.
+        region = getattr(getattr(self, "region", None), "value", None)
         return (
-            f"ConsentFlow(client_id={self.client_id!r}, redirect_uri={self.redirect_uri!r}, "
-            f"region={self.region.value!r})"
+            f"ConsentFlow(client_id={getattr(self, 'client_id', None)!r}, "
+            f"redirect_uri={getattr(self, 'redirect_uri', None)!r}, region={region!r})"
         )
 
     def begin(
@@ -126,7 +132,14 @@ class ConsentFlow:
         chosen = self.region if region is None else Region.parse(region)
         scope_text = self.scope if scope is None else normalize_scope(scope)
         state = secrets.token_urlsafe(24)
-        url = self._consent_url(chosen, scope_text, state)
+        url = build_authorization_request(  # the verifier made inside: no frame keeps it
+            self._authorization_url or chosen.authorization_url,
+            self.client_id,
+            self.redirect_uri,
+            scope_text,
+            state=state,
+            code_verifier=derive_verifier(self._key, state).value,
+        ).url
         consent = ConsentState(
             state=state,
             tenant=tenant,
@@ -268,17 +281,6 @@ class ConsentFlow:
         return completed_consent(
             done_cookie, tenant_id(tenant), callback_url, self.store, self._key, now, client_id
         )
-
-    def _consent_url(self, region: Region, scope: str, state: str) -> str:
-        """The consent URL; the verifier is made inside the call, so no frame keeps it."""
-        return build_authorization_request(
-            self._authorization_url or region.authorization_url,
-            self.client_id,
-            self.redirect_uri,
-            scope,
-            state=state,
-            code_verifier=derive_verifier(self._key, state).value,
-        ).url
 
     def _profiles(self, auth: AdsAuth, api_url: str, tenant: str) -> list[dict[str, Any]]:
         if not self._fetch_profiles:

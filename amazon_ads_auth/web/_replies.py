@@ -21,6 +21,7 @@ from ._pages import (
     invalid_request_page,
     not_signed_in_page,
     page_for_error,
+    render_default_page,
     start_again_page,
     unavailable_page,
 )
@@ -38,6 +39,11 @@ class Reply:
     location: str | None = None
     page: ConsentPage | None = None
     cookies: tuple[str, ...] = ()
+
+    @property
+    def body(self) -> str | None:
+        """The page as the built-in renderer shows it (None for a redirect)."""
+        return None if self.page is None else render_default_page(self.page)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -69,6 +75,10 @@ def _page(page: ConsentPage) -> Reply:
     return Reply(page.status, page=page)
 
 
+def _urls(urls: Urls | str) -> Urls:
+    return Urls(urls) if isinstance(urls, str) else urls
+
+
 def _who(tenant: object, urls: Urls) -> str | Reply:
     """The signed-in tenant's id, or the page to answer: 403 "sign in" for a falsy
     `tenant()` answer, 500 (details logged) for one that is not a tenant id."""
@@ -80,10 +90,15 @@ def _who(tenant: object, urls: Urls) -> str | Reply:
 
 
 def connect_reply(
-    flow: ConsentFlow, tenant: object, return_to: str | None, region: str | None, urls: Urls
+    flow: ConsentFlow,
+    tenant: object,
+    return_to: str | None,
+    region: str | None,
+    urls: Urls | str,
 ) -> Reply:
     """`GET {prefix}/connect`: a 302 to Amazon with the consent cookie, 400 for an
-    unknown region, 403 when nobody is signed in."""
+    unknown region, 403 when nobody is signed in. `urls` may be just the prefix."""
+    urls = _urls(urls)
     who = _who(tenant, urls)
     if isinstance(who, Reply):
         return who
@@ -99,12 +114,13 @@ def complete_or_reply(
     callback_url: str,
     cookie: str | None,
     tenant: object,
-    urls: Urls,
+    urls: Urls | str,
     done_cookie: str | None = None,
 ) -> ConsentResult | Reply:
     """`GET {prefix}/callback`: the completed consent, or the reply to send: a redirect to
     the success page again for a reload of a consent this browser completed for the
     signed-in tenant (its "done" marker), else the error's page."""
+    urls = _urls(urls)
     who = _who(tenant, urls)
     if isinstance(who, Reply):
         return who

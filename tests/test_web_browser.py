@@ -222,6 +222,7 @@ def test_a_person_walks_the_example_app(
     assert _text_of(driver, "state-acme") == "Connected"
 
     _click(driver, "sign-out")  # nobody signed in: Connect says to sign in, and not loop
+    _wait_for(driver, "sign-in-acme")
     driver.get(f"{example_app}/amazon-ads/connect")
     _wait_for(driver, "title")
     text = shot("not-signed-in")

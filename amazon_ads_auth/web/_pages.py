@@ -31,6 +31,7 @@ logger = logging.getLogger("amazon_ads_auth")
 UNAVAILABLE = "Amazon Ads could not be connected right now. Please try again in a few minutes."
 START_AGAIN = "This link has expired. Start again."
 CANCELLED = "You cancelled the connection. Nothing was changed."
+_NEUTRAL_KINDS = ("cancelled", "not_signed_in")
 
 STYLESHEET = """
 :root{color-scheme:light dark;--fg:#1a1d21;--muted:#4a5260;--bg:#f3f4f6;--card:#fff;
@@ -193,7 +194,8 @@ def page_for_error(error: AdsAuthError, connect_url: str) -> ConsentPage:
 
 def render_default_page(page: ConsentPage) -> str:
     """`page` as a complete HTML document with the built-in stylesheet."""
-    tone = "ok" if page.status < 400 else "error"
+    # Green for done, neutral for what the person chose or must do, red for failures.
+    tone = "ok" if page.status < 400 else "info" if page.kind in _NEUTRAL_KINDS else "error"
     reference = (
         f'<p class="ref">Reference: <code id="reference">{html.escape(page.reference)}</code></p>\n'
         if page.reference

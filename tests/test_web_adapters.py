@@ -138,7 +138,7 @@ def test_without_next_the_success_page_says_how_many_profiles(site: Site) -> Non
         page = person.get("/amazon-ads/connected")
         assert page.status_code == 200, page.text
         assert "Amazon Ads is connected" in page.text
-        assert "2 advertising profiles" in page.text
+        assert "2 profiles" in page.text
         assert 'href="/"' in page.text and "Continue" in page.text
 
 
@@ -150,7 +150,7 @@ def test_next_off_the_app_never_redirects_there(site: Site, next_path: str) -> N
     back = person.connect("?next=" + quote(next_path, safe=""))
     assert (back.status_code, back.headers["location"]) == (302, "/amazon-ads/connected")
     page = person.get("/amazon-ads/connected")
-    assert "1 advertising profile." in page.text  # one: not "1 profiles"
+    assert "1 profile." in page.text  # one: not "1 profiles"
 
 
 def test_region_is_chosen_at_connect(site: Site) -> None:

@@ -173,13 +173,13 @@ def test_a_person_walks_the_example_app(
     _wait_for(driver, "title")
     assert driver.current_url == f"{example_app}/amazon-ads/connected"
     text = shot("connected")
-    assert "Amazon Ads is connected" in text and "1 advertising profile." in text
+    assert "Amazon Ads is connected" in text and "1 profile." in text
     assert "Continue to the app" in text
 
     driver.refresh()  # a reload of the success page says the same
     _wait_for(driver, "title")
     text = shot("connected-reloaded")
-    assert "Amazon Ads is connected" in text and "1 advertising profile." in text
+    assert "Amazon Ads is connected" in text and "1 profile." in text
 
     _click(driver, "action")  # Continue to the app
     _wait_for(driver, "tenants")
@@ -207,7 +207,7 @@ def test_a_person_walks_the_example_app(
     _click(driver, "account-bob")
     _wait_for(driver, "title")
     text = shot("connected-two")
-    assert "Amazon Ads is connected" in text and "2 advertising profiles." in text
+    assert "Amazon Ads is connected" in text and "2 profiles." in text
     _click(driver, "action")
     _wait_for(driver, "tenants")
     assert _text_of(driver, "profiles-globex") == (

@@ -336,7 +336,7 @@ def test_what_connect_answers(
 
 @pytest.mark.parametrize(
     ("count", "says"),
-    [(0, "0 advertising profiles"), (1, "1 advertising profile."), (2, "2 advertising profiles")],
+    [(0, "0 profiles"), (1, "1 profile."), (2, "2 profiles.")],
 )
 def test_the_connected_page_counts_in_words(count: int, says: str) -> None:
     from amazon_ads_auth.web import connected_page

@@ -35,6 +35,7 @@ from ._cookie import ConsentState, DoneState, derive_verifier, seal, unseal
 from ._done import completed_consent, done_marker
 from ._exchange import exchange_code as _exchange
 from ._owners import ProfileOwners
+from ._pages import plural
 from ._values import ANY_TENANT, AnyTenant, ConsentResult, ConsentStart, cookie_header
 
 if TYPE_CHECKING:  # loaded by the calls that use them: begin() needs no HTTP library
@@ -207,7 +208,7 @@ class ConsentFlow:
         finally:
             auth.close()
         logger.info(
-            "connected tenant %r: %d advertising profiles", consent.tenant, len(login.profiles)
+            "connected tenant %r: %s", consent.tenant, plural(len(login.profiles), "profile")
         )
         self._owners.remember(consent.tenant, [p.profile_id for p in login.profiles])
         return ConsentResult(

@@ -75,8 +75,7 @@ def connected_page(profiles: int, continue_url: str = "/") -> ConsentPage:
         kind="connected",
         status=200,
         title="Amazon Ads is connected",
-        message=f"Your Amazon Ads account is connected, with "
-        f"{plural(profiles, 'advertising profile')}.",
+        message=f"Your Amazon Ads account is connected, with {plural(profiles, 'profile')}.",
         action_label="Continue to the app",
         action_url=continue_url,
     )

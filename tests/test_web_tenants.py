@@ -30,7 +30,9 @@ from amazon_ads_auth.testing import Emulator, FakeClock, Fault
 from amazon_ads_auth.web import ANY_TENANT, ConsentFlow
 from amazon_ads_auth.web._cookie import derive_verifier
 from tests.conftest import SENTINEL_SECRET_KEY
-from tests.web_apps import Person, add_accounts, make_flow
+from tests.web_apps import ACCOUNTS, Person, add_accounts, make_flow
+
+ACCOUNTS_BOB = ACCOUNTS["bob"][0]
 
 PORT = 8000
 
@@ -334,13 +336,31 @@ def test_a_fresh_flow_knows_the_owner_from_the_store(
     assert sum(amazon.api_requests.values()) == calls_before
 
 
+def test_a_profile_refreshed_into_the_tenants_record_is_accepted(
+    flow: ConsentFlow, amazon: Emulator, store: MemoryTokenStore
+) -> None:
+    """The cache says 222 is globex's; acme's record is refreshed elsewhere to list it too
+    (one Amazon account, two tenants): acme's own record is read again, and it is accepted."""
+    connected(flow, "acme-42", "alice")
+    connected(flow, "globex", "bob")
+    with pytest.raises(ConfigurationError):
+        flow.auth("acme-42", profile_id=222)
+    from amazon_ads_auth._logins.records import Login, save_login
+
+    key = f"{flow.client_id}/acme-42"
+    record = Login.from_record(key, store.load_login(key))
+    save_login(store, record.with_profiles([p.raw for p in record.profiles] + [ACCOUNTS_BOB]))
+    assert flow.auth("acme-42", profile_id=222).profile_id == "222"
+
+
 def test_the_owner_cache_is_bounded(flow: ConsentFlow) -> None:
     from amazon_ads_auth.web._owners import OWNER_CACHE_SIZE, ProfileOwners
 
     owners = ProfileOwners(flow.store, flow.client_id)
     for n in range(OWNER_CACHE_SIZE + 50):
-        owners.remember(f"tenant-{n}", [str(n)])
+        owners.remember(f"tenant-{n}", f"{flow.client_id}/tenant-{n}", [str(n)])
     assert len(owners) == OWNER_CACHE_SIZE
+    assert len(owners._keys) == OWNER_CACHE_SIZE
 
 
 # ----- 7. the "done" marker -----------------------------------------------------------------

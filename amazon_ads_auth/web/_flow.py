@@ -210,7 +210,7 @@ class ConsentFlow:
         logger.info(
             "connected tenant %r: %s", consent.tenant, plural(len(login.profiles), "profile")
         )
-        self._owners.remember(consent.tenant, [p.profile_id for p in login.profiles])
+        self._owners.remember(consent.tenant, login.key, [p.profile_id for p in login.profiles])
         return ConsentResult(
             login=login, tenant=consent.tenant, return_to=consent.return_to, state=consent.state
         )

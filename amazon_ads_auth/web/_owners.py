@@ -10,8 +10,8 @@ from collections.abc import Sequence
 
 from .._auth.settings import profile_text
 from .._errors import ConfigurationError
-from .._logins.records import load_logins
-from .._stores.base import TokenStore
+from .._logins.records import Login, load_logins
+from .._stores.base import LoginRecordStore, TokenStore
 
 OWNER_CACHE_SIZE = 4096  # profile ids whose owning tenants are remembered, per flow
 
@@ -25,14 +25,20 @@ class ProfileOwners:
         self._client_id = client_id
         self._size = size
         self._owners: collections.OrderedDict[str, frozenset[str]] = collections.OrderedDict()
+        self._keys: collections.OrderedDict[str, str] = collections.OrderedDict()  # tenant: key
         self._guard = threading.Lock()
 
     def __len__(self) -> int:
         return len(self._owners)
 
-    def remember(self, tenant: str, profile_ids: Sequence[str]) -> None:
-        """`tenant`'s grant lists `profile_ids` (and no others), as a consent just saved."""
+    def remember(self, tenant: str, key: str, profile_ids: Sequence[str]) -> None:
+        """`tenant`'s grant (under `key`) lists `profile_ids` (and no others), as a consent
+        just saved."""
         with self._guard:
+            self._keys[tenant] = key
+            self._keys.move_to_end(tenant)
+            while len(self._keys) > self._size:
+                self._keys.popitem(last=False)
             for profile, owners in list(self._owners.items()):
                 if tenant in owners and profile not in profile_ids:
                     self._owners[profile] = owners - {tenant}
@@ -41,9 +47,10 @@ class ProfileOwners:
 
     def refuse_foreign(self, tenant: str, profile_id: int | str | None) -> None:
         """Refuse, naming nobody else, a profile that another tenant's grant lists and
-        this tenant's is not known to: from the cache, else from the store's records (read
-        once per unknown profile). A profile nobody is known to own is left to the
-        resolution (which asks the Ads API for this tenant's profiles once).
+        this tenant's does not. Known from the cache (then only this tenant's own record
+        is read again, in case its profiles were refreshed since), else from the store's
+        records (read once per unknown profile). A profile nobody is known to own is left
+        to the resolution (which asks the Ads API for this tenant's profiles once).
 
         Raises: ConfigurationError."""
         profile = profile_text(profile_id) if profile_id is not None else None
@@ -51,7 +58,13 @@ class ProfileOwners:
             return
         with self._guard:
             owners = self._owners.get(profile)
-        if owners is None or tenant not in owners:
+            key = self._keys.get(tenant)
+        if owners is not None and tenant not in owners and owners and key is not None:
+            if self._own_record_lists(key, profile):
+                owners = owners | {tenant}
+                with self._guard:
+                    self._put(profile, owners)
+        elif owners is None or tenant not in owners:
             owners = self._from_store(profile)
         if tenant in owners or not owners:
             return
@@ -62,15 +75,31 @@ class ProfileOwners:
             "again"
         )
 
+    def _own_record_lists(self, key: str, profile: str) -> bool:
+        records = self._store if isinstance(self._store, LoginRecordStore) else None
+        login = Login.from_record(key, records.load_login(key) if records else None)
+        return login.owns(profile)
+
     def _from_store(self, profile: str) -> frozenset[str]:
         """The tenants of this client whose records list `profile` (all read records are
-        remembered)."""
+        remembered; a store that cannot list its grants knows no owner)."""
+        try:
+            logins = load_logins(self._store)
+        except ConfigurationError:
+            return frozenset()
         found: dict[str, list[str]] = {}
-        for login in load_logins(self._store):
+        keys: dict[str, str] = {}
+        for login in logins:
             if login.client_id == self._client_id and not login.demo:
+                keys[login.store_key] = login.key
                 for listed in login.profiles:
                     found.setdefault(listed.profile_id, []).append(login.store_key)
         with self._guard:
+            for tenant, key in list(keys.items())[-self._size :]:
+                self._keys[tenant] = key
+                self._keys.move_to_end(tenant)
+            while len(self._keys) > self._size:
+                self._keys.popitem(last=False)
             for listed_id, tenants in found.items():
                 self._put(listed_id, frozenset(tenants))
             return self._owners.get(profile, frozenset())

@@ -360,7 +360,7 @@ def test_the_owner_cache_is_bounded(flow: ConsentFlow) -> None:
     for n in range(OWNER_CACHE_SIZE + 50):
         owners.remember(f"tenant-{n}", f"{flow.client_id}/tenant-{n}", [str(n)])
     assert len(owners) == OWNER_CACHE_SIZE
-    assert len(owners._keys) == OWNER_CACHE_SIZE
+    assert len(owners._tenants) == OWNER_CACHE_SIZE
 
 
 # ----- 7. the "done" marker -----------------------------------------------------------------
@@ -400,3 +400,40 @@ def test_the_done_marker_ends_with_disconnect(flow: ConsentFlow) -> None:
 
 def test_errors_of_the_flow_are_library_errors() -> None:
     assert issubclass(ConsentError, AdsAuthError)
+
+
+# ----- 5. Ads API error texts are redacted --------------------------------------------------
+
+
+def test_an_ads_api_error_that_echoes_the_token_is_redacted_in_the_warning(
+    amazon: Emulator, caplog: pytest.LogCaptureFixture
+) -> None:
+    import logging
+
+    from tests.test_cli_api_hosts import recorder
+
+    with recorder() as (api_host, seen):
+        flow = make_flow(amazon, PORT, MemoryTokenStore(), api_url=f"http://{api_host}")
+        start, callback = consent(flow, "acme-42")
+        with caplog.at_level(logging.WARNING, logger="amazon_ads_auth"):
+            login = flow.complete(callback, start.cookie_value, tenant="acme-42").login
+        sent = [headers["Authorization"].partition(" ")[2] for _, _, headers, _ in seen]
+    assert login.profiles == () and sent  # the grant is kept; the profiles could not be read
+    warned = " ".join(r.getMessage() for r in caplog.records if r.levelno >= logging.WARNING)
+    assert "profiles could not be fetched" in warned and "Bad token" in warned
+    for token in sent:
+        assert token not in warned and token[:24] not in warned
+
+
+def test_a_new_consent_replaces_what_the_cache_knows_of_the_tenant() -> None:
+    from amazon_ads_auth.web._owners import ProfileOwners
+
+    owners = ProfileOwners(MemoryTokenStore(), "client")
+    owners.remember("acme", "client/acme", ["1", "2"])
+    owners.remember("globex", "client/globex", ["2"])
+    owners.remember("acme", "client/acme", ["3"])  # re-consent with another account
+    assert dict(owners._owners) == {
+        "1": frozenset(),
+        "2": frozenset({"globex"}),
+        "3": frozenset({"acme"}),
+    }

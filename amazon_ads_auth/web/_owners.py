@@ -25,7 +25,10 @@ class ProfileOwners:
         self._client_id = client_id
         self._size = size
         self._owners: collections.OrderedDict[str, frozenset[str]] = collections.OrderedDict()
-        self._keys: collections.OrderedDict[str, str] = collections.OrderedDict()  # tenant: key
+        # tenant -> (its store key, the profiles its record lists): bounded like the above
+        self._tenants: collections.OrderedDict[str, tuple[str, frozenset[str]]] = (
+            collections.OrderedDict()
+        )
         self._guard = threading.Lock()
 
     def __len__(self) -> int:
@@ -34,16 +37,15 @@ class ProfileOwners:
     def remember(self, tenant: str, key: str, profile_ids: Sequence[str]) -> None:
         """`tenant`'s grant (under `key`) lists `profile_ids` (and no others), as a consent
         just saved."""
+        listed = frozenset(profile_ids)
         with self._guard:
-            self._keys[tenant] = key
-            self._keys.move_to_end(tenant)
-            while len(self._keys) > self._size:
-                self._keys.popitem(last=False)
-            for profile, owners in list(self._owners.items()):
-                if tenant in owners and profile not in profile_ids:
-                    self._owners[profile] = owners - {tenant}
-            for profile in profile_ids:
+            _, before = self._tenants.get(tenant, ("", frozenset()))
+            for profile in before - listed:
+                if profile in self._owners:
+                    self._owners[profile] = self._owners[profile] - {tenant}
+            for profile in listed:
                 self._put(profile, self._owners.get(profile, frozenset()) | {tenant})
+            self._put_tenant(tenant, key, listed)
 
     def refuse_foreign(self, tenant: str, profile_id: int | str | None) -> None:
         """Refuse, naming nobody else, a profile that another tenant's grant lists and
@@ -58,12 +60,14 @@ class ProfileOwners:
             return
         with self._guard:
             owners = self._owners.get(profile)
-            key = self._keys.get(tenant)
+            key = self._tenants.get(tenant, (None, None))[0]
         if owners is not None and tenant not in owners and owners and key is not None:
             if self._own_record_lists(key, profile):
                 owners = owners | {tenant}
                 with self._guard:
                     self._put(profile, owners)
+                    _, listed = self._tenants.get(tenant, (key, frozenset()))
+                    self._put_tenant(tenant, key, listed | {profile})
         elif owners is None or tenant not in owners:
             owners = self._from_store(profile)
         if tenant in owners or not owners:
@@ -88,21 +92,25 @@ class ProfileOwners:
         except ConfigurationError:
             return frozenset()
         found: dict[str, list[str]] = {}
-        keys: dict[str, str] = {}
+        tenants: list[tuple[str, str, frozenset[str]]] = []
         for login in logins:
             if login.client_id == self._client_id and not login.demo:
-                keys[login.store_key] = login.key
-                for listed in login.profiles:
-                    found.setdefault(listed.profile_id, []).append(login.store_key)
+                listed = frozenset(p.profile_id for p in login.profiles)
+                tenants.append((login.store_key, login.key, listed))
+                for profile_key in listed:
+                    found.setdefault(profile_key, []).append(login.store_key)
         with self._guard:
-            for tenant, key in list(keys.items())[-self._size :]:
-                self._keys[tenant] = key
-                self._keys.move_to_end(tenant)
-            while len(self._keys) > self._size:
-                self._keys.popitem(last=False)
-            for listed_id, tenants in found.items():
-                self._put(listed_id, frozenset(tenants))
+            for tenant, key, listed in tenants[-self._size :]:
+                self._put_tenant(tenant, key, listed)
+            for listed_id, owners in found.items():
+                self._put(listed_id, frozenset(owners))
             return self._owners.get(profile, frozenset())
+
+    def _put_tenant(self, tenant: str, key: str, listed: frozenset[str]) -> None:
+        self._tenants[tenant] = (key, listed)
+        self._tenants.move_to_end(tenant)
+        while len(self._tenants) > self._size:
+            self._tenants.popitem(last=False)
 
     def _put(self, profile: str, owners: frozenset[str]) -> None:
         self._owners[profile] = owners

@@ -14,6 +14,13 @@ from .._logins.records import Login, load_logins
 from .._stores.base import LoginRecordStore, TokenStore
 
 OWNER_CACHE_SIZE = 4096  # profile ids whose owning tenants are remembered, per flow
+_TENANT_PREFIX = "tenant:"  # a store key namespace of web tenants, if the store uses one
+
+
+def tenant_of(login: Login) -> str:
+    """The tenant id a login record belongs to: its store key (without the tenants' key
+    namespace prefix, where the flow saves under one)."""
+    return login.store_key.removeprefix(_TENANT_PREFIX)
 
 
 class ProfileOwners:
@@ -96,9 +103,10 @@ class ProfileOwners:
         for login in logins:
             if login.client_id == self._client_id and not login.demo:
                 listed = frozenset(p.profile_id for p in login.profiles)
-                tenants.append((login.store_key, login.key, listed))
+                tenant = tenant_of(login)
+                tenants.append((tenant, login.key, listed))
                 for profile_key in listed:
-                    found.setdefault(profile_key, []).append(login.store_key)
+                    found.setdefault(profile_key, []).append(tenant)
         with self._guard:
             for tenant, key, listed in tenants[-self._size :]:
                 self._put_tenant(tenant, key, listed)

@@ -437,3 +437,28 @@ def test_a_new_consent_replaces_what_the_cache_knows_of_the_tenant() -> None:
         "2": frozenset({"globex"}),
         "3": frozenset({"acme"}),
     }
+
+
+def test_a_store_failure_while_reading_the_done_marker_is_a_503_page(amazon: Emulator) -> None:
+    from flask import Flask
+
+    from amazon_ads_auth.web._cookie import DoneState, seal_done
+    from amazon_ads_auth.web.flask import consent_blueprint
+
+    flow = make_flow(amazon, PORT, _dead_redis())
+    marker = seal_done(
+        DoneState(
+            state="S" * 32, tenant="acme-42", key=f"{flow.client_id}/acme-42", grant="g",
+            profiles=1, return_to=None, expires_at=amazon.clock() + 60, client_id=flow.client_id,
+        ),
+        flow._key,
+    )  # fmt: skip
+    app = Flask(__name__)
+    app.register_blueprint(consent_blueprint(flow, tenant=lambda: "acme-42"))
+    client = app.test_client()
+    client.set_cookie(flow.done_cookie_name, marker)
+    for path in ("/amazon-ads/callback?code=x&state=" + "S" * 32, "/amazon-ads/connected"):
+        answer = client.get(path)
+        assert answer.status_code == 503, answer.text
+        assert "Please try again in a few minutes." in answer.text
+        assert "redis" not in answer.text.lower() and "127.0.0.1" not in answer.text

@@ -124,11 +124,11 @@ def complete_or_reply(
     who = _who(tenant, urls)
     if isinstance(who, Reply):
         return who
-    if not cookie and done_cookie:
-        done = flow.completed(done_cookie, who, callback_url)
-        if done is not None:
-            return Reply(302, location=done.return_to or urls.connected)
     try:
+        if not cookie and done_cookie:
+            done = flow.completed(done_cookie, who, callback_url)
+            if done is not None:
+                return Reply(302, location=done.return_to or urls.connected)
         return flow.complete(callback_url, cookie, tenant=who)
     except AdsAuthError as exc:
         page = page_for_error(exc, urls.connect)

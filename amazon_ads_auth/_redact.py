@@ -95,6 +95,25 @@ class Secret:
         return hash(self.value)
 
 
+class SecretBytes:
+    """`Secret` for a key of bytes (the web flow's cookie-signing key): out of reprs and so
+    out of captured frame locals. Use `.value` only inside the expression that needs it."""
+
+    __slots__ = ("value",)
+
+    def __init__(self, value: bytes) -> None:
+        self.value = value
+
+    def __repr__(self) -> str:
+        return "SecretBytes(<redacted>)"
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, SecretBytes) and other.value == self.value
+
+    def __hash__(self) -> int:
+        return hash(self.value)
+
+
 def describe_store(store: object) -> str:
     """A store as messages show it: a folder path, `redis://host:port/db` with its prefix,
     `keyring:SERVICE` or `memory:` for the built-in stores (never a password), else its

@@ -1,17 +1,19 @@
-"""A FastAPI app where tenants connect their Amazon Ads accounts ("Connect Amazon Ads").
+"""A Starlette app where tenants connect their Amazon Ads accounts ("Connect Amazon Ads").
 
+    pip install 'amazon-ads-auth[web]'
     python examples/connect_app.py --emulator     # no Amazon account needed
     python examples/connect_app.py                # your LwA client, see below
 
-It opens on http://127.0.0.1:8000. Sign in as a tenant with `/?tenant=acme` (a stand-in for
-your own sign-in: a cookie), click Connect, consent at Amazon, and come back: the page lists
-every connected tenant (LoginDirectory) with its profiles, fetched live through AdsAuth.
+It opens on http://127.0.0.1:8000. Sign in as a tenant (a stand-in for your own sign-in: a
+cookie), click Connect, consent at Amazon, and come back: the page lists every tenant with
+its state and its profiles, fetched live through its own AdsAuth.
 
-With --emulator, Amazon is the emulator on another loopback port (each consent there is a
-new Amazon account with profiles of its own), and grants are kept in memory. Without it,
-set AMAZON_ADS_CLIENT_ID, AMAZON_ADS_CLIENT_SECRET and APP_SECRET_KEY (32 bytes or more),
-register http://127.0.0.1:8000/amazon-ads/callback as an Allowed Return URL of your LwA
-security profile, and grants go to AMAZON_ADS_TOKEN_STORE (default: the CLI's file store).
+With --emulator, Amazon is the emulator on another loopback port, with a consent page where
+you pick one of two Amazon accounts (alice: one profile; bob: two) or Cancel, and grants are
+kept in memory. Without it, set AMAZON_ADS_CLIENT_ID, AMAZON_ADS_CLIENT_SECRET and
+APP_SECRET_KEY (32 bytes or more), register http://127.0.0.1:8000/amazon-ads/callback as an
+Allowed Return URL of your LwA security profile, and grants go to AMAZON_ADS_TOKEN_STORE
+(default: the CLI's file store).
 """
 
 from __future__ import annotations
@@ -19,103 +21,165 @@ from __future__ import annotations
 import argparse
 import html
 import os
-from typing import Any
+
+try:
+    import uvicorn
+    from starlette.applications import Starlette
+    from starlette.requests import Request
+    from starlette.responses import HTMLResponse, RedirectResponse, Response
+    from starlette.routing import Route
+except ImportError as missing:  # say which extra to install, not a traceback
+    raise SystemExit(
+        f"error: this example needs {missing.name}: pip install 'amazon-ads-auth[web]'"
+    ) from None
 
 import requests
-import uvicorn
-from fastapi import FastAPI, Request
-from fastapi.responses import HTMLResponse, RedirectResponse
 
 from amazon_ads_auth import AdsAuthError, Login, LoginDirectory, MemoryTokenStore, open_store
 from amazon_ads_auth.web import ConsentFlow
 from amazon_ads_auth.web.starlette import consent_routes
 
 TENANTS = ("acme", "globex")
+STYLE = """
+body{margin:0;background:#f3f4f6;color:#1a1d21;
+font:1rem/1.5 system-ui,-apple-system,"Segoe UI",Roboto,Arial,sans-serif}
+header{background:#232f3e;color:#fff;padding:1rem 2rem;display:flex;gap:1rem;
+align-items:center;justify-content:space-between}
+header a{color:#fff}.who{display:flex;gap:1rem;align-items:center}
+main{max-width:48rem;margin:2rem auto;padding:0 1rem}
+section{background:#fff;border:1px solid #d5d9e0;border-radius:12px;padding:1.5rem;
+margin-bottom:1.5rem}
+h1{font-size:1.25rem;margin:0}h2{font-size:1.125rem;margin:0 0 1rem}
+table{width:100%;border-collapse:collapse}
+th,td{text-align:left;padding:.5rem;border-bottom:1px solid #e5e7eb;vertical-align:top}
+.button,button{display:inline-block;padding:.5rem 1rem;border-radius:8px;border:0;
+background:#0b57d0;color:#fff;font:inherit;font-weight:600;text-decoration:none;
+cursor:pointer}
+.secondary{background:#e5e7eb;color:#1a1d21}
+.state-connected{color:#146c2e;font-weight:600}.state-not{color:#4a5260}
+"""
 
 
-def make_app(flow: ConsentFlow) -> FastAPI:
-    app = FastAPI(title="Connect Amazon Ads (example)")
-
+def make_app(flow: ConsentFlow) -> Starlette:
     def tenant_of(request: Request) -> str | None:
-        return request.cookies.get("tenant")  # your own sign-in goes here
+        return request.cookies.get("tenant") or None  # your own sign-in goes here
 
-    app.router.routes += consent_routes(flow, tenant=tenant_of)
-
-    @app.get("/", response_class=HTMLResponse)
-    def home(request: Request, tenant: str | None = None) -> Any:
-        if tenant is not None:  # "sign in" as this tenant
+    async def home(request: Request) -> Response:
+        wanted = request.query_params.get("tenant")
+        if wanted in TENANTS:  # "sign in" as this tenant
             response = RedirectResponse("/", status_code=303)
-            response.set_cookie("tenant", tenant, httponly=True, samesite="lax")
+            response.set_cookie("tenant", wanted, httponly=True, samesite="lax")
             return response
         return HTMLResponse(page(flow, tenant_of(request)))
 
-    @app.post("/disconnect")
-    def disconnect(request: Request) -> RedirectResponse:
+    async def sign_out(request: Request) -> Response:
+        response = RedirectResponse("/", status_code=303)
+        response.delete_cookie("tenant")
+        return response
+
+    async def disconnect(request: Request) -> Response:
         tenant = tenant_of(request)
         if tenant:
             flow.disconnect(tenant)
         return RedirectResponse("/", status_code=303)
 
-    return app
+    routes = [
+        Route("/", home),
+        Route("/sign-out", sign_out, methods=["POST"]),
+        Route("/disconnect", disconnect, methods=["POST"]),
+        *consent_routes(flow, tenant=tenant_of, sign_in_url="/"),
+    ]
+    return Starlette(routes=routes)
 
 
 def page(flow: ConsentFlow, tenant: str | None) -> str:
-    """The home page: who is signed in, Connect, and every connected tenant."""
-    switch = " ".join(f'<a href="/?tenant={t}">{t}</a>' for t in TENANTS)
-    parts = [f"<h1>Connect Amazon Ads</h1><p>Sign in as: {switch}</p>"]
-    if tenant:
-        parts.append(
-            f'<p id="signed-in">Signed in as <b>{html.escape(tenant)}</b></p>'
-            '<form action="/amazon-ads/connect" method="get">'
-            '<input type="hidden" name="next" value="/">'
-            '<button id="connect" type="submit">Connect Amazon Ads</button></form>'
-        )
-    parts.append("<h2>Connected tenants</h2><ul id='tenants'>")
+    """The home page: who is signed in, their Connect or Disconnect, and every tenant."""
     with flow.directory() as directory:
-        for login in directory:
-            parts.append(tenant_item(directory, login, login.store_key == tenant))
-    parts.append("</ul>")
-    body = "\n".join(parts)
-    head = '<meta charset="utf-8"><title>Connect Amazon Ads</title>'
-    return f"<!doctype html>\n<html><head>{head}</head>\n<body>{body}</body></html>\n"
+        logins = {login.store_key: login for login in directory}
+        if tenant:
+            who = (
+                f'<div class="who"><span id="signed-in">Signed in as <b>{html.escape(tenant)}'
+                '</b></span><form action="/sign-out" method="post"><button class="secondary" '
+                'id="sign-out" type="submit">Sign out</button></form></div>'
+            )
+            action = (
+                '<form action="/disconnect" method="post"><button class="secondary" '
+                f'id="disconnect-{html.escape(tenant)}" type="submit">Disconnect Amazon Ads'
+                "</button></form>"
+                if tenant in logins
+                else '<a class="button" id="connect" href="/amazon-ads/connect">'
+                "Connect Amazon Ads</a>"
+            )
+            about = (
+                "<p>Connected: this app manages your campaigns with the profiles below.</p>"
+                if tenant in logins
+                else "<p>Connect your Amazon Ads account so this app can manage your "
+                "campaigns. You choose the account on Amazon's page.</p>"
+            )
+            yours = f"<section><h2>Your Amazon Ads account</h2>{about}{action}</section>"
+        else:
+            links = " ".join(
+                f'<a class="button" id="sign-in-{t}" href="/?tenant={t}">Sign in as {t}</a>'
+                for t in TENANTS
+            )
+            who = "<span>Not signed in</span>"
+            yours = f"<section><h2>Sign in</h2><p>{links}</p></section>"
+        rows = "".join(tenant_row(directory, t, logins.get(t)) for t in TENANTS)
+    table = (
+        "<section><h2>Tenants</h2><table id='tenants'><tr><th>Tenant</th><th>State</th>"
+        f"<th>Advertising profiles</th></tr>{rows}</table></section>"
+    )
+    head = (
+        '<meta charset="utf-8"><meta name="viewport" content="width=device-width">'
+        f"<title>Example app</title><style>{STYLE}</style>"
+    )
+    body = f"<header><h1>Example app</h1>{who}</header><main>{yours}{table}</main>"
+    return f'<!doctype html>\n<html lang="en"><head>{head}</head>\n<body>{body}</body></html>\n'
 
 
-def tenant_item(directory: LoginDirectory, login: Login, signed_in: bool) -> str:
-    """One tenant: its profiles as the Ads API lists them now, through its own AdsAuth."""
-    name = html.escape(login.store_key)
+def tenant_row(directory: LoginDirectory, tenant: str, login: Login | None) -> str:
+    """One tenant: its state, and its profiles as the Ads API lists them now, through its
+    own AdsAuth."""
+    name = html.escape(tenant)
+    if login is None:
+        state, shown = '<span class="state-not">Not connected</span>', ""
+    else:
+        state = '<span class="state-connected">Connected</span>'
+        shown = live_profiles(directory, login)
+    return (
+        f'<tr id="tenant-{name}"><td>{name}</td><td id="state-{name}">{state}</td>'
+        f'<td id="profiles-{name}">{shown}</td></tr>'
+    )
+
+
+def live_profiles(directory: LoginDirectory, login: Login) -> str:
     try:
         answer = requests.get(
             f"{login.api_url}/v2/profiles", auth=directory.auth(login.store_key), timeout=30
         )
         profiles = answer.json() if answer.status_code == 200 else []
-        shown = ", ".join(
+        return ", ".join(
             f"{html.escape(str(p['accountInfo']['name']))} ({p['profileId']}, "
             f"{html.escape(str(p['countryCode']))})"
             for p in profiles
         )
     except (AdsAuthError, requests.RequestException, ValueError, KeyError) as exc:
-        shown = f"profiles unavailable ({html.escape(type(exc).__name__)})"
-    button = (
-        '<form action="/disconnect" method="post" style="display:inline">'
-        f'<button id="disconnect-{name}" type="submit">Disconnect</button></form>'
-        if signed_in
-        else ""
-    )
-    listed = f'<span id="profiles-{name}">{shown}</span>'
-    return f'<li id="tenant-{name}"><b>{name}</b>: {listed} {button}</li>'
+        return f"profiles unavailable ({html.escape(type(exc).__name__)})"
 
 
 def emulator_flow(app_url: str) -> ConsentFlow:
-    """Amazon played by the emulator, where each consent is a new Amazon account with two
-    profiles of its own; grants kept in memory."""
+    """Amazon played by the emulator, with two Amazon accounts to pick on its consent page
+    (and Cancel); grants kept in memory."""
     from amazon_ads_auth.testing import Emulator, account_profile
 
     emu = Emulator().start()
-    emu.new_account_per_consent(
-        lambda n: [
-            account_profile(n * 1000 + 1, f"Advertiser {n} US"),
-            account_profile(n * 1000 + 2, f"Advertiser {n} UK", country="GB", currency="GBP"),
-        ]
+    emu.add_account("alice", [account_profile(1001, "Alice Store US")])
+    emu.add_account(
+        "bob",
+        [
+            account_profile(2001, "Bob Outdoor US"),
+            account_profile(2002, "Bob Outdoor UK", country="GB", currency="GBP"),
+        ],
     )
     print(f"Amazon (the emulator) is on {emu.url}", flush=True)
     return ConsentFlow(
@@ -144,7 +208,7 @@ def amazon_flow(app_url: str) -> ConsentFlow:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser = argparse.ArgumentParser(description=(__doc__ or "").split("\n")[0])
     parser.add_argument("--emulator", action="store_true", help="Amazon is the emulator")
     parser.add_argument("--port", type=int, default=8000)
     options = parser.parse_args()
@@ -154,7 +218,6 @@ def main() -> None:
     except AdsAuthError as error:  # a setting that is not usable: say which, no traceback
         raise SystemExit(f"error: {error}") from None
     print(f"Open {app_url}", flush=True)
-    print(f"(sign in as a tenant with {app_url}/?tenant=acme)", flush=True)
     uvicorn.run(make_app(flow), host="127.0.0.1", port=options.port, log_level="warning")
 
 

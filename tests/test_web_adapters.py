@@ -4,6 +4,7 @@ error page, with its status and sentence, and no secret on any page or in any lo
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Iterator
 from typing import Any
 
@@ -24,21 +25,28 @@ from tests.web_apps import (
 )
 
 
-def starlette_app(flow: ConsentFlow, on_connected: Any = None) -> Any:
+def cookie_tenant(cookies: Any) -> Any:
+    """The test's sign-in: the "tenant" cookie; "false", "zero" and "none" stand for an app
+    whose `tenant()` answers False, 0 or [] for anonymous visitors."""
+    value = cookies.get("tenant")
+    return {"false": False, "zero": 0, "none": []}.get(value, value)
+
+
+def starlette_app(flow: ConsentFlow, on_connected: Any = None, **options: Any) -> Any:
     from fastapi import FastAPI
     from starlette.requests import Request
 
     from amazon_ads_auth.web.starlette import consent_routes
 
-    async def tenant(request: Request) -> str | None:  # an async sign-in, as many apps have
-        return request.cookies.get("tenant")
+    async def tenant(request: Request) -> Any:  # an async sign-in, as many apps have
+        return cookie_tenant(request.cookies)
 
     app = FastAPI()
-    app.router.routes += consent_routes(flow, tenant=tenant, on_connected=on_connected)
+    app.router.routes += consent_routes(flow, tenant=tenant, on_connected=on_connected, **options)
     return app
 
 
-def flask_app(flow: ConsentFlow, on_connected: Any = None) -> Any:
+def flask_app(flow: ConsentFlow, on_connected: Any = None, **options: Any) -> Any:
     from flask import Flask, request
 
     from amazon_ads_auth.web.flask import consent_blueprint
@@ -46,7 +54,10 @@ def flask_app(flow: ConsentFlow, on_connected: Any = None) -> Any:
     app = Flask(__name__)
     app.register_blueprint(
         consent_blueprint(
-            flow, tenant=lambda: request.cookies.get("tenant"), on_connected=on_connected
+            flow,
+            tenant=lambda: cookie_tenant(request.cookies),
+            on_connected=on_connected,
+            **options,
         )
     )
     return app
@@ -55,7 +66,9 @@ def flask_app(flow: ConsentFlow, on_connected: Any = None) -> Any:
 class Site:
     """An app with the adapter, its flow and store, and the people using it."""
 
-    def __init__(self, kind: str, emulator: Emulator, on_connected: Any = None) -> None:
+    def __init__(
+        self, kind: str, emulator: Emulator, on_connected: Any = None, **options: Any
+    ) -> None:
         self.kind = kind
         self.emulator = emulator
         self.store = MemoryTokenStore()
@@ -64,7 +77,7 @@ class Site:
         make, serve = (
             (starlette_app, serve_asgi) if kind == "starlette" else (flask_app, serve_wsgi)
         )
-        self._serving = serve(make(self.flow, on_connected), self._sock)
+        self._serving = serve(make(self.flow, on_connected, **options), self._sock)
         self.url = self._serving.__enter__()
         self.people: list[Person] = []
 
@@ -111,22 +124,33 @@ def test_a_whole_connect_comes_back_to_next(site: Site) -> None:
     assert (back.status_code, back.headers["location"]) == (302, "/settings/integrations")
     assert any(c.startswith("amazon_ads_consent=;") and "Max-Age=0" in c for c in cookies_set(back))
     assert person.cookie("amazon_ads_consent") is None
+    assert person.cookie("amazon_ads_consent_done")  # the "done" marker, for a reload
     record = site.store.load_login(site.key("acme-42"))
     assert record is not None and [p["profileId"] for p in record["profiles"]] == [222, 223]
 
 
-def test_without_next_a_page_says_how_many_profiles(site: Site) -> None:
-    back = site.person().connect(account="bob")
-    assert back.status_code == 200
-    assert "Amazon Ads connected: 2 profiles" in back.text
+def test_without_next_the_success_page_says_how_many_profiles(site: Site) -> None:
+    person = site.person()
+    back = person.connect(account="bob")
+    # A redirect: the code leaves the address bar.
+    assert (back.status_code, back.headers["location"]) == (302, "/amazon-ads/connected")
+    for _ in range(2):  # the success page, and a reload of it
+        page = person.get("/amazon-ads/connected")
+        assert page.status_code == 200, page.text
+        assert "Amazon Ads is connected" in page.text
+        assert "2 profiles" in page.text
+        assert 'href="/"' in page.text and "Continue" in page.text
 
 
 @pytest.mark.parametrize("next_path", ["//evil.example/x", "https://evil.example/", "/\\evil"])
 def test_next_off_the_app_never_redirects_there(site: Site, next_path: str) -> None:
     from urllib.parse import quote
 
-    back = site.person().connect("?next=" + quote(next_path, safe=""))
-    assert back.status_code == 200 and "Amazon Ads connected: 1 profiles" in back.text
+    person = site.person()
+    back = person.connect("?next=" + quote(next_path, safe=""))
+    assert (back.status_code, back.headers["location"]) == (302, "/amazon-ads/connected")
+    page = person.get("/amazon-ads/connected")
+    assert "1 profile." in page.text  # one: not "1 profiles"
 
 
 def test_region_is_chosen_at_connect(site: Site) -> None:
@@ -138,14 +162,31 @@ def test_region_is_chosen_at_connect(site: Site) -> None:
 def test_an_unknown_region_is_a_400_page(site: Site) -> None:
     answer = site.person().get("/amazon-ads/connect?region=mars")
     assert answer.status_code == 400
-    assert "unknown region &#x27;mars&#x27;: use one of" in answer.text
+    assert "This link is not valid" in answer.text and "mars" not in answer.text
     assert 'href="/amazon-ads/connect"' in answer.text
     assert not cookies_set(answer)
 
 
-def test_nobody_signed_in_is_a_403_page(site: Site) -> None:
-    answer = site.person(tenant=None).get("/amazon-ads/connect")
-    assert answer.status_code == 403 and "sign in, then click Connect again" in answer.text
+@pytest.mark.parametrize("anonymous", [None, "", "false", "zero", "none"])
+def test_nobody_signed_in_is_a_403_page_that_does_not_loop(site: Site, anonymous: Any) -> None:
+    person = site.person(tenant=anonymous)
+    for path in ("/amazon-ads/connect", "/amazon-ads/callback?code=x&state=y"):
+        answer = person.get(path)
+        assert answer.status_code == 403 and "Please sign in" in answer.text
+        assert 'href="/"' in answer.text and "/amazon-ads/connect" not in answer.text
+    assert site.store.keys() == []
+
+
+def test_an_anonymous_visitor_cannot_connect_under_a_false_tenant(site: Site) -> None:
+    """The review's finding: `tenant()` answering False, 0 or [] made grants under
+    "False", "0", "[]"."""
+    someone = site.person("acme-42")
+    started = someone.get("/amazon-ads/connect")
+    callback = someone.consent_at_amazon(started.headers["location"])
+    for anonymous in ("false", "zero", "none"):
+        someone.sign_in(anonymous)
+        assert someone.get(callback).status_code == 403
+    assert site.store.keys() == []
 
 
 def error_after_consent(site: Site, person: Person, **change: Any) -> Any:
@@ -164,6 +205,8 @@ def error_after_consent(site: Site, person: Person, **change: Any) -> Any:
 def assert_error_page(answer: Any, status: int, sentence: str) -> None:
     assert answer.status_code == status, answer.text
     assert sentence in answer.text
+    for internal in ("Error", "state", "cookie", "access_denied", "start again from"):
+        assert internal not in answer.text, internal
     assert 'href="/amazon-ads/connect"' in answer.text
     assert "Traceback" not in answer.text
     assert answer.headers["content-type"].startswith("text/html")
@@ -171,13 +214,14 @@ def assert_error_page(answer: Any, status: int, sentence: str) -> None:
 
 def test_a_callback_in_another_browser_is_refused(site: Site) -> None:
     answer = error_after_consent(site, site.person(), drop_cookie=True)
-    assert_error_page(answer, 400, "start again from this browser")
+    assert_error_page(answer, 400, "This link has expired. Start again.")
     assert site.store.keys() == []
 
 
 def test_a_consent_started_by_another_tenant_is_a_403(site: Site) -> None:
     answer = error_after_consent(site, site.person("acme-42"), tenant="globex")
-    assert_error_page(answer, 403, "started by another account of this app")
+    assert_error_page(answer, 403, "Sign in with the account that started it")
+    assert "acme" not in answer.text and "globex" not in answer.text
     assert site.store.keys() == []
 
 
@@ -187,12 +231,13 @@ def test_a_callback_of_another_consent_is_refused(site: Site) -> None:
     started = other.get("/amazon-ads/connect")
     foreign = other.consent_at_amazon(started.headers["location"])
     answer = error_after_consent(site, person, callback=foreign)
-    assert_error_page(answer, 400, "state does not match")
+    assert_error_page(answer, 400, "This link has expired. Start again.")
 
 
 def test_access_denied_is_a_400_page(site: Site) -> None:
     answer = error_after_consent(site, site.person(), account=None)
-    assert_error_page(answer, 400, "consent failed with &#x27;access_denied&#x27;")
+    assert_error_page(answer, 400, "You cancelled the connection. Nothing was changed.")
+    assert "Try again" in answer.text
 
 
 def test_a_replayed_callback_leaves_the_first_grant(site: Site) -> None:
@@ -203,11 +248,15 @@ def test_a_replayed_callback_leaves_the_first_grant(site: Site) -> None:
     callback = person.consent_at_amazon(started.headers["location"])
     assert person.get(callback).status_code == 302
     saved = site.store.load(site.key("acme-42"))
-    # Back button: the cookie is gone, so the page says to start again...
-    assert_error_page(person.get(callback), 400, "start again from this browser")
-    # ... and with the cookie put back, Amazon refuses the used code.
+    # A reload: the consent cookie is gone, the "done" marker says it was this consent.
+    again = person.get(callback)
+    assert (again.status_code, again.headers["location"]) == (302, "/done")
+    # Without the marker, the page says to start again...
+    person.drop_cookie("amazon_ads_consent_done")
+    assert_error_page(person.get(callback), 400, "This link has expired. Start again.")
+    # ... and with the consent cookie put back, Amazon refuses the used code.
     person.set_cookie("amazon_ads_consent", cookie)
-    assert_error_page(person.get(callback), 400, "codes live 5 minutes and work once")
+    assert_error_page(person.get(callback), 400, "This link has expired. Start again.")
     assert site.store.load(site.key("acme-42")) == saved
 
 
@@ -253,3 +302,115 @@ def test_on_connected_answers_instead(kind: str, emulator: Emulator) -> None:
     assert (back.status_code, back.text) == (201, "welcome acme-42")
     assert any("Max-Age=0" in c for c in cookies_set(back))  # the cookie is still cleared
     assert [r.tenant for r in seen] == ["acme-42"]
+
+
+def test_a_reload_of_a_completed_callback_says_connected_only_to_its_tenant(site: Site) -> None:
+    person = site.person()
+    started = person.get("/amazon-ads/connect")
+    callback = person.consent_at_amazon(started.headers["location"], "bob")
+    assert person.get(callback).headers["location"] == "/amazon-ads/connected"
+    again = person.get(callback)
+    assert (again.status_code, again.headers["location"]) == (302, "/amazon-ads/connected")
+    assert "Amazon Ads is connected" in person.get(again.headers["location"]).text
+    person.sign_in("globex")  # someone else signed in on this browser
+    assert_error_page(person.get(callback), 400, "This link has expired. Start again.")
+    assert "This link has expired" in person.get("/amazon-ads/connected").text
+    person.sign_in("acme-42")
+    site.flow.disconnect("acme-42")  # the grant that consent made is gone
+    assert_error_page(person.get(callback), 400, "This link has expired. Start again.")
+    assert person.get("/amazon-ads/connected").status_code == 400
+
+
+def test_amazon_failing_is_a_5xx_page_with_a_reference_in_the_log(
+    site: Site, caplog: pytest.LogCaptureFixture
+) -> None:
+    import logging
+
+    from amazon_ads_auth.testing import Fault
+
+    person = site.person()
+    started = person.get("/amazon-ads/connect")
+    callback = person.consent_at_amazon(started.headers["location"])
+    site.emulator.queue_token_faults(*[Fault.status_code(503, retry_after=0)] * 6)
+    with caplog.at_level(logging.ERROR, logger="amazon_ads_auth"):
+        answer = person.get(callback)
+    assert answer.status_code == 502
+    assert (
+        "Amazon Ads could not be connected right now. Please try again in a few minutes."
+        in answer.text
+    )
+    import re
+
+    reference = re.search(r'id="reference">([0-9a-f]{8})<', answer.text)
+    assert reference is not None
+    logged = [r.getMessage() for r in caplog.records if r.levelno >= logging.ERROR]
+    assert any(reference[1] in m and "TokenEndpointError" in m for m in logged)
+    for internal in ("127.0.0.1", "503", "Token", "HTTP"):
+        assert internal not in answer.text.split("<body>")[1], internal
+    assert site.store.keys() == []
+
+
+@pytest.mark.parametrize("kind", ["starlette", "flask"])
+def test_render_page_renders_every_page_with_the_apps_template(
+    kind: str, emulator: Emulator
+) -> None:
+    from amazon_ads_auth.web import ConsentPage
+
+    add_accounts(emulator)
+    seen: list[ConsentPage] = []
+
+    def render(page: ConsentPage) -> str:
+        seen.append(page)
+        return f"<p>MyBrand {page.kind} {page.status}: {page.title} -> {page.action_url}</p>"
+
+    site = Site(kind, emulator, render_page=render, sign_in_url="/login")
+    try:
+        cancelled = site.person().connect(account=None)
+        anonymous = site.person(tenant=None).get("/amazon-ads/connect")
+        person = site.person()
+        person.connect()
+        success = person.get("/amazon-ads/connected")
+    finally:
+        site.close()
+    assert cancelled.status_code == 400
+    assert cancelled.text.startswith("<p>MyBrand cancelled 400: Connection cancelled")
+    assert anonymous.status_code == 403 and "-> /login" in anonymous.text
+    assert success.status_code == 200 and "MyBrand connected 200" in success.text
+    assert [p.kind for p in seen] == ["cancelled", "not_signed_in", "connected"]
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        seen[0].title = "x"  # type: ignore[misc]
+
+
+def test_success_url_is_where_a_consent_without_next_goes(emulator: Emulator) -> None:
+    add_accounts(emulator)
+    site = Site("starlette", emulator, success_url="/welcome")
+    try:
+        back = site.person().connect()
+    finally:
+        site.close()
+    assert (back.status_code, back.headers["location"]) == (302, "/welcome")
+
+
+@pytest.mark.parametrize(
+    ("module", "framework", "extra"),
+    [
+        ("starlette", "starlette", "amazon-ads-auth[web]"),
+        ("flask", "flask", "amazon-ads-auth[flask]"),
+    ],
+)
+def test_an_adapter_without_its_framework_names_the_extra(
+    module: str, framework: str, extra: str
+) -> None:
+    import subprocess
+    import sys
+
+    code = (
+        f"import sys; sys.modules[{framework!r}] = None\n"
+        "try:\n"
+        f"    import amazon_ads_auth.web.{module}\n"
+        "except ImportError as error:\n"
+        "    print(error)\n"
+    )
+    ran = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert ran.returncode == 0, ran.stderr
+    assert extra in ran.stdout and "pip install" in ran.stdout

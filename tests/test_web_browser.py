@@ -125,40 +125,117 @@ def _text_of(driver: Any, element_id: str) -> str:
     return str(driver.find_element(By.ID, element_id).text)
 
 
-def test_two_tenants_connect_in_two_browsers(example_app: str, browsers: Any) -> None:
+def _wait_for(driver: Any, element_id: str) -> None:
     from selenium.webdriver.common.by import By
     from selenium.webdriver.support.ui import WebDriverWait
 
-    acme, globex = browsers("acme"), browsers("globex")
+    WebDriverWait(driver, 30).until(lambda d: d.find_elements(By.ID, element_id))
+
+
+def _body(driver: Any) -> str:
+    from selenium.webdriver.common.by import By
+
+    return str(driver.find_element(By.TAG_NAME, "body").text)
+
+
+def test_a_person_walks_the_example_app(
+    example_app: str, browsers: Any, tmp_path: pathlib.Path
+) -> None:
+    """Sign in, Connect, Amazon's consent page (pick an account), back in the app, reload
+    the success page, the Cancel path, Disconnect: what a person sees at each step, with a
+    screenshot of each page under the test's temporary folder."""
+    shots = tmp_path / "screenshots"
+    shots.mkdir()
     seen: list[str] = []
-    for driver, tenant in ((acme, "acme"), (globex, "globex")):
-        driver.get(f"{example_app}/?tenant={tenant}")
-        assert _text_of(driver, "signed-in") == f"Signed in as {tenant}"
-        _click(driver, "connect")  # to Amazon, which consents and sends the browser back
-        row = f"tenant-{tenant}"
-        WebDriverWait(driver, 30).until(lambda d, row=row: d.find_elements(By.ID, row))
-        assert driver.current_url == f"{example_app}/"
+    driver = browsers("walk")
+    driver.set_window_size(1100, 800)
+
+    def shot(name: str) -> str:
+        driver.save_screenshot(str(shots / f"{len(seen) + 1:02d}-{name}.png"))
         seen.append(driver.page_source)
-    acme.refresh()  # its page was made before Globex came back
-    for driver in (acme, globex):
-        # Each tenant's own profiles, listed now by the Ads API with the tenant's own token.
-        assert _text_of(driver, "profiles-acme") == (
-            "Advertiser 1 US (1001, US), Advertiser 1 UK (1002, GB)"
-        )
-        assert _text_of(driver, "profiles-globex") == (
-            "Advertiser 2 US (2001, US), Advertiser 2 UK (2002, GB)"
-        )
-    # Disconnect is the signed-in tenant's own: Acme's browser shows only Acme's button.
-    assert acme.find_elements(By.ID, "disconnect-acme")
-    assert not acme.find_elements(By.ID, "disconnect-globex")
-    _click(acme, "disconnect-acme")
-    WebDriverWait(acme, 30).until(lambda d: not d.find_elements(By.ID, "tenant-acme"))
-    globex.refresh()
-    assert not globex.find_elements(By.ID, "tenant-acme")
-    assert globex.find_elements(By.ID, "tenant-globex")
-    seen.extend(driver.page_source for driver in (acme, globex))
+        assert "code=" not in driver.current_url  # the code never stays in the address bar
+        return _body(driver)
+
+    driver.get(example_app)
+    assert "Not signed in" in shot("signed-out")
+    _click(driver, "sign-in-acme")
+    _wait_for(driver, "signed-in")
+    text = shot("signed-in")
+    assert "Signed in as acme" in text and _text_of(driver, "state-acme") == "Not connected"
+
+    _click(driver, "connect")  # to Amazon's consent page (the emulator's)
+    _wait_for(driver, "account-alice")
+    text = shot("amazon-consent")
+    assert "Sign in as alice and allow" in text and "Sign in as bob and allow" in text
+    assert "Cancel" in text
+
+    _click(driver, "account-alice")  # consent: back in the app, on the success page
+    _wait_for(driver, "title")
+    assert driver.current_url == f"{example_app}/amazon-ads/connected"
+    text = shot("connected")
+    assert "Amazon Ads is connected" in text and "1 profile." in text
+    assert "Continue to the app" in text
+
+    driver.refresh()  # a reload of the success page says the same
+    _wait_for(driver, "title")
+    text = shot("connected-reloaded")
+    assert "Amazon Ads is connected" in text and "1 profile." in text
+
+    _click(driver, "action")  # Continue to the app
+    _wait_for(driver, "tenants")
+    assert driver.current_url == f"{example_app}/"
+    shot("app-connected")
+    assert _text_of(driver, "state-acme") == "Connected"
+    # acme's profiles, listed now by the Ads API with acme's own token.
+    assert _text_of(driver, "profiles-acme") == "Alice Store US (1001, US)"
+    assert _text_of(driver, "state-globex") == "Not connected"
+
+    # The Cancel path, as another tenant.
+    _click(driver, "sign-out")
+    _click(driver, "sign-in-globex")
+    _wait_for(driver, "connect")
+    _click(driver, "connect")
+    _wait_for(driver, "cancel")
+    _click(driver, "cancel")
+    _wait_for(driver, "title")
+    text = shot("cancelled")
+    assert "Connection cancelled" in text
+    assert "You cancelled the connection. Nothing was changed." in text and "Try again" in text
+
+    _click(driver, "action")  # Try again: Connect once more, as bob this time
+    _wait_for(driver, "account-bob")
+    _click(driver, "account-bob")
+    _wait_for(driver, "title")
+    text = shot("connected-two")
+    assert "Amazon Ads is connected" in text and "2 profiles." in text
+    _click(driver, "action")
+    _wait_for(driver, "tenants")
+    assert _text_of(driver, "profiles-globex") == (
+        "Bob Outdoor US (2001, US), Bob Outdoor UK (2002, GB)"
+    )
+    assert _text_of(driver, "profiles-acme") == "Alice Store US (1001, US)"
+
+    _click(driver, "disconnect-globex")  # Disconnect: globex's grant is gone, acme's stays
+    _wait_for(driver, "connect")
+    shot("disconnected")
+    assert _text_of(driver, "state-globex") == "Not connected"
+    assert _text_of(driver, "state-acme") == "Connected"
+
+    _click(driver, "sign-out")  # nobody signed in: Connect says to sign in, and not loop
+    _wait_for(driver, "sign-in-acme")
+    driver.get(f"{example_app}/amazon-ads/connect")
+    _wait_for(driver, "title")
+    text = shot("not-signed-in")
+    assert "Please sign in" in text
+    from selenium.webdriver.common.by import By
+
+    action = driver.find_element(By.ID, "action")
+    assert action.text == "Sign in" and action.get_attribute("href") == f"{example_app}/"
+
+    assert len(list(shots.glob("*.png"))) == len(seen) == 10
     for page in seen:
         assert not SECRET_SHAPES.search(page), page[:500]
+    print(f"screenshots: {shots}")
 
 
 @pytest.mark.parametrize(

@@ -13,14 +13,20 @@ from amazon_ads_auth import (
     AuthorizationDeniedError,
     ConfigurationError,
     ConsentError,
+    InvalidClientError,
+    InvalidGrantError,
+    NoTokenError,
     StateMismatchError,
     StoreError,
     TokenEndpointError,
+    TokenRequestError,
 )
+from amazon_ads_auth._redact import SecretBytes
 from amazon_ads_auth.web._checks import (
     check_callback,
     checked_cookie_name,
     safe_return_to,
+    signed_in_tenant,
     tenant_id,
 )
 from amazon_ads_auth.web._cookie import ConsentState, derive_verifier, seal, unseal
@@ -74,11 +80,38 @@ def test_an_integer_tenant_id_is_its_decimal_text() -> None:
         ("ac\x1bme", "control character"),
         ("ac\u2028me", "control character"),
         ("ac\ud800me", "control character"),
+        # Invisible format characters (Unicode category Cf) and other unprintable ones:
+        # "acme\u200b" would pass for "acme" in a listing.
+        ("acme\u200b", "invisible format character"),
+        ("ac\u200bme", "invisible format character"),
+        ("\u202eemca", "invisible format character"),
+        ("ac\u2066me\u2069", "invisible format character"),
+        ("ac\ufeffme", "invisible format character"),
+        ("ac\u00adme", "invisible format character"),  # soft hyphen
+        ("ac\u200dme", "invisible format character"),  # zero-width joiner
+        ("ac\u00a0me", "invisible format character"),  # no-break space: not printable
+        ("ac\ue000me", "invisible format character"),  # private use
     ],
 )
 def test_tenant_ids_no_store_can_hold(tenant: object, says: str) -> None:
     with pytest.raises(ConfigurationError, match=says):
         tenant_id(tenant)
+
+
+@pytest.mark.parametrize("anonymous", [None, "", 0, False, [], {}, ()])
+def test_a_false_tenant_answer_means_nobody_is_signed_in(anonymous: object) -> None:
+    assert signed_in_tenant(anonymous) is None
+
+
+@pytest.mark.parametrize(("answer", "tenant"), [("acme", "acme"), (42, "42"), (7, "7")])
+def test_a_str_or_int_tenant_answer_is_its_id(answer: object, tenant: str) -> None:
+    assert signed_in_tenant(answer) == tenant
+
+
+@pytest.mark.parametrize("answer", [True, ["acme"], {"id": 1}, 4.2, b"acme", object()])
+def test_a_truthy_answer_that_is_no_tenant_id_is_the_apps_mistake(answer: object) -> None:
+    with pytest.raises(ConfigurationError, match="tenant\\(\\) must return"):
+        signed_in_tenant(answer)
 
 
 @pytest.mark.parametrize(
@@ -130,16 +163,18 @@ def test_the_cookie_carries_the_consent_and_no_verifier() -> None:
     sealed = seal(consent(), KEY)
     assert unseal(sealed, KEY, now=NOW, client_id=CLIENT) == consent()
     body = base64.urlsafe_b64decode(sealed.partition(".")[0] + "==")
-    assert derive_verifier(KEY, "S" * 32) not in body.decode()
+    assert derive_verifier(KEY, "S" * 32).value not in body.decode()
     assert json.loads(body)["tenant"] == "acme-42"
 
 
 def test_the_verifier_is_a_pkce_verifier_only_the_key_can_make() -> None:
     verifier = derive_verifier(KEY, "state-1")
-    assert 43 <= len(verifier) <= 128
+    assert 43 <= len(verifier.value) <= 128
+    assert verifier.value not in repr(verifier)  # a Secret: no frame local shows it
     assert verifier == derive_verifier(KEY, "state-1")
     assert verifier != derive_verifier(KEY, "state-2")
     assert verifier != derive_verifier(b"o" * 32, "state-1")
+    assert verifier == derive_verifier(SecretBytes(KEY), "state-1")
 
 
 def _forged_payload(sealed: str) -> str:
@@ -248,6 +283,11 @@ def test_a_good_callback_gives_its_code(form: str) -> None:
         (ConfigurationError("x"), 400),
         (TokenEndpointError("x"), 502),
         (StoreError("x"), 503),
+        (InvalidGrantError("x", error="invalid_grant"), 400),
+        (TokenRequestError("x", error="invalid_scope"), 502),
+        (InvalidClientError("x", error="invalid_client"), 502),
+        (AuthorizationDeniedError("x", error="invalid_scope"), 502),
+        (NoTokenError("x"), 500),
     ],
 )
 def test_the_status_each_error_answers(error: Any, status: int) -> None:
@@ -255,33 +295,92 @@ def test_the_status_each_error_answers(error: Any, status: int) -> None:
 
 
 @pytest.mark.parametrize(
-    ("tenant", "next_path", "region", "status", "says"),
+    ("tenant", "next_path", "region", "status", "kind"),
     [
         ("acme-42", "/x", None, 302, None),
         ("acme-42", None, "EU", 302, None),
         (42, None, None, 302, None),  # an int org id is a tenant id too
-        (None, "/x", None, 403, "sign in, then click Connect again"),
-        ("", "/x", None, 403, "sign in, then click Connect again"),
-        ("acme-42", None, "mars", 400, "unknown region"),
-        ("a\nb", None, None, 400, "control character"),
+        (None, "/x", None, 403, "not_signed_in"),
+        ("", "/x", None, 403, "not_signed_in"),
+        (False, "/x", None, 403, "not_signed_in"),  # `user.is_authenticated and user.org_id`
+        (0, "/x", None, 403, "not_signed_in"),
+        ([], "/x", None, 403, "not_signed_in"),
+        ("acme-42", None, "mars", 400, "invalid_request"),
+        ("a\nb", None, None, 500, "unavailable"),  # the app's tenant() is wrong
+        ("acme\u200b", None, None, 500, "unavailable"),
+        (True, None, None, 500, "unavailable"),
     ],
 )
 def test_what_connect_answers(
-    tenant: object, next_path: str | None, region: str | None, status: int, says: str | None
+    tenant: object, next_path: str | None, region: str | None, status: int, kind: str | None
 ) -> None:
     from amazon_ads_auth import MemoryTokenStore
     from amazon_ads_auth.web import ConsentFlow
-    from amazon_ads_auth.web._replies import connect_reply
+    from amazon_ads_auth.web._replies import Urls, connect_reply
 
     flow = ConsentFlow(
         CLIENT, "secret", store=MemoryTokenStore(), secret_key=KEY,
         redirect_uri="https://app.example/amazon-ads/callback",
     )  # fmt: skip
-    reply = connect_reply(flow, tenant, next_path, region, "/amazon-ads")
+    reply = connect_reply(flow, tenant, next_path, region, Urls("/amazon-ads", "/login"))
     assert reply.status == status
     if status == 302:
         assert reply.location is not None and reply.location.startswith("https://")
         assert len(reply.cookies) == 1 and "HttpOnly" in reply.cookies[0]
     else:
-        assert says is not None and reply.body is not None and says in reply.body
-        assert 'href="/amazon-ads/connect"' in reply.body and not reply.cookies
+        assert reply.page is not None and reply.page.kind == kind and not reply.cookies
+        # Nobody signed in: the action is the app's sign-in, never Connect (a loop).
+        wanted = "/login" if kind == "not_signed_in" else "/amazon-ads/connect"
+        assert reply.page.action_url == wanted
+
+
+@pytest.mark.parametrize(
+    ("count", "says"),
+    [(0, "0 profiles"), (1, "1 profile."), (2, "2 profiles.")],
+)
+def test_the_connected_page_counts_in_words(count: int, says: str) -> None:
+    from amazon_ads_auth.web import connected_page
+
+    page = connected_page(count)
+    assert (page.kind, page.status, page.title) == ("connected", 200, "Amazon Ads is connected")
+    assert says in page.message and (page.action_url, page.action_label[:8]) == ("/", "Continue")
+
+
+def test_the_default_page_is_self_contained_and_escaped() -> None:
+    from amazon_ads_auth.web import ConsentPage, render_default_page
+
+    page = ConsentPage(
+        kind="unavailable", status=502, title="<b>T</b>", message="a & <script>x</script>",
+        action_label="Try again", action_url='/c?"x', reference="ab12cd34",
+    )  # fmt: skip
+    text = render_default_page(page)
+    assert "<script" not in text and "&lt;script&gt;" in text and "&lt;b&gt;T" in text
+    assert 'href="/c?&quot;x"' in text and "ab12cd34" in text
+    # Nothing from anywhere else: no external stylesheet, font, image or script.
+    for outside in ("http://", "https://", "//", "url(", "@import", "<link", "<img"):
+        assert outside not in text.replace("<!doctype html>", ""), outside
+    assert '<html lang="en">' in text and 'name="viewport"' in text and "<h1" in text
+
+
+def test_pages_say_what_to_do_and_5xx_pages_only_a_reference(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    import logging
+
+    from amazon_ads_auth.web import page_for_error
+
+    connect = "/amazon-ads/connect"
+    cancelled = page_for_error(AuthorizationDeniedError("x", error="access_denied"), connect)
+    assert cancelled.message == "You cancelled the connection. Nothing was changed."
+    for error in (ConsentError("x", reason="cookie"), StateMismatchError("x")):
+        assert page_for_error(error, connect).message == "This link has expired. Start again."
+    details = "redis://10.0.0.7:6379/3 lock amazon_ads:lock:x /srv/app/tokens"
+    with caplog.at_level(logging.ERROR, logger="amazon_ads_auth"):
+        page = page_for_error(StoreError(details), connect)
+    assert page.status == 503 and page.message == (
+        "Amazon Ads could not be connected right now. Please try again in a few minutes."
+    )
+    assert page.reference and len(page.reference) == 8
+    assert details not in page.message + page.title
+    (record,) = [r for r in caplog.records if r.levelno == logging.ERROR]
+    assert page.reference in record.getMessage() and details in record.getMessage()

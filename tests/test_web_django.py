@@ -79,21 +79,26 @@ def test_the_django_views_connect_a_tenant(site: Any) -> None:
 
 
 @pytest.mark.parametrize(
-    ("change", "sentence"),
+    ("change", "status", "sentence"),
     [
-        (lambda someone: someone.sign_in("globex"), "started by another account of this app"),
+        (lambda someone: someone.sign_in("globex"), 403, "Sign in with the account that"),
         (
             lambda someone: someone.drop_cookie("amazon_ads_consent"),
-            "start again from this browser",
+            400,
+            "This link has expired. Start again.",
         ),
+        (lambda someone: someone.sign_in(""), 403, "Please sign in"),
     ],
 )
-def test_the_django_views_refuse_a_callback(site: Any, change: Any, sentence: str) -> None:
+def test_the_django_views_refuse_a_callback(
+    site: Any, change: Any, status: int, sentence: str
+) -> None:
     person, _, store = site
     someone = person("acme-42")
     started = someone.get("/amazon-ads/connect")
     callback = someone.consent_at_amazon(started.headers["location"])
     change(someone)  # another tenant signs in here, or the cookie is lost
     answer = someone.get(callback)
-    assert answer.status_code == 400 and sentence in answer.text
+    assert answer.status_code == status and sentence in answer.text, answer.text
+    assert "<style>" in answer.text and "Traceback" not in answer.text  # the built-in page
     assert store.keys() == []

@@ -181,25 +181,25 @@ def test_save_secret_keeps_the_secret_with_the_grant(
 ) -> None:
     flow = make_flow(amazon, PORT, store, save_secret=True)
     start, callback = consent(flow, "acme-42")
-    flow.complete(callback, start.cookie_value)
+    flow.complete(callback, start.cookie_value, tenant="acme-42")
     auth = AdsAuth.from_login("acme-42", store=store)
     assert requests.get(amazon.api_url + "/v2/profiles", auth=auth, timeout=30).status_code == 200
 
 
 def test_a_region_chosen_at_begin_is_the_grants(flow: ConsentFlow) -> None:
     start, callback = consent(flow, "acme-42", region="eu")
-    assert flow.complete(callback, start.cookie_value).login.region == "eu"
+    assert flow.complete(callback, start.cookie_value, tenant="acme-42").login.region == "eu"
 
 
 def test_reconsent_with_another_scope_replaces_the_grant(
     flow: ConsentFlow, store: MemoryTokenStore, amazon: Emulator
 ) -> None:
     start, callback = consent(flow, "acme-42")
-    first = flow.complete(callback, start.cookie_value).login
+    first = flow.complete(callback, start.cookie_value, tenant="acme-42").login
     old = store.load(first.key)
     scope = "advertising::campaign_management advertising::audiences"
     start, callback = consent(flow, "acme-42", "bob", scope=scope.split())
-    second = flow.complete(callback, start.cookie_value).login
+    second = flow.complete(callback, start.cookie_value, tenant="acme-42").login
     new = store.load(second.key)
     assert old is not None and new is not None and new.refresh_token != old.refresh_token
     assert second.scope == scope and [p.profile_id for p in second.profiles] == ["222", "223"]
@@ -245,7 +245,9 @@ class TestRefusedCallbacks:
     ) -> None:
         start, callback = consent(flow, "acme-42")
         clock.advance(601)
-        error = self.refused(flow, store, ConsentError, callback, start.cookie_value)
+        error = self.refused(
+            flow, store, ConsentError, callback, start.cookie_value, tenant="acme-42"
+        )
         assert "expired" in str(error) and "start again from this browser" in str(error)
 
     def test_another_clients_cookie(
@@ -264,7 +266,9 @@ class TestRefusedCallbacks:
     ) -> None:
         start, _ = consent(flow, "acme-42")
         _, other_callback = consent(flow, "acme-42")
-        self.refused(flow, store, StateMismatchError, other_callback, start.cookie_value)
+        self.refused(
+            flow, store, StateMismatchError, other_callback, start.cookie_value, tenant="acme-42"
+        )
 
     def test_another_tenants_cookie(self, flow: ConsentFlow, store: MemoryTokenStore) -> None:
         start, callback = consent(flow, "globex")
@@ -277,16 +281,20 @@ class TestRefusedCallbacks:
     def test_access_denied(self, flow: ConsentFlow, store: MemoryTokenStore) -> None:
         start, callback = consent(flow, "acme-42", account=None)
         assert "error=access_denied" in callback
-        error = self.refused(flow, store, AuthorizationDeniedError, callback, start.cookie_value)
+        error = self.refused(
+            flow, store, AuthorizationDeniedError, callback, start.cookie_value, tenant="acme-42"
+        )
         assert error.error == "access_denied"  # type: ignore[attr-defined]
 
     def test_a_replayed_callback(
         self, flow: ConsentFlow, store: MemoryTokenStore, amazon: Emulator
     ) -> None:
         start, callback = consent(flow, "acme-42", "alice")
-        flow.complete(callback, start.cookie_value)
+        flow.complete(callback, start.cookie_value, tenant="acme-42")
         self.before = snapshot(store)
-        error = self.refused(flow, store, InvalidGrantError, callback, start.cookie_value)
+        error = self.refused(
+            flow, store, InvalidGrantError, callback, start.cookie_value, tenant="acme-42"
+        )
         assert "5 minutes" in str(error) and "start again" in str(error)
         assert amazon.token_requests == {"authorization_code": 3}
 
@@ -295,7 +303,9 @@ class TestRefusedCallbacks:
     ) -> None:
         start, callback = consent(flow, "acme-42")
         clock.advance(301)  # the cookie (600 s) is still good; the code is not
-        error = self.refused(flow, store, InvalidGrantError, callback, start.cookie_value)
+        error = self.refused(
+            flow, store, InvalidGrantError, callback, start.cookie_value, tenant="acme-42"
+        )
         assert "codes live 5 minutes" in str(error)
 
 
@@ -310,7 +320,7 @@ def test_a_failed_profile_fetch_keeps_the_grant_and_warns(
     flow = make_flow(amazon, PORT, store, api_url=nowhere)
     start, callback = consent(flow, "acme-42")
     with caplog.at_level(logging.WARNING, logger="amazon_ads_auth"):
-        login = flow.complete(callback, start.cookie_value).login
+        login = flow.complete(callback, start.cookie_value, tenant="acme-42").login
     assert login.profiles == ()
     assert store.load(login.key) is not None
     warned = [r for r in caplog.records if r.levelno == logging.WARNING]
@@ -320,7 +330,7 @@ def test_a_failed_profile_fetch_keeps_the_grant_and_warns(
 def test_fetch_profiles_false_asks_no_profiles(amazon: Emulator, store: MemoryTokenStore) -> None:
     flow = make_flow(amazon, PORT, store, fetch_profiles=False)
     start, callback = consent(flow, "acme-42")
-    assert flow.complete(callback, start.cookie_value).login.profiles == ()
+    assert flow.complete(callback, start.cookie_value, tenant="acme-42").login.profiles == ()
     assert sum(amazon.api_requests.values()) == 0
 
 
@@ -328,9 +338,9 @@ def test_disconnect_forgets_the_tenant(
     flow: ConsentFlow, store: MemoryTokenStore, amazon: Emulator
 ) -> None:
     start, callback = consent(flow, "acme-42")
-    key = flow.complete(callback, start.cookie_value).login.key
+    key = flow.complete(callback, start.cookie_value, tenant="acme-42").login.key
     start, callback = consent(flow, "globex", "bob")
-    flow.complete(callback, start.cookie_value)
+    flow.complete(callback, start.cookie_value, tenant="globex")
     assert flow.disconnect("acme-42") is True
     assert (store.load(key), store.load_login(key)) == (None, None)
     assert flow.disconnect("acme-42") is False
@@ -383,7 +393,7 @@ def test_a_new_account_per_consent_gives_each_consent_its_own_profiles(
         start = flow.begin(tenant)
         page = requests.get(start.url, allow_redirects=False, timeout=30)
         assert page.status_code == 302  # consent at once: nobody picks an account
-        flow.complete(page.headers["location"], start.cookie_value)
+        flow.complete(page.headers["location"], start.cookie_value, tenant=tenant)
     owned = {x.store_key: [p.profile_id for p in x.profiles] for x in LoginDirectory(store)}
     assert owned == {"acme-42": ["100"], "globex": ["200"]}
 
@@ -452,7 +462,7 @@ def test_each_region_uses_its_own_amazon_hosts(region: str) -> None:
         start = flow.begin("acme-42", region=region)
         assert urlsplit(start.url).hostname == consent_host
         page = requests.get(start.url, allow_redirects=False, timeout=30)
-        login = flow.complete(page.headers["location"], start.cookie_value).login
+        login = flow.complete(page.headers["location"], start.cookie_value, tenant="acme-42").login
     assert (login.region, login.token_url) == (region, token_url)
     assert login.api_url == f"https://{api_host}"
     assert [seen.headers.get("host") for seen in emu.api_log] == [api_host]

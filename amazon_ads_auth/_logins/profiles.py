@@ -11,7 +11,23 @@ from typing import Any
 import requests
 
 from .._errors import ConfigurationError
-from .._redact import mask_url, printable
+from .._redact import excerpt, mask_url
+
+
+def held_secrets(auth: object, response: requests.Response | None) -> list[str | None]:
+    """Every token a call held: the bearer token it sent, and the auth's access and
+    refresh tokens (an error text that echoes one of them is redacted)."""
+    held: list[str | None] = []
+    sent = response.request.headers.get("Authorization") if response is not None else None
+    if isinstance(sent, str):
+        held.append(sent.partition(" ")[2] or sent)
+    token = getattr(auth, "token", None)
+    held.extend(
+        value
+        for value in (getattr(token, "access_token", None), getattr(token, "refresh_token", None))
+        if isinstance(value, str)
+    )
+    return held
 
 
 def fetch_profiles(auth: requests.auth.AuthBase, api_url: str) -> list[dict[str, Any]]:
@@ -31,9 +47,11 @@ def fetch_profiles(auth: requests.auth.AuthBase, api_url: str) -> list[dict[str,
             details = response.json().get("details", "")
         except (ValueError, AttributeError):
             details = ""
+        # Redacted (every token the call held) before it is cut short, logged or shown.
+        shown = excerpt(str(details).encode(), held_secrets(auth, response)) if details else ""
         raise ConfigurationError(
             f"GET /v2/profiles answered HTTP {response.status_code}"
-            + (f" ({printable(str(details))[:200]})" if details else "")
+            + (f" ({shown})" if shown else "")
             + ": check the region and that the client is approved for the Ads API"
         )
     try:

@@ -3,13 +3,18 @@ manner of `gh api` and `az rest`.
 
 The login is resolved as for `token`; `--profile-id` adds the Scope header. A PATH is
 joined to the login's Ads API URL; a full URL must be an Ads API host of that login (the
-token is never sent anywhere else). The body is pretty JSON on a terminal and as received
-otherwise (`--raw` keeps it as received); a non-2xx answer prints Amazon's error body and
-exits 1.
+token is never sent anywhere else), written plainly: an authority with a backslash or an
+`@` (userinfo) is refused with exit 2, because HTTP libraries and `urlsplit` read such a
+URL's host differently. The host rule is checked on the URL as requests prepared it, the
+one it sends to; the body and `--header` values go nowhere else either. The answer's body
+is pretty JSON on a terminal and as received otherwise (`--raw` keeps it as received), with
+the call's own token redacted if it echoes it; a non-2xx answer prints Amazon's error body
+and exits 1.
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
 import sys
 from pathlib import Path
@@ -18,6 +23,7 @@ from typing import Any
 import click
 
 from .._errors import ConfigurationError
+from .._redact import printable, redact
 from .errors import handle_errors
 from .target import common_options, profile_option, target_from
 
@@ -71,16 +77,29 @@ def split_arguments(arguments: tuple[str, ...], has_data: bool) -> tuple[str, st
     )
 
 
-def show_body(body: bytes, *, raw: bool, pretty: bool) -> None:
+def plain_authority(url: str) -> str | None:
+    """Why `url`'s authority (between "//" and the path) is not written plainly, or None:
+    a backslash (a slash to some libraries, not to others) or an "@" (userinfo, which can
+    hide the real host)."""
+    rest = url.partition("://")[2]
+    end = min([i for i in (rest.find(c) for c in "/?#") if i >= 0], default=len(rest))
+    authority = rest[:end]
+    if "\\" in authority:
+        return "a backslash"
+    if "@" in authority:
+        return "an '@' (a user name or password in the URL)"
+    return None
+
+
+def show_body(body: bytes, *, raw: bool, pretty: bool, secrets: list[str | None]) -> None:
+    """The answer's body, with any secret the call held (the access token) redacted."""
     if not body:
         return
+    text = body.decode("utf-8", "replace")
     if pretty and not raw:
-        try:
-            click.echo(json.dumps(json.loads(body), indent=2, ensure_ascii=False))
-            return
-        except ValueError:
-            pass
-    click.echo(body.decode("utf-8", "replace"), nl=not body.endswith(b"\n"))
+        with contextlib.suppress(ValueError):
+            text = json.dumps(json.loads(body), indent=2, ensure_ascii=False)
+    click.echo(redact(text, secrets), nl=not text.endswith("\n"))
 
 
 @click.command(short_help="Call the Ads API with the stored login.")
@@ -107,6 +126,13 @@ def api(
     extra = parse_headers(headers)
     if body is not None and not any(k.lower() == "content-type" for k in extra):
         extra["Content-Type"] = "application/json"
+    if "://" in path and (why := plain_authority(path)) is not None:
+        click.echo(
+            f"Error: {printable(path)[:200]} has {why} before its path: write the URL "
+            "plainly (https://HOST/PATH), or give a path such as /v2/profiles",
+            err=True,
+        )
+        sys.exit(2)
     with target_from(options) as target:
         auth, login = target.resolve(profile_id=profile_id)
         url = (
@@ -114,20 +140,29 @@ def api(
             if "://" in path
             else target.api_url_for(login).rstrip("/") + "/" + path.lstrip("/")
         )
-        if not auth.sends_token_to(url):
-            raise ConfigurationError(
-                f"{url} is not an Ads API host of the login {login.label()}: the token is only "
-                "sent to its Ads API hosts; give a path such as /v2/profiles"
-            )
         import requests
 
-        answer = requests.request(method, url, data=body, headers=extra, auth=auth, timeout=60)
+        with requests.Session() as session:
+            # The URL as requests will send it (normalised), checked before anything goes.
+            prepared = session.prepare_request(
+                requests.Request(method, url, data=body, headers=extra)
+            )
+            if not (auth.sends_token_to(url) and auth.sends_token_to(prepared.url or "")):
+                raise ConfigurationError(
+                    f"{printable(url)[:200]} is not an Ads API host of the login "
+                    f"{login.label()}: the token, the body and the headers are only sent to "
+                    "its Ads API hosts; give a path such as /v2/profiles"
+                )
+            prepared.prepare_auth(auth)
+            settings = session.merge_environment_settings(prepared.url, {}, None, None, None)
+            answer = session.send(prepared, timeout=60, **settings)
+        held = [auth.token.access_token if auth.token else None]
         if include:
             click.echo(f"HTTP {answer.status_code} {answer.reason}")
             for name, value in answer.headers.items():
                 click.echo(f"{name}: {value}")
             click.echo()
-        show_body(answer.content, raw=raw, pretty=sys.stdout.isatty())
+        show_body(answer.content, raw=raw, pretty=sys.stdout.isatty(), secrets=held)
         if not 200 <= answer.status_code < 300:
             click.echo(
                 f"Error: the Ads API answered {answer.status_code} {answer.reason}", err=True

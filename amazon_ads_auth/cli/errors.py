@@ -18,6 +18,7 @@ from .._errors import (
     TokenRequestError,
 )
 from .._lwa.messages import REVOKED_HINT
+from .._redact import redact
 
 _F = TypeVar("_F", bound=Callable[..., Any])
 
@@ -30,7 +31,8 @@ def handle_errors(function: _F) -> _F:
         try:
             return function(*args, **kwargs)
         except AdsAuthError as exc:
-            click.echo(f"Error: {explain(exc)}", err=True)
+            # Messages are built from redacted text; LwA-shaped tokens are scrubbed again here.
+            click.echo(f"Error: {redact(explain(exc))}", err=True)
             sys.exit(1)
         except requests.RequestException as exc:
             click.echo(

@@ -24,8 +24,12 @@ _COOKIE_NAME = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]{1,64}")
 
 
 def tenant_id(tenant: object) -> str:
-    """`tenant` if it can be a store key: a non-empty one-line string of printable text
-    (an integer id, such as a database key, is taken as its decimal text).
+    """`tenant` if it can be a store key: a non-empty string of at most 200 characters,
+    printable per `str.isprintable()` (no control, format or other invisible character:
+    a zero-width space or a bidi override would let one tenant pass for another in a
+    listing), with no white space at either end. An integer id (a database key) is taken as
+    its decimal text; a bool is not an integer here. The one rule for every place a tenant
+    id enters: `begin`, `complete`, `auth`, `disconnect` and the adapters.
 
     Raises: ConfigurationError saying what is wrong with it."""
     if isinstance(tenant, int) and not isinstance(tenant, bool):
@@ -42,12 +46,30 @@ def tenant_id(tenant: object) -> str:
         )
     if tenant != tenant.strip():
         raise ConfigurationError("the tenant id starts or ends with white space: remove it")
-    if any(unicodedata.category(c) in ("Cc", "Cs", "Zl", "Zp") for c in tenant):
+    if not tenant.isprintable() or any(unicodedata.category(c) == "Cf" for c in tenant):
         raise ConfigurationError(
-            "the tenant id contains a control character or line break: store keys must be "
+            "the tenant id contains a control character, line break or invisible format "
+            "character (such as a zero-width space or a bidi override): tenant ids must be "
             "printable text"
         )
     return tenant
+
+
+def signed_in_tenant(value: object) -> str | None:
+    """What an adapter's `tenant()` answered, as a tenant id: None for any falsy value (nobody
+    is signed in: None, "", 0, False, [] from the `user.is_authenticated and user.org_id`
+    idiom), else the id of a `str` or `int` (not bool) answer.
+
+    Raises: ConfigurationError for a truthy answer that is not a tenant id (True, a list,
+    a user object) or an id no store can hold: the app's `tenant()` is wrong."""
+    if not value:
+        return None
+    if isinstance(value, bool) or not isinstance(value, (str, int)):
+        raise ConfigurationError(
+            f"tenant() must return the signed-in tenant's id (a str or int) or a false value "
+            f"when nobody is signed in, got {type(value).__name__}"
+        )
+    return tenant_id(value)
 
 
 def safe_return_to(value: object) -> str | None:
@@ -78,8 +100,9 @@ def checked_cookie_name(name: object) -> str:
 
 def check_callback(callback_url: str, consent: ConsentState, tenant: str | None) -> str:
     """The authorization code of a callback, once it is known to answer `consent` and to
-    be completed by the tenant it was started for. The checks run in this order: state,
-    then tenant, then Amazon's `error=`, then the code itself.
+    be completed by the tenant it was started for (`tenant` None: by anyone, which only
+    `complete(tenant=ANY_TENANT)` asks for). The checks run in this order: state, then
+    tenant, then Amazon's `error=`, then the code itself.
 
     Raises: StateMismatchError, ConsentError (reason "tenant"), AuthorizationDeniedError,
     ConfigurationError (no code)."""
@@ -114,6 +137,7 @@ def secret_key_bytes(value: object) -> bytes:
     Raises: ConfigurationError."""
     key = value.encode() if isinstance(value, str) else value
     if not isinstance(key, bytes) or len(key) < MIN_SECRET_KEY_BYTES:
+        del key, value  # even a short key stays out of the error's frame locals
         raise ConfigurationError(
             f"secret_key must be at least {MIN_SECRET_KEY_BYTES} bytes (it signs the consent "
             "cookie): generate one with `python -c 'import secrets; print(secrets."

@@ -18,10 +18,13 @@ import math
 from typing import Any
 
 from .._errors import ConfigurationError, ConsentError
+from .._redact import Secret, SecretBytes
 
 VERSION = 1
 _SIGNING = b"amazon-ads-auth consent cookie v1\0"
 _VERIFIER = b"amazon-ads-auth pkce verifier v1\0"
+_DONE_SIGNING = b"amazon-ads-auth consent done v1\0"
+_GRANT = b"amazon-ads-auth grant fingerprint v1\0"
 MAX_COOKIE_LENGTH = 3800  # under the 4096 bytes browsers keep for a cookie and its attributes
 START_AGAIN = "start again from this browser"
 
@@ -42,7 +45,26 @@ class ConsentState:
         return {"v": VERSION, **dataclasses.asdict(self)}
 
 
-def seal(consent: ConsentState, key: bytes) -> str:
+Key = SecretBytes | bytes  # the signing key; kept in SecretBytes so no frame local shows it
+
+
+@dataclasses.dataclass(frozen=True)
+class DoneState:
+    """The "done" marker a completed callback leaves in the browser (a second short-lived
+    signed cookie): which consent (`state`) connected which tenant, and a keyed fingerprint
+    of the grant it saved, so a reload knows the tenant's grant is still that consent's."""
+
+    state: str
+    tenant: str
+    key: str
+    grant: str
+    profiles: int
+    return_to: str | None
+    expires_at: float
+    client_id: str
+
+
+def seal(consent: ConsentState, key: Key) -> str:
     """The cookie value: the payload and its HMAC-SHA256, both base64url, "payload.mac".
 
     Raises: ConfigurationError when it would be longer than browsers keep a cookie."""
@@ -59,7 +81,7 @@ def seal(consent: ConsentState, key: bytes) -> str:
     return value
 
 
-def unseal(value: str | None, key: bytes, *, now: float, client_id: str) -> ConsentState:
+def unseal(value: str | None, key: Key, *, now: float, client_id: str) -> ConsentState:
     """The consent a cookie carries, if its signature holds, it has not expired and it was
     made for this client.
 
@@ -95,10 +117,41 @@ def unseal(value: str | None, key: bytes, *, now: float, client_id: str) -> Cons
     return consent
 
 
-def derive_verifier(key: bytes, state: str) -> str:
-    """The PKCE code verifier of the attempt named by `state` (43 characters, RFC 7636)."""
-    digest = hmac.new(key, _VERIFIER + state.encode(), hashlib.sha256).digest()
-    return _b64(digest)
+def derive_verifier(key: Key, state: str) -> Secret:
+    """The PKCE code verifier of the attempt named by `state` (43 characters, RFC 7636),
+    in a `Secret` so no frame local or repr shows it."""
+    return Secret(_b64(hmac.new(_raw(key), _VERIFIER + state.encode(), hashlib.sha256).digest()))
+
+
+def seal_done(done: DoneState, key: Key) -> str:
+    """The "done" marker's cookie value, signed like the consent cookie (another label)."""
+    body = _b64(json.dumps(dataclasses.asdict(done), separators=(",", ":")).encode())
+    return f"{body}.{_mac(key, body, _DONE_SIGNING)}"
+
+
+def unseal_done(value: str | None, key: Key, *, now: float, client_id: str) -> DoneState | None:
+    """The marker a cookie carries, or None if there is none, or it is forged, expired or
+    another client's."""
+    if not value or len(value) > MAX_COOKIE_LENGTH:
+        return None
+    body, _, mac = value.partition(".")
+    expected = _mac(key, body, _DONE_SIGNING).encode()
+    if not hmac.compare_digest(mac.encode("ascii", "replace"), expected):
+        return None
+    try:
+        data = json.loads(base64.urlsafe_b64decode(body + "=" * (-len(body) % 4)))
+        done = DoneState(**data)
+    except (ValueError, TypeError, binascii.Error, UnicodeDecodeError, RecursionError):
+        return None
+    if done.client_id != client_id or not isinstance(done.expires_at, (int, float)):
+        return None
+    return done if now < done.expires_at else None
+
+
+def grant_fingerprint(key: Key, refresh_token: str) -> str:
+    """A keyed fingerprint of a grant (its refresh token): equal for the same grant, and
+    telling nothing about the token without the key."""
+    return _b64(hmac.new(_raw(key), _GRANT + refresh_token.encode(), hashlib.sha256).digest()[:12])
 
 
 def _decoded(body: str) -> ConsentState | None:
@@ -124,8 +177,14 @@ def _decoded(body: str) -> ConsentState | None:
     return ConsentState(**data)
 
 
-def _mac(key: bytes, body: str) -> str:
-    return _b64(hmac.new(key, _SIGNING + body.encode("ascii", "replace"), hashlib.sha256).digest())
+def _mac(key: Key, body: str, label: bytes = _SIGNING) -> str:
+    return _b64(
+        hmac.new(_raw(key), label + body.encode("ascii", "replace"), hashlib.sha256).digest()
+    )
+
+
+def _raw(key: Key) -> bytes:
+    return key.value if isinstance(key, SecretBytes) else key
 
 
 def _b64(data: bytes) -> str:

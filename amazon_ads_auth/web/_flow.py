@@ -16,10 +16,10 @@ from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any, cast
 
 from .._auth.settings import require_number, require_text
-from .._errors import AdsAuthError, ConfigurationError, InvalidGrantError
+from .._errors import AdsAuthError, ConfigurationError
 from .._logins.records import Login, save_login
 from .._lwa.consent import DEFAULT_SCOPE, build_authorization_request, normalize_scope
-from .._redact import Secret
+from .._redact import Secret, SecretBytes
 from .._regions import Region
 from .._stores.base import LoginRecordStore, TokenStore
 from .._urls import require_secure_url
@@ -31,8 +31,12 @@ from ._checks import (
     secret_key_bytes,
     tenant_id,
 )
-from ._cookie import ConsentState, derive_verifier, seal, unseal
-from ._values import ConsentResult, ConsentStart, cookie_header
+from ._cookie import ConsentState, DoneState, derive_verifier, seal, unseal
+from ._done import completed_consent, done_marker
+from ._exchange import exchange_code as _exchange
+from ._owners import ProfileOwners
+from ._pages import plural
+from ._values import ANY_TENANT, AnyTenant, ConsentResult, ConsentStart, cookie_header
 
 if TYPE_CHECKING:  # loaded by the calls that use them: begin() needs no HTTP library
     from .._auth.adsauth import AdsAuth
@@ -68,8 +72,13 @@ class ConsentFlow:
         clock: Callable[[], float] | None = None,
     ) -> None:
         """Raises: ConfigurationError naming the first argument that is not usable."""
+        # Secrets first, wrapped and out of this frame's locals (no traceback carries them).
+        try:
+            self._client_secret = Secret(require_text("client_secret", client_secret, None))
+            self._key = SecretBytes(secret_key_bytes(secret_key))
+        finally:
+            del client_secret, secret_key
         self.client_id = require_text("client_id", client_id, None, header=True)
-        self._client_secret = Secret(require_text("client_secret", client_secret, None))
         if not isinstance(store, LoginRecordStore):
             raise ConfigurationError(
                 f"store must keep login records beside grants (MemoryTokenStore, "
@@ -83,7 +92,6 @@ class ConsentFlow:
                 f"an Allowed Return URL of the client, got {redirect_uri!r}"
             )
         self.redirect_uri = require_secure_url(redirect_uri, "redirect_uri")
-        self._key = secret_key_bytes(secret_key)
         self.region = Region.parse(region)
         self.scope = normalize_scope(scope)
         self.cookie_name = checked_cookie_name(cookie_name)
@@ -97,11 +105,15 @@ class ConsentFlow:
         )
         self._api_url = api_url and require_secure_url(api_url, "api_url").rstrip("/")
         self._clock = clock or time.time
+        # Which tenants' records list a profile: auth() refuses another tenant's at once.
+        self._owners = ProfileOwners(self.store, self.client_id)
 
     def __repr__(self) -> str:
+        # getattr: an error tracker may show a flow whose __init__ raised half-way.
+        region = getattr(getattr(self, "region", None), "value", None)
         return (
-            f"ConsentFlow(client_id={self.client_id!r}, redirect_uri={self.redirect_uri!r}, "
-            f"region={self.region.value!r})"
+            f"ConsentFlow(client_id={getattr(self, 'client_id', None)!r}, "
+            f"redirect_uri={getattr(self, 'redirect_uri', None)!r}, region={region!r})"
         )
 
     def begin(
@@ -119,26 +131,27 @@ class ConsentFlow:
         or an empty scope."""
         tenant = tenant_id(tenant)
         chosen = self.region if region is None else Region.parse(region)
+        scope_text = self.scope if scope is None else normalize_scope(scope)
         state = secrets.token_urlsafe(24)
-        request = build_authorization_request(
+        url = build_authorization_request(  # the verifier made inside: no frame keeps it
             self._authorization_url or chosen.authorization_url,
             self.client_id,
             self.redirect_uri,
-            self.scope if scope is None else scope,
+            scope_text,
             state=state,
-            code_verifier=derive_verifier(self._key, state),
-        )
+            code_verifier=derive_verifier(self._key, state).value,
+        ).url
         consent = ConsentState(
             state=state,
             tenant=tenant,
             region=chosen.value,
-            scope=request.scope,
+            scope=scope_text,
             return_to=safe_return_to(return_to),
             expires_at=self._clock() + self.cookie_max_age,
             client_id=self.client_id,
         )
         return ConsentStart(
-            url=request.url,
+            url=url,
             cookie_name=self.cookie_name,
             cookie_value=seal(consent, self._key),
             cookie_max_age=self.cookie_max_age,
@@ -148,20 +161,22 @@ class ConsentFlow:
         )
 
     def complete(
-        self, callback_url: str, cookie_value: str | None, *, tenant: str | int | None = None
+        self, callback_url: str, cookie_value: str | None, *, tenant: str | int | AnyTenant
     ) -> ConsentResult:
         """Check the callback against the cookie, exchange the code, fetch the profiles and
-        save the grant with its login record under the tenant's store key. `tenant` is the
-        tenant signed in now: a consent started by another is refused. Nothing is saved
-        unless every check passed and the exchange succeeded.
+        save the grant with its login record under the tenant's store key. `tenant` (no
+        default) is the tenant signed in now: a consent started by another is refused.
+        `tenant=ANY_TENANT` skips that check, for an app with no sign-in at all (see
+        `ANY_TENANT` for the risk). Nothing is saved unless every check passed and the
+        exchange succeeded.
 
-        Raises: ConsentError (no, forged or expired cookie; another tenant),
-        StateMismatchError, AuthorizationDeniedError, InvalidGrantError (the code expired
-        or was used), TokenRequestError, TokenEndpointError, StoreError."""
+        Raises: ConfigurationError (an unusable tenant id; a URL with no code),
+        ConsentError (no, forged or expired cookie; another tenant), StateMismatchError,
+        AuthorizationDeniedError, InvalidGrantError (the code expired or was used),
+        TokenRequestError, TokenEndpointError, StoreError."""
+        signed_in = None if tenant is ANY_TENANT else tenant_id(tenant)
         consent = unseal(cookie_value, self._key, now=self._clock(), client_id=self.client_id)
-        if tenant is not None:
-            tenant = tenant_id(tenant)
-        code = check_callback(callback_url, consent, tenant)
+        code = check_callback(callback_url, consent, signed_in)
         from .._auth.adsauth import AdsAuth
 
         region = Region.parse(consent.region)
@@ -193,9 +208,12 @@ class ConsentFlow:
         finally:
             auth.close()
         logger.info(
-            "connected tenant %r: %d advertising profiles", consent.tenant, len(login.profiles)
+            "connected tenant %r: %s", consent.tenant, plural(len(login.profiles), "profile")
         )
-        return ConsentResult(login=login, tenant=consent.tenant, return_to=consent.return_to)
+        self._owners.remember(consent.tenant, login.key, [p.profile_id for p in login.profiles])
+        return ConsentResult(
+            login=login, tenant=consent.tenant, return_to=consent.return_to, state=consent.state
+        )
 
     def disconnect(self, tenant: str | int) -> bool:
         """Delete the tenant's grant and login record; True if there was one. (Amazon
@@ -214,7 +232,10 @@ class ConsentFlow:
     def auth(self, tenant: str | int, *, profile_id: int | str | None = None) -> AdsAuth:
         """The AdsAuth of a connected tenant (a view for `profile_id` if given).
 
-        Raises: NoTokenError when the tenant is not connected."""
+        Raises: NoTokenError when the tenant is not connected; ConfigurationError when the
+        tenant's grant has no such profile (the message names no other tenant, and a
+        profile known to be another tenant's costs no Ads API call)."""
+        self._owners.refuse_foreign(tenant_id(tenant), profile_id)
         from .._auth.adsauth import AdsAuth
 
         return AdsAuth.from_login(
@@ -239,6 +260,29 @@ class ConsentFlow:
         """A Set-Cookie value that removes the consent cookie (send it from the callback)."""
         return cookie_header(self.cookie_name, "", 0, self.secure_cookie)
 
+    @property
+    def done_cookie_name(self) -> str:
+        """The name of the "done" marker cookie: `cookie_name` + "_done"."""
+        return self.cookie_name + "_done"
+
+    def done_cookie_header(self, result: ConsentResult) -> str:
+        """A Set-Cookie value for the "done" marker of a completed consent (send it from
+        the callback with `clear_cookie_header()`; see `_done`). `completed()` reads it."""
+        expires_at = self._clock() + self.cookie_max_age
+        value = done_marker(result, self.store, self._key, expires_at, self.client_id)
+        return cookie_header(self.done_cookie_name, value, self.cookie_max_age, self.secure_cookie)
+
+    def completed(
+        self, done_cookie: str | None, tenant: str | int, callback_url: str | None = None
+    ) -> DoneState | None:
+        """The consent this browser completed, if its "done" marker is genuine and recent,
+        names `tenant` (signed in now) and `callback_url`'s `state` (if given), and the
+        tenant's grant is still the one it saved; else None (the page is "start again")."""
+        now, client_id = self._clock(), self.client_id
+        return completed_consent(
+            done_cookie, tenant_id(tenant), callback_url, self.store, self._key, now, client_id
+        )
+
     def _profiles(self, auth: AdsAuth, api_url: str, tenant: str) -> list[dict[str, Any]]:
         if not self._fetch_profiles:
             return []
@@ -254,20 +298,3 @@ class ConsentFlow:
                 exc,
             )
             return []
-
-
-def _exchange(auth: AdsAuth, code: str, redirect_uri: str, verifier: str) -> None:
-    failure: InvalidGrantError | None = None
-    try:
-        auth.fetch_token(code=code, redirect_uri=redirect_uri, code_verifier=verifier)
-    except InvalidGrantError as exc:
-        failure = InvalidGrantError(
-            "Amazon refused the authorization code: it expired or was already used "
-            "(codes live 5 minutes and work once); start again from Connect",
-            error=exc.error,
-            description=exc.description,
-            status_code=exc.status_code,
-            grant_type=exc.grant_type,
-        )
-    if failure is not None:
-        raise failure

@@ -20,6 +20,7 @@ if TYPE_CHECKING:
         AuthorizationDeniedError,
         ConfigurationError,
         ConsentError,
+        GrantExpiredError,
         InvalidClientError,
         InvalidGrantError,
         NoTokenError,
@@ -33,6 +34,17 @@ if TYPE_CHECKING:
     from ._logins.directory import LoginDirectory
     from ._logins.records import Login, Profile
     from ._lwa.consent import AuthorizationRequest
+    from ._ops.check import GrantCheck, GrantState, check_grants
+    from ._refresh.events import (
+        GrantChecked,
+        GrantConnected,
+        GrantDisconnected,
+        GrantExpiring,
+        RefreshFailed,
+        TokenExchanged,
+        TokenRefreshed,
+        add_event_listener,
+    )
     from ._regions import Region
     from ._stores.base import MemoryTokenStore, TokenStore
     from ._stores.callback import CallbackTokenStore
@@ -71,6 +83,18 @@ _WHERE = {
     "MemoryTokenStore": "_stores.base",
     "TokenStore": "_stores.base",
     "Token": "_token",
+    "GrantExpiredError": "_errors",
+    "check_grants": "_ops.check",
+    "GrantCheck": "_ops.check",
+    "GrantState": "_ops.check",
+    "TokenRefreshed": "_refresh.events",
+    "RefreshFailed": "_refresh.events",
+    "TokenExchanged": "_refresh.events",
+    "GrantConnected": "_refresh.events",
+    "GrantDisconnected": "_refresh.events",
+    "GrantExpiring": "_refresh.events",
+    "GrantChecked": "_refresh.events",
+    "add_event_listener": "_refresh.events",
 }
 
 __all__ = [
@@ -82,6 +106,13 @@ __all__ = [
     "ConfigurationError",
     "ConsentError",
     "FileTokenStore",
+    "GrantCheck",
+    "GrantChecked",
+    "GrantConnected",
+    "GrantDisconnected",
+    "GrantExpiredError",
+    "GrantExpiring",
+    "GrantState",
     "InvalidClientError",
     "InvalidGrantError",
     "KeyringTokenStore",
@@ -92,14 +123,19 @@ __all__ = [
     "Profile",
     "ProxyAuthenticationError",
     "RedisTokenStore",
+    "RefreshFailed",
     "Region",
     "StateMismatchError",
     "StoreError",
     "Token",
     "TokenEndpointError",
+    "TokenExchanged",
     "TokenFormatError",
+    "TokenRefreshed",
     "TokenRequestError",
     "TokenStore",
+    "add_event_listener",
+    "check_grants",
     "open_store",
 ]
 

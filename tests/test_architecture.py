@@ -84,9 +84,11 @@ LAYERS = {
     "_logins": 3,
     "_auth": 4,
     "integrations": 5,
+    "_ops": 5,
     "cli": 6,
     "web": 6,
     "mcp": 6,
+    "otel": 6,
     "testing": 7,
     "package": 8,  # amazon_ads_auth/__init__.py and __main__.py: the front doors
 }
@@ -127,8 +129,8 @@ def test_top_level_holds_only_the_ground_and_the_rooms() -> None:
     import pkgutil
 
     names = {m.name for m in pkgutil.iter_modules(amazon_ads_auth.__path__)}
-    rooms = {"_lwa", "_stores", "_refresh", "_logins", "_auth", "cli", "web", "testing"}
-    assert names - {"__main__", "integrations", "mcp"} == GROUND | rooms
+    rooms = {"_lwa", "_stores", "_refresh", "_logins", "_auth", "_ops", "cli", "web", "testing"}
+    assert names - {"__main__", "integrations", "mcp", "otel"} == GROUND | rooms
 
 
 def test_rooms_import_only_rooms_below_them() -> None:

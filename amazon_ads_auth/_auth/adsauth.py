@@ -19,6 +19,7 @@ from .._logins.migrate import settings_from_oauth2_session
 from .._lwa.consent import DEFAULT_SCOPE, AuthorizationRequest, build_authorization_request
 from .._lwa.messages import code_exchange_request
 from .._public import public
+from .._refresh.events import OnEvent
 from .._regions import Region
 from .._stores.base import TokenStore
 from .._token import Token
@@ -83,8 +84,12 @@ class AdsAuth(requests.auth.AuthBase, httpx.Auth, Httpx2Auth):
         sleep: Callable[[float], None] | None = None,
         on_new_token: Callable[[Token], None] | None = None,
         token_transport: httpx.BaseTransport | None = None,
+        on_event: OnEvent | None = None,
     ) -> None:
-        """Raises: ConfigurationError naming the first argument that is not usable."""
+        """`on_event` receives this grant's lifecycle events (TokenRefreshed,
+        RefreshFailed, GrantExpiring, ...) after the locks are released.
+
+        Raises: ConfigurationError naming the first argument that is not usable."""
         settings = AuthSettings.check(
             client_id,
             client_secret,
@@ -106,6 +111,7 @@ class AdsAuth(requests.auth.AuthBase, httpx.Auth, Httpx2Auth):
             sleep=sleep,
             on_new_token=on_new_token,
             token_transport=token_transport,
+            on_event=on_event,
         )
         self._settings = settings
         self.region = settings.region

@@ -23,6 +23,7 @@ from .._logins.records import (
 )
 from .._lwa.consent import DEFAULT_SCOPE
 from .api import api
+from .check import check
 from .consent import receive_code
 from .errors import explain, handle_errors
 from .loopback import CODE_LIFETIME
@@ -48,6 +49,7 @@ def main() -> None:
 
 
 main.add_command(api)
+main.add_command(check)
 
 
 # ----- login ---------------------------------------------------------------------------------

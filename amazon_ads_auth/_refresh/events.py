@@ -231,7 +231,7 @@ def refresh_expires_at(grant: object) -> datetime.datetime | None:
 
 def days_left(expires_at: datetime.datetime, now: float) -> int:
     """Whole days until `expires_at` (0 once it is today or past)."""
-    return max(0, math.floor((expires_at.timestamp() - now) / 86400))
+    return max(0, math.floor((expires_at.timestamp() - now + 0.001) / 86400))  # µs rounding
 
 
 class GrantEvents:

@@ -117,7 +117,9 @@ def check(
 
 
 def _rows(results: list[GrantCheck]) -> list[tuple[str, ...]]:
-    rows = [("STORE KEY", "CLIENT ID", "REGION", "STATE", "DAYS LEFT", "DETAIL")]
+    rows: list[tuple[str, ...]] = [
+        ("STORE KEY", "CLIENT ID", "REGION", "STATE", "DAYS LEFT", "DETAIL")
+    ]
     for r in results:
         days = "" if r.days_left is None else str(r.days_left)
         detail = "" if r.ok else r.detail

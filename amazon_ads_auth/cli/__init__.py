@@ -22,6 +22,7 @@ from .._logins.records import (
     shorten,
 )
 from .._lwa.consent import DEFAULT_SCOPE
+from .._refresh.events import GrantConnected, GrantDisconnected, deliver
 from .api import api
 from .check import check
 from .consent import receive_code
@@ -119,6 +120,7 @@ def login(
             demo=target.emulator is not None,
         ).with_profiles(fetch_profiles(auth, api_url))
         recorded = save_login(target.store(), record)
+        deliver(GrantConnected(record.key, record.region, "cli", len(record.profiles)), None)
         click.echo(
             f"Logged in: {record.label()} stored in {target.where}; refresh token ends in "
             f"{last4(token.refresh_token)}"
@@ -245,6 +247,7 @@ def logout(yes: bool, **options: Any) -> None:
             click.confirm(f"Delete the grant {key} from {target.where}?", abort=True, err=True)
         with store.lock(key):
             store.delete(key)
+        deliver(GrantDisconnected(key, "cli"), None)  # to add_event_listener listeners
         click.echo(f"Deleted the grant {key}.")
 
 

@@ -9,6 +9,7 @@ them. The Starlette and Flask adapters are thin layers over these two calls.
 
 from __future__ import annotations
 
+import datetime
 import logging
 import secrets
 import time
@@ -20,6 +21,14 @@ from .._errors import AdsAuthError, ConfigurationError, InvalidGrantError
 from .._logins.records import Login, save_login
 from .._lwa.consent import DEFAULT_SCOPE, build_authorization_request, normalize_scope
 from .._redact import Secret
+from .._refresh.events import (
+    EXPIRING_WITHIN,
+    GrantConnected,
+    GrantDisconnected,
+    OnEvent,
+    check_on_event,
+    deliver,
+)
 from .._regions import Region
 from .._stores.base import LoginRecordStore, TokenStore
 from .._urls import require_secure_url
@@ -32,6 +41,7 @@ from ._checks import (
     tenant_id,
 )
 from ._cookie import ConsentState, derive_verifier, seal, unseal
+from ._expiring import ExpiringTenant, expiring_tenants
 from ._values import ConsentResult, ConsentStart, cookie_header
 
 if TYPE_CHECKING:  # loaded by the calls that use them: begin() needs no HTTP library
@@ -66,8 +76,11 @@ class ConsentFlow:
         authorization_url: str | None = None,
         api_url: str | None = None,
         clock: Callable[[], float] | None = None,
+        on_event: OnEvent | None = None,
     ) -> None:
-        """Raises: ConfigurationError naming the first argument that is not usable."""
+        """`on_event` hears GrantConnected, GrantDisconnected and the code exchanges.
+
+        Raises: ConfigurationError naming the first argument that is not usable."""
         self.client_id = require_text("client_id", client_id, None, header=True)
         self._client_secret = Secret(require_text("client_secret", client_secret, None))
         if not isinstance(store, LoginRecordStore):
@@ -97,6 +110,7 @@ class ConsentFlow:
         )
         self._api_url = api_url and require_secure_url(api_url, "api_url").rstrip("/")
         self._clock = clock or time.time
+        self._on_event = check_on_event(on_event)
 
     def __repr__(self) -> str:
         return (
@@ -175,6 +189,7 @@ class ConsentFlow:
             token_url=self._token_url,
             authorization_url=self._authorization_url,
             api_hosts=[api_url] if self._api_url else None,
+            on_event=self._on_event,
         )
         try:
             _exchange(auth, code, self.redirect_uri, derive_verifier(self._key, consent.state))
@@ -195,6 +210,8 @@ class ConsentFlow:
         logger.info(
             "connected tenant %r: %d advertising profiles", consent.tenant, len(login.profiles)
         )
+        event = GrantConnected(login.key, region.value, "web", len(login.profiles))
+        deliver(event, self._on_event)
         return ConsentResult(login=login, tenant=consent.tenant, return_to=consent.return_to)
 
     def disconnect(self, tenant: str | int) -> bool:
@@ -209,7 +226,15 @@ class ConsentFlow:
             self.store.delete(key)
         if existed:
             logger.info("disconnected tenant %r", tenant)
+            deliver(GrantDisconnected(key, "web"), self._on_event)
         return existed
+
+    def expiring(self, within: datetime.timedelta = EXPIRING_WITHIN) -> list[ExpiringTenant]:
+        """The tenants whose consent ends within `within` (or has ended), soonest first,
+        with the days left: ask them to reconnect (`begin(tenant)` again re-consents).
+
+        Raises: ConfigurationError when the store cannot list its grants; StoreError."""
+        return expiring_tenants(self.store, self.client_id, within, self._clock())
 
     def auth(self, tenant: str | int, *, profile_id: int | str | None = None) -> AdsAuth:
         """The AdsAuth of a connected tenant (a view for `profile_id` if given).

@@ -80,10 +80,9 @@ class Instrumentation:
         *,
         include_keys: bool = False,
     ) -> None:
-        from .. import __version__
-
-        meter = metrics.get_meter(INSTRUMENTATION_NAME, __version__, meter_provider)
-        self._tracer = trace.get_tracer(INSTRUMENTATION_NAME, __version__, tracer_provider)
+        version = _version()
+        meter = metrics.get_meter(INSTRUMENTATION_NAME, version, meter_provider)
+        self._tracer = trace.get_tracer(INSTRUMENTATION_NAME, version, tracer_provider)
         self._include_keys = include_keys
         self._requests = meter.create_counter(
             TOKEN_REQUESTS, unit="{request}", description="Token requests to Login with Amazon"
@@ -177,6 +176,15 @@ class Instrumentation:
             metrics.Observation(states.count(state.value), {"state": state.value})
             for state in GrantState
         ]
+
+
+def _version() -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("amazon-ads-auth")
+    except PackageNotFoundError:
+        return "0"
 
 
 def instrument(

@@ -180,6 +180,35 @@ def test_every_transient_fault_is_unreachable_never_revoked(grants: Grants, faul
     assert emu.token_requests["refresh_token"] == 3 + 1
 
 
+@pytest.mark.parametrize("kind", [429, 500, "drop", "reset", "timeout"])
+def test_fail_refresh_by_name_is_unreachable(grants: Grants, kind: Any) -> None:
+    grants.emulator.fail_refresh(grants.add("flaky"), kind, times=2, seconds=0.3)
+    assert grants.check(max_retries=1, timeout=0.1)["flaky"].state == "unreachable"
+
+
+def test_progress_counts_on_a_terminal(monkeypatch: pytest.MonkeyPatch) -> None:
+    import importlib
+    import io
+
+    cli_check = importlib.import_module("amazon_ads_auth.cli.check")  # not the command
+
+    class Terminal(io.StringIO):
+        def isatty(self) -> bool:
+            return True
+
+    terminal = Terminal()
+    monkeypatch.setattr(cli_check.sys, "stderr", terminal)
+    show = cli_check._progress()
+    assert show is not None
+    for done in range(1, 22):
+        show(done, 21)
+    assert terminal.getvalue().endswith("\rchecked 21/21 grants\n")
+    small = Terminal()
+    monkeypatch.setattr(cli_check.sys, "stderr", small)
+    cli_check._progress()(3, 3)
+    assert small.getvalue() == ""  # 20 grants or fewer: no counter
+
+
 def test_a_fault_that_clears_within_the_retries_is_ok(grants: Grants) -> None:
     grants.emulator.fail_refresh(grants.add("flaky"), 503, times=2)
     assert grants.check(max_retries=3)["flaky"].state is GrantState.OK

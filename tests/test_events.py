@@ -59,6 +59,19 @@ def test_a_waited_refresh_is_one_event_with_key_region_and_duration(
     assert pickle.loads(pickle.dumps(event)) == event
 
 
+def test_an_async_refresh_is_one_event_too(make_auth: Callable[..., AdsAuth]) -> None:
+    import asyncio
+
+    events: list[object] = []
+    auth = make_auth(on_event=events.append)
+
+    async def many() -> None:
+        await asyncio.gather(*(auth.async_ensure_token() for _ in range(20)))
+
+    asyncio.run(many())
+    assert [type(e).__name__ for e in events] == ["TokenRefreshed"]
+
+
 def test_a_soft_refresh_says_so(
     make_auth: Callable[..., AdsAuth], emulator: Emulator, clock: FakeClock
 ) -> None:

@@ -56,17 +56,19 @@ class GrantFaultControls:
     def fail_refresh(
         self,
         refresh_token: str,
-        status: int = 503,
+        status: int | str = 503,
         *,
         times: int = 1,
         fault: Fault | None = None,
+        seconds: float = 30.0,
     ) -> None:
-        """The next `times` refreshes with `refresh_token` fail: with `status` (an Amazon
-        style error body; 429 carries Retry-After: 0), or with `fault` (e.g.
-        `Fault.drop_connection()`, `Fault.delay(seconds)` for a timeout). Other grants are
-        answered normally. Counted as token requests like any other."""
+        """The next `times` refreshes with `refresh_token` fail, other grants are answered
+        normally: with HTTP `status` (an Amazon-style error body; 429 carries Retry-After:
+        0), or `status` "drop" (the connection closes), "reset" (TCP reset), "timeout" (no
+        answer for `seconds`, longer than the client waits), or any `fault`. Counted as
+        token requests like any other."""
         if fault is None:
-            fault = Fault.rate_limited(0) if status == 429 else Fault.status_code(status)
+            fault = _fault_for(status, seconds)
         self._grant_faults.fail(refresh_token, fault, times)
 
     def expire_refresh_token(self, refresh_token: str) -> None:
@@ -74,3 +76,17 @@ class GrantFaultControls:
         invalid_grant from now on, exactly as a revoked one does on the wire (Amazon says
         nothing more; the client tells them apart by the expiry it recorded)."""
         self._grant_faults.expire(refresh_token)
+
+
+def _fault_for(status: int | str, seconds: float) -> Fault:
+    if status == "drop":
+        return Fault.drop_connection()
+    if status == "reset":
+        return Fault.reset_connection()
+    if status == "timeout":
+        return Fault.delay(seconds)
+    if isinstance(status, int) and not isinstance(status, bool) and 400 <= status <= 599:
+        return Fault.rate_limited(0) if status == 429 else Fault.status_code(status)
+    raise ValueError(
+        f"status must be an HTTP error status, 'drop', 'reset' or 'timeout': {status!r}"
+    )

@@ -121,7 +121,7 @@ def _rows(results: list[GrantCheck]) -> list[tuple[str, ...]]:
         ("STORE KEY", "CLIENT ID", "REGION", "STATE", "DAYS LEFT", "DETAIL")
     ]
     for r in results:
-        days = "" if r.days_left is None else str(r.days_left)
+        days = "unknown" if r.days_left is None else str(r.days_left)
         detail = "" if r.ok else r.detail
         rows.append((r.store_key, shorten(r.client_id), r.region, r.state.value, days, detail))
     return rows
@@ -132,7 +132,9 @@ def _summary(results: list[GrantCheck]) -> None:
     if bad:
         click.echo(f"{len(bad)} of {len(results)} grants need attention.", err=True)
     else:
-        click.echo(f"All {len(results)} grants are ok.", err=True)
+        click.echo(
+            "1 grant, ok." if len(results) == 1 else f"All {len(results)} grants are ok.", err=True
+        )
 
 
 def _progress() -> Any:

@@ -319,6 +319,17 @@ def test_events_of_a_check(grants: Grants) -> None:
     assert len([e for e in events if isinstance(e, TokenRefreshed)]) == 1
 
 
+def test_the_secret_from_the_environment_serves_its_client_only(
+    grants: Grants, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    grants.add("bare", secret=None)
+    monkeypatch.setenv("AMAZON_ADS_CLIENT_ID", grants.emulator.client_id)
+    monkeypatch.setenv("AMAZON_ADS_CLIENT_SECRET", SENTINEL_CLIENT_SECRET)
+    assert grants.check()["bare"].ok
+    monkeypatch.setenv("AMAZON_ADS_CLIENT_ID", "amzn1.application-oa2-client.another")
+    assert grants.check()["bare"].state == "no secret"
+
+
 def test_bad_arguments_are_configuration_errors(grants: Grants) -> None:
     from amazon_ads_auth import ConfigurationError
 

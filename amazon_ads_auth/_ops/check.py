@@ -23,6 +23,7 @@ from __future__ import annotations
 import dataclasses
 import datetime
 import enum
+import os
 import time
 from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
@@ -164,7 +165,8 @@ def check_grants(
     """Classify every grant in `store` (default: AMAZON_ADS_TOKEN_STORE, else the CLI's),
     or those named by `store_key`, `tenant`, `profile_id`, `client_id`; sorted by key.
 
-    `client_secret` (with `client_id`) serves logins saved without one; `refresh=False`
+    `client_secret` (with `client_id`; else AMAZON_ADS_CLIENT_ID and _CLIENT_SECRET, which
+    do not narrow) serves that client's logins saved without one; `refresh=False`
     makes no token request for a grant whose stored token is still valid. `on_event`
     hears GrantChecked for each grant, GrantExpiring for each expiring one, and the
     TokenRefreshed / RefreshFailed of the check's refreshes (from its worker threads).
@@ -194,9 +196,8 @@ def check_grants(
         ),
         key=lambda x: (x.store_key, x.client_id),
     )
-    checker = _Checker(
-        store, client_id, client_secret, within, refresh, on_event, dict(auth_kwargs)
-    )
+    secret_of = (client_id, client_secret) if client_secret is not None else _env_client()
+    checker = _Checker(store, *secret_of, within, refresh, on_event, dict(auth_kwargs))
     results: list[GrantCheck] = []
     if wanted_key is None and profile is None and client_id is None:
         results.extend(checker.unreadable_entries())
@@ -208,6 +209,13 @@ def check_grants(
             if progress is not None:
                 progress(done, total)
     return results
+
+
+def _env_client() -> tuple[str | None, str | None]:
+    """AMAZON_ADS_CLIENT_ID and _CLIENT_SECRET, used together or not at all."""
+    client_id = os.environ.get("AMAZON_ADS_CLIENT_ID", "").strip() or None
+    secret = os.environ.get("AMAZON_ADS_CLIENT_SECRET", "").strip() or None
+    return (client_id, secret) if client_id and secret else (None, None)
 
 
 def all_ok(results: Iterable[GrantCheck]) -> bool:

@@ -19,6 +19,7 @@ from __future__ import annotations
 import argparse
 import html
 import os
+from datetime import timedelta
 from typing import Any
 
 import requests
@@ -27,7 +28,7 @@ from fastapi import FastAPI, Request
 from fastapi.responses import HTMLResponse, RedirectResponse
 
 from amazon_ads_auth import AdsAuthError, Login, LoginDirectory, MemoryTokenStore, open_store
-from amazon_ads_auth.web import ConsentFlow
+from amazon_ads_auth.web import ConsentFlow, ExpiringTenant
 from amazon_ads_auth.web.starlette import consent_routes
 
 TENANTS = ("acme", "globex")
@@ -63,6 +64,10 @@ def page(flow: ConsentFlow, tenant: str | None) -> str:
     """The home page: who is signed in, Connect, and every connected tenant."""
     switch = " ".join(f'<a href="/?tenant={t}">{t}</a>' for t in TENANTS)
     parts = [f"<h1>Connect Amazon Ads</h1><p>Sign in as: {switch}</p>"]
+    # Consent ends 365 days after it was given: each tenant's days left, and a banner.
+    ending = {t.tenant: t for t in flow.expiring(within=timedelta(days=366))}
+    if tenant and tenant in ending and ending[tenant].days_left <= 30:
+        parts.append(reconnect_banner(ending[tenant]))
     if tenant:
         parts.append(
             f'<p id="signed-in">Signed in as <b>{html.escape(tenant)}</b></p>'
@@ -73,15 +78,30 @@ def page(flow: ConsentFlow, tenant: str | None) -> str:
     parts.append("<h2>Connected tenants</h2><ul id='tenants'>")
     with flow.directory() as directory:
         for login in directory:
-            parts.append(tenant_item(directory, login, login.store_key == tenant))
+            signed_in = login.store_key == tenant
+            parts.append(tenant_item(directory, login, signed_in, ending.get(login.store_key)))
     parts.append("</ul>")
     body = "\n".join(parts)
     head = '<meta charset="utf-8"><title>Connect Amazon Ads</title>'
     return f"<!doctype html>\n<html><head>{head}</head>\n<body>{body}</body></html>\n"
 
 
-def tenant_item(directory: LoginDirectory, login: Login, signed_in: bool) -> str:
-    """One tenant: its profiles as the Ads API lists them now, through its own AdsAuth."""
+def reconnect_banner(ending: ExpiringTenant) -> str:
+    """ "Reconnect your Amazon Ads account": the same Connect, before the consent ends."""
+    when = "has ended" if ending.expired else f"ends in {ending.days_left} days"
+    return (
+        f'<div id="reconnect" class="banner">Your Amazon Ads connection {when}. '
+        '<form action="/amazon-ads/connect" method="get" style="display:inline">'
+        '<input type="hidden" name="next" value="/">'
+        '<button type="submit">Reconnect</button></form></div>'
+    )
+
+
+def tenant_item(
+    directory: LoginDirectory, login: Login, signed_in: bool, ending: ExpiringTenant | None
+) -> str:
+    """One tenant: its profiles as the Ads API lists them now, through its own AdsAuth,
+    and the days left of its consent (unknown for grants older than the expiry rule)."""
     name = html.escape(login.store_key)
     try:
         answer = requests.get(
@@ -102,7 +122,9 @@ def tenant_item(directory: LoginDirectory, login: Login, signed_in: bool) -> str
         else ""
     )
     listed = f'<span id="profiles-{name}">{shown}</span>'
-    return f'<li id="tenant-{name}"><b>{name}</b>: {listed} {button}</li>'
+    days = "consent end unknown" if ending is None else f"consent ends in {ending.days_left} days"
+    state = f'<span id="consent-{name}">({days})</span>'
+    return f'<li id="tenant-{name}"><b>{name}</b>: {listed} {state} {button}</li>'
 
 
 def emulator_flow(app_url: str) -> ConsentFlow:

@@ -39,7 +39,7 @@ def _within(context: click.Context, parameter: click.Parameter, value: str) -> d
     return parse_within(value)
 
 
-@click.command(short_help="Check every stored grant: ok, expiring, revoked, unreachable...")
+@click.command(short_help="Check the health of every stored grant.")
 @store_options
 @click.option(
     "--client-secret",

@@ -382,6 +382,7 @@ def test_cli_check_usage_errors_exit_2(served: Any) -> None:
     assert served("--within", "soon").exit_code == 2
     assert served("--concurrency", "0").exit_code == 2
     assert served("--profile-id", "abc").exit_code == 2
+    assert served("--tenant", "acme", "--store-key", "acme").exit_code == 2
 
 
 def test_cli_within_accepts_days_weeks_hours(served: Any) -> None:

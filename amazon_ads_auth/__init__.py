@@ -22,15 +22,24 @@ __version__ = "0.1.0"
 # TYPE_CHECKING say the same for type checkers (`X as X` marks a re-export);
 # tests/test_exported_members.py keeps the two equal.
 _WHERE = {
+    "add_event_listener": "_refresh.events",
     "AdsAuth": "_auth.adsauth",
     "AdsAuthError": "_errors",
     "AuthorizationDeniedError": "_errors",
     "AuthorizationRequest": "_lwa.consent",
     "CallbackTokenStore": "_stores.callback",
-    "EncryptedTokenStore": "_stores.encrypted",
+    "check_grants": "_ops.check",
     "ConfigurationError": "_errors",
     "ConsentError": "_errors",
+    "EncryptedTokenStore": "_stores.encrypted",
     "FileTokenStore": "_stores.file",
+    "GrantCheck": "_ops.check",
+    "GrantChecked": "_refresh.events",
+    "GrantConnected": "_refresh.events",
+    "GrantDisconnected": "_refresh.events",
+    "GrantExpiredError": "_errors",
+    "GrantExpiring": "_refresh.events",
+    "GrantState": "_ops.check",
     "InvalidClientError": "_errors",
     "InvalidGrantError": "_errors",
     "KeyringTokenStore": "_stores.keyring",
@@ -40,21 +49,24 @@ _WHERE = {
     "LoginRecordStore": "_stores.base",
     "MemoryTokenStore": "_stores.base",
     "NoTokenError": "_errors",
+    "open_store": "_stores.url",
     "Profile": "_logins.records",
     "ProxyAuthenticationError": "_errors",
     "RecordListingStore": "_stores.base",
     "RedisTokenStore": "_stores.redis",
-    "SQLTokenStore": "_stores.sql",
+    "RefreshFailed": "_refresh.events",
     "Region": "_regions",
+    "SQLTokenStore": "_stores.sql",
     "StateMismatchError": "_errors",
     "StoreError": "_errors",
     "Token": "_token",
     "TokenEndpointError": "_errors",
+    "TokenExchanged": "_refresh.events",
     "TokenFormatError": "_errors",
+    "TokenRefreshed": "_refresh.events",
     "TokenRequestError": "_errors",
     "TokenStore": "_stores.base",
     "TryLockStore": "_stores.base",
-    "open_store": "_stores.url",
 }
 
 if TYPE_CHECKING:
@@ -66,6 +78,7 @@ if TYPE_CHECKING:
     from ._errors import AuthorizationDeniedError as AuthorizationDeniedError
     from ._errors import ConfigurationError as ConfigurationError
     from ._errors import ConsentError as ConsentError
+    from ._errors import GrantExpiredError as GrantExpiredError
     from ._errors import InvalidClientError as InvalidClientError
     from ._errors import InvalidGrantError as InvalidGrantError
     from ._errors import NoTokenError as NoTokenError
@@ -79,6 +92,17 @@ if TYPE_CHECKING:
     from ._logins.records import Login as Login
     from ._logins.records import Profile as Profile
     from ._lwa.consent import AuthorizationRequest as AuthorizationRequest
+    from ._ops.check import GrantCheck as GrantCheck
+    from ._ops.check import GrantState as GrantState
+    from ._ops.check import check_grants as check_grants
+    from ._refresh.events import GrantChecked as GrantChecked
+    from ._refresh.events import GrantConnected as GrantConnected
+    from ._refresh.events import GrantDisconnected as GrantDisconnected
+    from ._refresh.events import GrantExpiring as GrantExpiring
+    from ._refresh.events import RefreshFailed as RefreshFailed
+    from ._refresh.events import TokenExchanged as TokenExchanged
+    from ._refresh.events import TokenRefreshed as TokenRefreshed
+    from ._refresh.events import add_event_listener as add_event_listener
     from ._regions import Region as Region
     from ._stores.base import ListableStore as ListableStore
     from ._stores.base import LoginRecordStore as LoginRecordStore

@@ -82,6 +82,11 @@ class InvalidGrantError(TokenRequestError):
     """The code expired or was used, or the refresh token was revoked: log in again."""
 
 
+class GrantExpiredError(InvalidGrantError):
+    """invalid_grant at or after the refresh token's known expiry: the advertiser's consent
+    expired (365 days after it was given). Ask them to connect again; never retried."""
+
+
 class InvalidClientError(TokenRequestError):
     """Client authentication failed: the client id or secret is wrong (or was rotated)."""
 

@@ -21,6 +21,7 @@ from __future__ import annotations
 import argparse
 import html
 import os
+from datetime import timedelta
 
 try:
     import uvicorn
@@ -36,7 +37,7 @@ except ImportError as missing:  # say which extra to install, not a traceback
 import requests
 
 from amazon_ads_auth import AdsAuthError, Login, LoginDirectory, MemoryTokenStore, open_store
-from amazon_ads_auth.web import ConsentFlow
+from amazon_ads_auth.web import ConsentFlow, ExpiringTenant
 from amazon_ads_auth.web.starlette import consent_routes
 
 TENANTS = ("acme", "globex")
@@ -94,6 +95,8 @@ def make_app(flow: ConsentFlow) -> Starlette:
 
 def page(flow: ConsentFlow, tenant: str | None) -> str:
     """The home page: who is signed in, their Connect or Disconnect, and every tenant."""
+    # Consent ends 365 days after it was given: each tenant's days left, and a banner.
+    ending = {t.tenant: t for t in flow.expiring(within=timedelta(days=366))}
     with flow.directory() as directory:
         logins = {login.store_key: login for login in directory}
         if tenant:
@@ -117,6 +120,8 @@ def page(flow: ConsentFlow, tenant: str | None) -> str:
                 "campaigns. You choose the account on Amazon's page.</p>"
             )
             yours = f"<section><h2>Your Amazon Ads account</h2>{about}{action}</section>"
+            if tenant in logins and tenant in ending and ending[tenant].days_left <= 30:
+                yours = reconnect_banner(ending[tenant]) + yours
         else:
             links = " ".join(
                 f'<a class="button" id="sign-in-{t}" href="/?tenant={t}">Sign in as {t}</a>'
@@ -124,10 +129,10 @@ def page(flow: ConsentFlow, tenant: str | None) -> str:
             )
             who = "<span>Not signed in</span>"
             yours = f"<section><h2>Sign in</h2><p>{links}</p></section>"
-        rows = "".join(tenant_row(directory, t, logins.get(t)) for t in TENANTS)
+        rows = "".join(tenant_row(directory, t, logins.get(t), ending.get(t)) for t in TENANTS)
     table = (
         "<section><h2>Tenants</h2><table id='tenants'><tr><th>Tenant</th><th>State</th>"
-        f"<th>Advertising profiles</th></tr>{rows}</table></section>"
+        f"<th>Consent ends</th><th>Advertising profiles</th></tr>{rows}</table></section>"
     )
     head = (
         '<meta charset="utf-8"><meta name="viewport" content="width=device-width">'
@@ -137,18 +142,32 @@ def page(flow: ConsentFlow, tenant: str | None) -> str:
     return f'<!doctype html>\n<html lang="en"><head>{head}</head>\n<body>{body}</body></html>\n'
 
 
-def tenant_row(directory: LoginDirectory, tenant: str, login: Login | None) -> str:
-    """One tenant: its state, and its profiles as the Ads API lists them now, through its
-    own AdsAuth."""
+def reconnect_banner(ending: ExpiringTenant) -> str:
+    """The banner a tenant sees when its consent ends within 30 days, with Reconnect (the
+    same Connect route: a new consent replaces the grant)."""
+    when = "has ended" if ending.expired else f"ends in {ending.days_left} days"
+    return (
+        f'<div id="reconnect" class="banner">Your Amazon Ads connection {when}. '
+        '<a class="button" href="/amazon-ads/connect">Reconnect</a></div>'
+    )
+
+
+def tenant_row(
+    directory: LoginDirectory, tenant: str, login: Login | None, ending: ExpiringTenant | None
+) -> str:
+    """One tenant: its state with the days left of its consent (unknown for grants older
+    than the expiry rule), and its profiles as the Ads API lists them now, through its own
+    AdsAuth."""
     name = html.escape(tenant)
     if login is None:
-        state, shown = '<span class="state-not">Not connected</span>', ""
+        state, shown, days = '<span class="state-not">Not connected</span>', "", ""
     else:
         state = '<span class="state-connected">Connected</span>'
+        days = "unknown" if ending is None else f"in {ending.days_left} days"
         shown = live_profiles(directory, login)
     return (
         f'<tr id="tenant-{name}"><td>{name}</td><td id="state-{name}">{state}</td>'
-        f'<td id="profiles-{name}">{shown}</td></tr>'
+        f'<td id="consent-{name}">{days}</td><td id="profiles-{name}">{shown}</td></tr>'
     )
 
 

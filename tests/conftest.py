@@ -230,9 +230,16 @@ def secret_scanner(monkeypatch: pytest.MonkeyPatch) -> Iterator[SecretScanner]:
         return result
 
     monkeypatch.setattr(click.testing.CliRunner, "invoke", invoke)
+    # Every lifecycle event of the process (on_event's and listeners' alike), every field.
+    stop_events = amazon_ads_auth.add_event_listener(
+        lambda event: scanner.texts.append(
+            ("an event", f"{event!r} {sorted(dataclasses.asdict(event).items())!r}")
+        )
+    )
     try:
         yield scanner
     finally:
+        stop_events()
         root.removeHandler(scanner)
         root.setLevel(previous)
     scanner.check()

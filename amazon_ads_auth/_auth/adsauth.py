@@ -18,6 +18,7 @@ from .._logins.from_login import auth_of, env_settings, login_lookup
 from .._logins.migrate import settings_from_oauth2_session
 from .._lwa.consent import DEFAULT_SCOPE, AuthorizationRequest, build_authorization_request
 from .._lwa.messages import code_exchange_request
+from .._refresh.events import OnEvent
 from .._regions import Region
 from .._stores.base import TokenStore
 from .._token import Token
@@ -81,8 +82,12 @@ class AdsAuth(requests.auth.AuthBase, httpx.Auth):
         sleep: Callable[[float], None] | None = None,
         on_new_token: Callable[[Token], None] | None = None,
         token_transport: httpx.BaseTransport | None = None,
+        on_event: OnEvent | None = None,
     ) -> None:
-        """Raises: ConfigurationError naming the first argument that is not usable."""
+        """`on_event` receives this grant's lifecycle events (TokenRefreshed,
+        RefreshFailed, GrantExpiring, ...) after the locks are released.
+
+        Raises: ConfigurationError naming the first argument that is not usable."""
         # An httpx2.Auth too when httpx2 is installed: see _auth/compat.py.
         self.__class__ = httpx2_class(type(self))
         settings = AuthSettings.check(
@@ -106,6 +111,7 @@ class AdsAuth(requests.auth.AuthBase, httpx.Auth):
             sleep=sleep,
             on_new_token=on_new_token,
             token_transport=token_transport,
+            on_event=on_event,
         )
         self._settings = settings
         self.region = settings.region

@@ -18,6 +18,7 @@ from .._errors import ConfigurationError
 from .._limits import EXPECTED_TOKEN_LIFETIME
 from .._lwa.sender import RetryPolicy, TokenTransport
 from .._redact import Secret
+from .._refresh.events import GrantEvents, OnEvent, check_on_event
 from .._refresh.grant_io import GrantIO
 from .._refresh.manager import TokenManager
 from .._regions import ADS_API_HOSTS, Region
@@ -197,6 +198,7 @@ class AuthSettings:
     sleep: Callable[[float], None]
     on_new_token: Callable[[Token], None] | None
     token_transport: httpx.BaseTransport | None = None
+    on_event: OnEvent | None = None
 
     @classmethod
     def check(
@@ -222,6 +224,7 @@ class AuthSettings:
         sleep: Callable[[float], None] | None,
         on_new_token: Callable[[Token], None] | None,
         token_transport: httpx.BaseTransport | None = None,
+        on_event: OnEvent | None = None,
     ) -> AuthSettings:
         """Raises: ConfigurationError naming the first argument that is not usable."""
         client_id = require_text("client_id", client_id, "AMAZON_ADS_CLIENT_ID", header=True)
@@ -272,6 +275,7 @@ class AuthSettings:
             sleep=sleep or time.sleep,
             on_new_token=on_new_token,
             token_transport=token_transport,
+            on_event=check_on_event(on_event),
         )
 
     def token_manager(self) -> TokenManager:
@@ -283,11 +287,12 @@ class AuthSettings:
             sleep=self.sleep,
             http=self.token_transport,
         )
+        key = f"{self.client_id}/{self.store_key}"
         grant = GrantIO(
             client_id=self.client_id,
             client_secret=self.client_secret,
             store=self.store,
-            key=f"{self.client_id}/{self.store_key}",
+            key=key,
             token_url=self.token_url,
             transport=transport,
             on_new_token=self.on_new_token,
@@ -298,4 +303,5 @@ class AuthSettings:
             refresh_margin=self.refresh_margin,
             refresh_deadline=self.policy.deadline,
             clock=self.clock,
+            events=GrantEvents(key, self.region.value, self.on_event),
         )

@@ -9,6 +9,7 @@ import requests
 
 from .._auth.adsauth import AdsAuth
 from .._auth.settings import profile_text
+from .._refresh.events import OnEvent, check_on_event
 from .._stores.base import TokenStore
 from .records import Login
 from .resolve import Given, LoginLookup
@@ -33,8 +34,15 @@ class LoginDirectory(LoginLookup):
     """
 
     def __init__(
-        self, store: TokenStore | None = None, *, demo: bool = False, **overrides: Any
+        self,
+        store: TokenStore | None = None,
+        *,
+        demo: bool = False,
+        on_event: OnEvent | None = None,
+        **overrides: Any,
     ) -> None:
+        if on_event is not None:  # every AdsAuth made here reports to it (`_refresh.events`)
+            overrides["on_event"] = check_on_event(on_event)
         given = Given.from_arguments(overrides, env_names=_DIRECTORY_ENV)
         super().__init__(store, self._build, given, demo=demo)
         self._overrides = overrides

@@ -13,6 +13,9 @@ pool that is never shared cannot hand a forked child its parent's socket.
 from __future__ import annotations
 
 import dataclasses
+import functools
+import os
+import ssl
 import time
 import urllib.request
 from collections.abc import Iterable, Mapping
@@ -104,12 +107,20 @@ class _DeadlineBackend(httpcore.NetworkBackend):
         raise httpcore.ConnectError("unix sockets are not used for token requests")
 
 
+@functools.lru_cache(maxsize=4)
+def _ssl_context(cert_file: str | None, cert_dir: str | None) -> ssl.SSLContext:
+    """The verifying TLS context, made once per CA setting (SSL_CERT_FILE / _DIR, which
+    httpx reads): loading the CA bundle costs ~40 ms of CPU, paid per token request
+    otherwise (a `check` of 1,000 grants spent most of its time here)."""
+    return httpx.create_ssl_context()
+
+
 def _pool(url: str, backend: httpcore.NetworkBackend) -> httpcore.ConnectionPool:
     """A one-shot pool, through the environment's proxy (HTTPS_PROXY, NO_PROXY) if any;
     never through a proxy for loopback addresses."""
     parts = urlsplit(url)
     host = parts.hostname or ""
-    ssl_context = httpx.create_ssl_context()
+    ssl_context = _ssl_context(os.environ.get("SSL_CERT_FILE"), os.environ.get("SSL_CERT_DIR"))
     proxy = urllib.request.getproxies().get(parts.scheme)
     if proxy and not is_loopback(host) and not urllib.request.proxy_bypass(host):
         proxy_url, proxy_auth = split_proxy_credentials(proxy)

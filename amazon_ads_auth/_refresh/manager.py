@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from collections.abc import Callable
 
 from .._errors import InvalidGrantError, StoreError
@@ -28,6 +29,7 @@ from .._token import Token
 from . import decisions as decide
 from .background import BackgroundRefresher
 from .decisions import VALID, Need, RefreshChoice, TokenState
+from .events import GrantEvents
 from .grant_io import GrantIO, expiry
 from .held import HeldToken
 
@@ -45,8 +47,11 @@ class TokenManager:
         refresh_margin: float,
         refresh_deadline: float,
         clock: Callable[[], float],
+        events: GrantEvents | None = None,
     ) -> None:
         self._grant = grant
+        # Lifecycle events (`_refresh.events`): collected under the locks, delivered after.
+        self.events = events if events is not None else GrantEvents(grant.key, "", None)
         self._key = grant.key
         self._margin = refresh_margin
         self._deadline = refresh_deadline
@@ -55,7 +60,7 @@ class TokenManager:
         self._pending = None if refresh_token is None else Secret(refresh_token)
         self._unhelped = decide.Unhelped()
         self._background = BackgroundRefresher(
-            self._background_attempt, lambda: self.held.expires_at(), clock, self._key
+            self._background_soft, lambda: self.held.expires_at(), clock, self._key
         )
         self.held = HeldToken(refresh_margin, clock, self._background.start)
         self.fresh_header = self.held.fresh_header  # the hot path, one attribute away
@@ -120,7 +125,14 @@ class TokenManager:
 
     def save_new_grant(self, request: TokenHttpRequest) -> Token:
         """Exchange an authorization code and store the result as this key's grant."""
-        saved = self.seed(self._grant.exchange(request))
+        started = time.perf_counter()
+        try:
+            exchanged = self._grant.exchange(request)
+        except Exception as exc:
+            self.events.exchanged(time.perf_counter() - started, exc)
+            raise
+        self.events.exchanged(time.perf_counter() - started)
+        saved = self.seed(exchanged)
         logger.info("stored a new grant for key %r; %s", self._key, expiry(saved))
         return saved
 
@@ -149,6 +161,10 @@ class TokenManager:
     # ----- the waiting path (expired, a 401, refresh()) ------------------------------------
 
     def _wait(self, need: Need) -> Token:
+        with self.events.collecting(soft=False):  # delivered once the locks are released
+            return self._wait_locked(need)
+
+    def _wait_locked(self, need: Need) -> Token:
         with self._lock, deadline_scope(self._deadline):
             held = self.held.usable(need)
             if held is not None:
@@ -159,6 +175,7 @@ class TokenManager:
             try:
                 with self._grant.lock():
                     stored = self._grant.load()
+                    self.events.notice(stored, self._clock())
                     choice = self._choose(stored)
                     adopted = (
                         None if choice.source == "pending" else self._adopt_stored(stored, need)
@@ -232,7 +249,13 @@ class TokenManager:
         """One token request, saved before it is adopted (whoever sees the new token and
         exits knows the store has it); a save that fails keeps it in memory for later."""
         received_at = self._clock()
-        token = self._grant.refresh(refresh_token, retry=retry)
+        started = time.perf_counter()
+        try:
+            token = self._grant.refresh(refresh_token, retry=retry)
+        except Exception as exc:
+            self.events.refresh_failed(exc, time.perf_counter() - started)
+            raise
+        self.events.refreshed(time.perf_counter() - started)
         self._pending = None
         error = self._grant.save(token)
         self.held.adopt_refreshed(token, received_at)
@@ -259,6 +282,10 @@ class TokenManager:
 
     # ----- the background path (inside the margin) -----------------------------------------
 
+    def _background_soft(self) -> None:
+        with self.events.collecting(soft=True):  # delivered once the locks are released
+            self._background_attempt()
+
     def _background_attempt(self) -> None:
         """One refresh attempt, in the runner's worker thread; raises what failed."""
         with self._lock, deadline_scope(self._deadline):
@@ -274,6 +301,7 @@ class TokenManager:
                     self._background.busy(held.expires_at)  # another process is refreshing
                     return
                 stored = self._grant.load()
+                self.events.notice(stored, self._clock())
                 if self._adopt_if_newer(stored):
                     return
                 if unsaved is not None and state is TokenState.FRESH:

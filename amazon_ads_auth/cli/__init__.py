@@ -24,7 +24,9 @@ from .._logins.records import (
     shorten,
 )
 from .._lwa.consent import DEFAULT_SCOPE
+from .._refresh.events import GrantConnected, GrantDisconnected, deliver
 from .api import api
+from .check import check
 from .consent import receive_code
 from .errors import explain, handle_errors
 from .loopback import CODE_LIFETIME, RedirectListener, loopback_port
@@ -56,6 +58,7 @@ def main() -> None:
 main.add_command(api)
 main.add_command(store)
 main.add_command(mcp)
+main.add_command(check)
 
 
 # ----- login ---------------------------------------------------------------------------------
@@ -135,6 +138,7 @@ def login(
             demo=target.emulator is not None,
         ).with_profiles(fetch_profiles(auth, api_url))
         recorded = save_login(target.store(), record)
+        deliver(GrantConnected(record.key, record.region, "cli", len(record.profiles)), None)
         click.echo(
             f"Logged in: {record.label()} stored in {target.where}; refresh token ends in "
             f"{last4(token.refresh_token)}"
@@ -268,6 +272,7 @@ def logout(yes: bool, **options: Any) -> None:
             click.confirm(f"Delete the grant {key} from {target.where}?", abort=True, err=True)
         with store.lock(key):
             store.delete(key)
+        deliver(GrantDisconnected(key, "cli"), None)  # to add_event_listener listeners
         click.echo(f"Deleted the grant {key}.")
 
 

@@ -28,6 +28,7 @@ from ._accounts import Accounts
 from ._ads_model import AdsModel, demo_profile
 from ._clock import FakeClock
 from ._faults import GateControls, TokenGate, answer_with_fault, replace_fields
+from ._grant_faults import GrantFaultControls, GrantFaults
 from ._lwa_model import LwaModel
 from ._routes import ApiRequest, RouteHandler, check_route
 from ._server import LoopbackServer
@@ -46,7 +47,7 @@ _IN_PROCESS_TOKEN = "https://api.amazon.com/auth/o2/token"
 _IN_PROCESS_CONSENT = "https://www.amazon.com/ap/oa"
 
 
-class Emulator(GateControls):
+class Emulator(GateControls, GrantFaultControls):
     """Login with Amazon and the Ads API: on a loopback port while started (a context
     manager), and in process through its transports at any time."""
 
@@ -76,6 +77,7 @@ class Emulator(GateControls):
         self._lwa = LwaModel(self, signing_key)
         self._ads = AdsModel(self, self._lwa.valid_access)
         self._gate = TokenGate()
+        self._grant_faults = GrantFaults()
         self._wanted_port = port
         self._server: LoopbackServer | None = None
         self._transport: Any = None  # the in-process httpx transport, once handed out
@@ -127,7 +129,7 @@ class Emulator(GateControls):
 
     def _token(self, request: Request) -> Answer:
         form = dict(parse_qsl(request.body.decode("utf-8", "replace")))
-        fault = self._gate.admit(form.get("grant_type", ""))
+        fault = self._gate.admit(form.get("grant_type", "")) or self._grant_faults.fault_for(form)
         if fault is not None:
             instead = answer_with_fault(fault, request.timeout)
             if instead is not None:

@@ -22,6 +22,7 @@ _WHERE = {
     "ConsentPage": "_values",
     "ConsentResult": "_values",
     "ConsentStart": "_values",
+    "ExpiringTenant": "_expiring",
     "connected_page": "_pages",
     "not_signed_in_page": "_pages",
     "page_for_error": "_pages",
@@ -30,6 +31,7 @@ _WHERE = {
 
 if TYPE_CHECKING:
     from .._errors import ConsentError as ConsentError
+    from ._expiring import ExpiringTenant as ExpiringTenant
     from ._flow import ConsentFlow as ConsentFlow
     from ._pages import connected_page as connected_page
     from ._pages import not_signed_in_page as not_signed_in_page

@@ -9,6 +9,7 @@ them. The Starlette and Flask adapters are thin layers over these two calls.
 
 from __future__ import annotations
 
+import datetime
 import logging
 import secrets
 import time
@@ -20,6 +21,14 @@ from .._errors import AdsAuthError, ConfigurationError
 from .._logins.records import Login, save_login
 from .._lwa.consent import DEFAULT_SCOPE, build_authorization_request, normalize_scope
 from .._redact import Secret, SecretBytes
+from .._refresh.events import (
+    EXPIRING_WITHIN,
+    GrantConnected,
+    GrantDisconnected,
+    OnEvent,
+    check_on_event,
+    deliver,
+)
 from .._regions import Region
 from .._stores.base import LoginRecordStore, TokenStore
 from .._urls import require_secure_url
@@ -34,6 +43,7 @@ from ._checks import (
 from ._cookie import ConsentState, DoneState, derive_verifier, seal, unseal
 from ._done import completed_consent, done_marker
 from ._exchange import exchange_code as _exchange
+from ._expiring import ExpiringTenant, expiring_tenants
 from ._owners import ProfileOwners
 from ._pages import plural
 from ._values import ANY_TENANT, AnyTenant, ConsentResult, ConsentStart, cookie_header
@@ -70,8 +80,11 @@ class ConsentFlow:
         authorization_url: str | None = None,
         api_url: str | None = None,
         clock: Callable[[], float] | None = None,
+        on_event: OnEvent | None = None,
     ) -> None:
-        """Raises: ConfigurationError naming the first argument that is not usable."""
+        """`on_event` hears GrantConnected, GrantDisconnected and the code exchanges.
+
+        Raises: ConfigurationError naming the first argument that is not usable."""
         # Secrets first, wrapped and out of this frame's locals (no traceback carries them).
         try:
             self._client_secret = Secret(require_text("client_secret", client_secret, None))
@@ -107,6 +120,7 @@ class ConsentFlow:
         self._clock = clock or time.time
         # Which tenants' records list a profile: auth() refuses another tenant's at once.
         self._owners = ProfileOwners(self.store, self.client_id)
+        self._on_event = check_on_event(on_event)
 
     def __repr__(self) -> str:
         # getattr: an error tracker may show a flow whose __init__ raised half-way.
@@ -190,6 +204,7 @@ class ConsentFlow:
             token_url=self._token_url,
             authorization_url=self._authorization_url,
             api_hosts=[api_url] if self._api_url else None,
+            on_event=self._on_event,
         )
         try:
             _exchange(auth, code, self.redirect_uri, derive_verifier(self._key, consent.state))
@@ -211,6 +226,8 @@ class ConsentFlow:
             "connected tenant %r: %s", consent.tenant, plural(len(login.profiles), "profile")
         )
         self._owners.remember(consent.tenant, login.key, [p.profile_id for p in login.profiles])
+        event = GrantConnected(login.key, region.value, "web", len(login.profiles))
+        deliver(event, self._on_event)
         return ConsentResult(
             login=login, tenant=consent.tenant, return_to=consent.return_to, state=consent.state
         )
@@ -227,7 +244,15 @@ class ConsentFlow:
             self.store.delete(key)
         if existed:
             logger.info("disconnected tenant %r", tenant)
+            deliver(GrantDisconnected(key, "web"), self._on_event)
         return existed
+
+    def expiring(self, within: datetime.timedelta = EXPIRING_WITHIN) -> list[ExpiringTenant]:
+        """The tenants whose consent ends within `within` (or has ended), soonest first,
+        with the days left: ask them to reconnect (`begin(tenant)` again re-consents).
+
+        Raises: ConfigurationError when the store cannot list its grants; StoreError."""
+        return expiring_tenants(self.store, self.client_id, within, self._clock())
 
     def auth(self, tenant: str | int, *, profile_id: int | str | None = None) -> AdsAuth:
         """The AdsAuth of a connected tenant (a view for `profile_id` if given).

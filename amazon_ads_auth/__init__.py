@@ -20,6 +20,7 @@ if TYPE_CHECKING:
         AuthorizationDeniedError,
         ConfigurationError,
         ConsentError,
+        GrantExpiredError,
         InvalidClientError,
         InvalidGrantError,
         NoTokenError,
@@ -37,6 +38,7 @@ if TYPE_CHECKING:
     from ._stores.base import MemoryTokenStore, TokenStore
     from ._stores.callback import CallbackTokenStore
     from ._stores.file import FileTokenStore
+    from ._stores.grant import RefreshTokenPolicy
     from ._stores.keyring import KeyringTokenStore
     from ._stores.redis import RedisTokenStore
     from ._stores.url import open_store
@@ -53,6 +55,8 @@ _WHERE = {
     "ConfigurationError": "_errors",
     "InvalidClientError": "_errors",
     "InvalidGrantError": "_errors",
+    "GrantExpiredError": "_errors",
+    "RefreshTokenPolicy": "_stores.grant",
     "NoTokenError": "_errors",
     "ProxyAuthenticationError": "_errors",
     "StateMismatchError": "_errors",
@@ -82,6 +86,7 @@ __all__ = [
     "ConfigurationError",
     "ConsentError",
     "FileTokenStore",
+    "GrantExpiredError",
     "InvalidClientError",
     "InvalidGrantError",
     "KeyringTokenStore",
@@ -92,6 +97,7 @@ __all__ = [
     "Profile",
     "ProxyAuthenticationError",
     "RedisTokenStore",
+    "RefreshTokenPolicy",
     "Region",
     "StateMismatchError",
     "StoreError",

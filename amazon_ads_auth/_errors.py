@@ -93,6 +93,12 @@ class InvalidGrantError(TokenRequestError):
 
 
 @public
+class GrantExpiredError(InvalidGrantError):
+    """invalid_grant at or after the refresh token's expiry: the advertiser's consent expired
+    (365 days after it was given, by default): ask them to connect again. Never retried."""
+
+
+@public
 class InvalidClientError(TokenRequestError):
     """Client authentication failed: the client id or secret is wrong (or was rotated)."""
 

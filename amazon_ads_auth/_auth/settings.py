@@ -22,6 +22,7 @@ from .._refresh.grant_io import GrantIO
 from .._refresh.manager import TokenManager
 from .._regions import ADS_API_HOSTS, Region
 from .._stores.base import MemoryTokenStore, TokenStore
+from .._stores.keys import GrantKey
 from .._stores.url import open_store
 from .._token import Token
 from .._urls import HostScope, require_secure_url
@@ -287,10 +288,11 @@ class AuthSettings:
             client_id=self.client_id,
             client_secret=self.client_secret,
             store=self.store,
-            key=f"{self.client_id}/{self.store_key}",
+            key=str(GrantKey(self.client_id, self.store_key)),
             token_url=self.token_url,
             transport=transport,
             on_new_token=self.on_new_token,
+            clock=self.clock,
         )
         return TokenManager(
             grant,

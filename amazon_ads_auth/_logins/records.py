@@ -137,6 +137,7 @@ class Login:
     last_refresh_at: float | None = None
     last_refresh_error: str | None = None
     unreadable: str | None = dataclasses.field(default=None, compare=False)
+    profiles_known: bool = True
 
     @property
     def key(self) -> str:
@@ -191,8 +192,9 @@ class Login:
             "token_url": self.token_url,
             "authorization_url": self.authorization_url,
             "api_url": self.api_url,
-            "profiles": [dict(p.raw) for p in self.profiles],
+            "profiles": [dict(p.raw) for p in self.profiles] if self.profiles_known else None,
             "demo": self.demo,
+            "kind": self.namespace,
         }
         if self.client_secret:
             record["client_secret"] = self.client_secret
@@ -224,6 +226,7 @@ class Login:
         client_id, store_key = (parsed.client_id, parsed.store_key) if parsed else (key, "")
         if not record or record.get("format") != RECORD_FORMAT:
             return cls(client_id=client_id, store_key=store_key, recorded=False)
+        known = record.get("profiles") is not None or "profiles" not in record
         profiles = [
             profile
             for item in record.get("profiles") or []
@@ -245,10 +248,17 @@ class Login:
             profiles=tuple(profiles),
             client_secret=text("client_secret"),
             demo=record.get("demo") is True,
+            profiles_known=known,
         )
 
     def with_profiles(self, items: Sequence[Mapping[str, Any]]) -> Login:
-        return dataclasses.replace(self, profiles=tuple(Profile.from_api(i) for i in items))
+        profiles = tuple(Profile.from_api(i) for i in items)
+        return dataclasses.replace(self, profiles=profiles, profiles_known=True)
+
+    def without_profiles(self) -> Login:
+        """This login with its profiles unknown (the profile lookup failed or was skipped):
+        `amazon-ads-auth profiles --refresh` or `LoginDirectory.refresh_profiles` fetch them."""
+        return dataclasses.replace(self, profiles=(), profiles_known=False)
 
 
 def shorten(client_id: str) -> str:

@@ -12,6 +12,7 @@ from typing import Any, TypeVar
 
 import click
 
+from .._auth.connect import connect
 from .._errors import AdsAuthError
 from .._logins.profiles import fetch_profiles
 from .._logins.records import (
@@ -22,6 +23,10 @@ from .._logins.records import (
     shorten,
 )
 from .._lwa.consent import DEFAULT_SCOPE
+from .._redact import printable
+from .._stores.base import LoginRecordStore
+from .._stores.grant import GrantRecordStore
+from .._stores.keys import GrantKey
 from .api import api
 from .consent import receive_code
 from .errors import explain, handle_errors
@@ -92,6 +97,7 @@ def login(
 ) -> None:
     """Consent, code exchange and profile lookup in one go; stores the login."""
     with target_from(options) as target:
+        GrantKey.login("-", target.store_key)  # a CLI store key never reaches a web tenant
         auth = target.login_auth()
         request = auth.authorization_request(redirect_uri, scope=list(scopes), pkce=not no_pkce)
         code = receive_code(
@@ -100,9 +106,6 @@ def login(
             no_browser=no_browser,
             emulated=target.emulator is not None,
             wait_seconds=wait_seconds,
-        )
-        token = auth.fetch_token(
-            code=code, redirect_uri=redirect_uri, code_verifier=request.code_verifier
         )
         api_url = target.api_url or auth.region.api_url
         record = Login(
@@ -115,15 +118,38 @@ def login(
             api_url=api_url,
             client_secret=None if no_save_secret else target.client_secret,
             demo=target.emulator is not None,
-        ).with_profiles(fetch_profiles(auth, api_url))
-        recorded = save_login(target.store(), record)
+        )
+        settings = {
+            "client_id": auth.client_id,
+            "client_secret": target.client_secret or "",
+            **{k: v for k, v in target.overrides().items() if k != "client_secret"},
+        }
+        connected = connect(
+            settings,
+            lambda scratch: scratch.fetch_token(
+                code=code, redirect_uri=redirect_uri, code_verifier=request.code_verifier
+            ),
+            record,
+            target.store(),
+            api_url=api_url,
+        )
+        record = connected.login
+        recorded = isinstance(target.store(), (GrantRecordStore, LoginRecordStore))
         click.echo(
-            f"Logged in: {record.label()} stored in {target.where}; refresh token ends in "
-            f"{last4(token.refresh_token)}"
+            f"Logged in: {printable(record.label())} stored in {target.where}; refresh token "
+            f"ends in {last4(connected.token.refresh_token)}"
             + ("" if recorded else " (this store keeps no login record: pass --client-id later)"),
             err=True,
         )
-        print_profiles(profile_items(record.profiles), as_json=False)
+        if connected.profiles_error is not None:
+            click.echo(
+                f"Warning: the grant is saved, but its profiles could not be fetched "
+                f"({explain(connected.profiles_error)}): run `amazon-ads-auth profiles "
+                f"--refresh{_key_flag(record)}` to fetch them later.",
+                err=True,
+            )
+        else:
+            print_profiles(profile_items(record.profiles), as_json=False)
         if target.emulator is not None:
             set_demo_logged_out(False)
             click.echo("Demo login: try `amazon-ads-auth token --headers --emulator`.", err=True)
@@ -244,6 +270,15 @@ def logout(yes: bool, **options: Any) -> None:
         with store.lock(key):
             store.delete(key)
         click.echo(f"Deleted the grant {key}.")
+
+
+def _key_flag(login: Login) -> str:
+    """ " --store-key K" for a login that is not the default one."""
+    if login.store_key == DEFAULT_STORE_KEY:
+        return ""
+    import shlex
+
+    return f" --store-key {shlex.quote(printable(login.store_key))}"
 
 
 def _chosen_key(target: Target) -> str:

@@ -21,9 +21,10 @@ from typing import Any, TypeVar
 import click
 
 from .._auth.adsauth import AdsAuth
+from .._auth.connect import connect
 from .._auth.settings import is_profile_id
 from .._errors import AdsAuthError, ConfigurationError, NoTokenError
-from .._logins.records import DEFAULT_STORE_KEY, Login, load_logins, save_login
+from .._logins.records import DEFAULT_STORE_KEY, Login, load_logins
 from .._logins.resolve import Given, LoginLookup, api_base_url
 from .._redact import describe_store
 from .._regions import Region
@@ -237,15 +238,7 @@ class Target:
         """A command run with --emulator before any demo login: give it a demo grant."""
         assert self.emulator is not None
         client_id = self.client_id or self.emulator.client_id
-        auth = AdsAuth(
-            client_id,
-            self.emulator.client_secret,
-            self.emulator.issue_refresh_token(),
-            store=self.store(),
-            store_key=self.store_key or DEFAULT_STORE_KEY,
-            **{k: v for k, v in self.overrides().items() if k != "client_secret"},
-        )
-        auth.ensure_token()
+        refresh_token = self.emulator.issue_refresh_token()
         record = Login(
             client_id=client_id,
             store_key=self.store_key or DEFAULT_STORE_KEY,
@@ -253,8 +246,22 @@ class Target:
             api_url=self.emulator.api_url,
             client_secret=self.emulator.client_secret,
             demo=True,
+        ).with_profiles(self.emulator.profiles)
+        settings = {
+            "client_id": client_id,
+            "client_secret": self.emulator.client_secret,
+            "refresh_token": refresh_token,
+            **{k: v for k, v in self.overrides().items() if k != "client_secret"},
+        }
+        connect(  # one write: the demo grant, its record and its consent time
+            settings,
+            lambda auth: auth.ensure_token(),
+            record,
+            self.store(),
+            api_url=self.emulator.api_url,
+            fetch=False,
+            consented_at=self.emulator.clock(),
         )
-        save_login(self.store(), record.with_profiles(self.emulator.profiles))
 
     def _refuse_demo_only(self) -> None:
         """Plain commands never use demo logins; when the store holds demo logins and

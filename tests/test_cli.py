@@ -331,6 +331,7 @@ def test_status_shows_grants_without_secrets(emulator: Emulator, grant: pathlib.
     assert lines[0].split() == [
         "STORE",
         "KEY",
+        "KIND",
         "CLIENT",
         "ID",
         "REGION",
@@ -339,6 +340,13 @@ def test_status_shows_grants_without_secrets(emulator: Emulator, grant: pathlib.
         "REFRESH",
         "SECRET",
         "PROFILES",
+        "CONSENTED",
+        "REFRESH",
+        "TOKEN",
+        "EXPIRES",
+        "LAST",
+        "REFRESH",
+        "STATE",
     ]
     assert emulator.client_id[:32] in lines[1]
     assert "expires in" in lines[1]

@@ -325,10 +325,12 @@ def load_logins(store: TokenStore) -> list[Login]:
 
 def cannot_be_read(login: Login) -> StoreError:
     """The error for a chosen login whose grant cannot be read: what to run to remove it."""
-    flag = "--store-key " + shell_word(login.store_key)
+    if login.tenant is not None:
+        remedy = f"ConsentFlow.disconnect({printable(login.tenant)!r}) removes it"
+    else:
+        remedy = f"`amazon-ads-auth logout --store-key {shell_word(login.store_key)}` removes it"
     return StoreError(
-        f"the login {printable(login.store_key)!r} cannot be read ({login.unreadable}): "
-        f"`amazon-ads-auth logout {flag}` removes it"
+        f"the login {printable(login.store_key)!r} cannot be read ({login.unreadable}): {remedy}"
     )
 
 

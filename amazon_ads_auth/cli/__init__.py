@@ -6,18 +6,22 @@ Exit codes: 0 ok, 1 a user-fixable error (one line, with a hint), 2 usage.
 
 from __future__ import annotations
 
+import dataclasses
 import json
+import sys
+import time
 from collections.abc import Callable
 from typing import Any, TypeVar
 
 import click
 
 from .._auth.connect import connect
-from .._errors import AdsAuthError
+from .._errors import AdsAuthError, StoreError
 from .._logins.profiles import fetch_profiles
 from .._logins.records import (
     DEFAULT_STORE_KEY,
     Login,
+    cannot_be_read,
     choose,
     save_login,
     shorten,
@@ -27,17 +31,24 @@ from .._redact import printable
 from .._stores.base import LoginRecordStore
 from .._stores.grant import GrantRecordStore
 from .._stores.keys import GrantKey
+from .._token import Token
 from .api import api
 from .consent import receive_code
 from .errors import explain, handle_errors
 from .loopback import CODE_LIFETIME
 from .output import (
     expiry,
+    in_days,
     last4,
+    last_refresh_text,
+    login_fields,
+    parse_within,
     print_profiles,
     print_table,
     profile_items,
+    state_text,
     token_fields,
+    utc_text,
 )
 from .sandbox import serve_emulator, set_demo_logged_out
 from .target import Target, common_options, profile_option, store_options, target_from
@@ -197,53 +208,149 @@ def profiles(as_json: bool, refresh: bool, **options: Any) -> None:
 # ----- status, logout ----------------------------------------------------------------------------
 
 
-@main.command(short_help="Show every stored login and its token.")
+@main.command(short_help="Show every stored login, its token and its consent.")
 @store_options
+@click.option("--json", "as_json", is_flag=True, help="One JSON object per grant (no secrets).")
+@click.option(
+    "--expiring-within",
+    "within",
+    metavar="DURATION",
+    help="Only grants whose refresh token expires within DURATION (30d, 12h, 2w); exit 1 "
+    "when there is any.",
+)
 @handle_errors
-def status(**options: Any) -> None:
-    """Every stored login: key, client, region, expiry, refresh token (last 4), secret."""
+def status(as_json: bool, within: str | None, **options: Any) -> None:
+    """Every stored login, sorted by key: client, region, access token, consent date,
+    refresh-token expiry, last refresh and state (ok, revoked, expired, expiring in N days,
+    unreadable)."""
+    window = parse_within(within) if within is not None else None
     with target_from(options) as target:
         store = target.store()
-        rows = [
-            ("STORE KEY", "CLIENT ID", "REGION", "ACCESS TOKEN", "REFRESH", "SECRET", "PROFILES")
-        ]
+        now = time.time()
+        warn = window if window is not None else EXPIRING_SOON
+        shown: list[tuple[Login, Token | None]] = []
         for login in target.logins():
             if target.client_id and login.client_id != target.client_id:
                 continue
-            try:
-                stored = store.load(login.key)
-            except AdsAuthError as exc:  # one bad grant must not hide the others
-                rows.append(
-                    (
-                        login.store_key,
-                        shorten(login.client_id),
-                        "?",
-                        "unreadable",
-                        explain(exc),
-                        "",
-                        "",
-                    )
-                )
+            stored: Token | None = None
+            if login.unreadable is None:
+                try:
+                    stored = store.load(login.key)
+                except AdsAuthError as exc:  # one bad grant must not hide the others
+                    login = dataclasses.replace(login, unreadable=explain(exc))
+                else:
+                    if stored is None:
+                        continue
+            if window is not None and not _expires_within(login, now, window):
                 continue
-            if stored is None:
-                continue
+            shown.append((login, stored))
+        problems: list[str] = [] if window is not None else _problems(store)
+        if as_json:
+            objects = [login_fields(x, t, now, warn) for x, t in shown]
+            objects += [
+                {"store_key": None, "state": "unreadable", "unreadable": printable(p)}
+                for p in problems
+            ]
+            click.echo(json.dumps(objects, indent=2))
+        elif not shown and not problems:
+            if window is not None:
+                click.echo(f"No grant in {target.where} expires within {within}.")
+            else:
+                click.echo(f"No logins in {target.where}: run `amazon-ads-auth login`.")
+        else:
+            _status_table(shown, problems, now, warn)
+        if window is not None and shown:
+            sys.exit(1)
+
+
+EXPIRING_SOON = 30 * 86400.0  # `status` calls a grant "expiring" this long before its end
+
+
+def _expires_within(login: Login, now: float, window: float) -> bool:
+    if login.last_refresh == "expired":
+        return True
+    expires = login.refresh_expires_at
+    return expires is not None and expires - now <= window
+
+
+def _problems(store: Any) -> list[str]:
+    problems = getattr(store, "problems", None)
+    return list(problems()) if callable(problems) else []
+
+
+def _status_table(
+    shown: list[tuple[Login, Token | None]], problems: list[str], now: float, warn: float
+) -> None:
+    rows = [
+        (
+            "STORE KEY",
+            "KIND",
+            "CLIENT ID",
+            "REGION",
+            "ACCESS TOKEN",
+            "REFRESH",
+            "SECRET",
+            "PROFILES",
+            "CONSENTED",
+            "REFRESH TOKEN EXPIRES",
+            "LAST REFRESH",
+            "STATE",
+        )
+    ]
+    advice: list[str] = []
+    for login, stored in shown:
+        state = state_text(login, now, warn)
+        if login.unreadable is not None:
+            advice.append(str(cannot_be_read(login)))
             rows.append(
                 (
                     login.store_key,
+                    login.namespace,
                     shorten(login.client_id),
-                    login.region if login.recorded else "?",
-                    expiry(stored.expires_at),
-                    f"...{last4(stored.refresh_token)}" if stored.refresh_token else "none",
-                    "saved" if login.has_secret else "not saved",
-                    str(len(login.profiles)) if login.recorded else "?",
+                    "?",
+                    "unreadable",
+                    "",
+                    "",
+                    "",
+                    "",
+                    "",
+                    "",
+                    "unreadable",
                 )
             )
-        for problem in getattr(store, "problems", lambda: [])():
-            rows.append(("?", "?", "?", "unreadable", problem, "", ""))
-        if len(rows) == 1:
-            click.echo(f"No logins in {target.where}: run `amazon-ads-auth login`.")
-            return
-        print_table(rows)
+            continue
+        assert stored is not None
+        if state in ("revoked", "expired") or state.startswith("expiring"):
+            advice.append(_renew_advice(login, state))
+        rows.append(
+            (
+                login.store_key,
+                login.namespace,
+                shorten(login.client_id),
+                login.region if login.recorded else "?",
+                expiry(stored.expires_at),
+                f"...{last4(stored.refresh_token)}" if stored.refresh_token else "none",
+                "saved" if login.has_secret else "not saved",
+                str(len(login.profiles)) if login.recorded and login.profiles_known else "?",
+                utc_text(login.consented_at, date_only=True) or "unknown",
+                in_days(login.refresh_expires_at, now),
+                last_refresh_text(login),
+                state,
+            )
+        )
+    for problem in problems:
+        rows.append(("?", "?", "?", "?", "unreadable", "", "", "", "", "", "", "unreadable"))
+        advice.append(problem)
+    print_table(rows)
+    for line in advice:
+        click.echo(printable(line))
+
+
+def _renew_advice(login: Login, state: str) -> str:
+    """What to do about a grant that is revoked, expired or expiring: connect again."""
+    if login.namespace == "tenant":
+        return f"{login.store_key}: {state}: ask the advertiser to connect again from your app"
+    return f"{login.store_key}: {state}: run `amazon-ads-auth login{_key_flag(login)}`"
 
 
 @main.command(short_help="Delete a stored login (a corrupt one too).")
@@ -260,16 +367,21 @@ def logout(yes: bool, **options: Any) -> None:
         try:
             found = store.load(key) is not None
         except AdsAuthError as exc:
-            click.echo(f"The grant {key} cannot be read ({explain(exc)}).", err=True)
+            click.echo(
+                f"The grant {printable(key)} cannot be read ({printable(explain(exc))}).",
+                err=True,
+            )
             found = True
         if not found:
-            click.echo(f"No grant stored under {key}.")
+            click.echo(f"No grant stored under {printable(key)}.")
             return
         if not yes:
-            click.confirm(f"Delete the grant {key} from {target.where}?", abort=True, err=True)
+            click.confirm(
+                f"Delete the grant {printable(key)} from {target.where}?", abort=True, err=True
+            )
         with store.lock(key):
             store.delete(key)
-        click.echo(f"Deleted the grant {key}.")
+        click.echo(f"Deleted the grant {printable(key)}.")
 
 
 def _key_flag(login: Login) -> str:
@@ -282,9 +394,21 @@ def _key_flag(login: Login) -> str:
 
 
 def _chosen_key(target: Target) -> str:
-    """The login to delete; with --client-id, also one that is unreadable (not listed)."""
+    """The login to delete: one named by --store-key is found even when it cannot be read
+    (it is not loaded); without a store key, an unreadable "default" is an error naming
+    it, never a reason to pick another login."""
+    if target.store_key is not None:
+        GrantKey.login("-", target.store_key)  # a CLI store key never reaches a web tenant
     if target.client_id and target.store_key:
-        return f"{target.client_id}/{target.store_key}"
+        return str(GrantKey.login(target.client_id, target.store_key))
+    if target.store_key is not None:
+        named = [
+            x
+            for x in target.logins()
+            if x.store_key == target.store_key and target.client_id in (None, x.client_id)
+        ]
+        if len(named) == 1:
+            return named[0].key
     try:
         chosen = choose(
             target.logins(),
@@ -293,11 +417,14 @@ def _chosen_key(target: Target) -> str:
             client_id=target.client_id,
             pick_with="--store-key",
         )
+    except StoreError:
+        if not target.client_id:
+            raise  # flag-free: the login meant cannot be read; the message says what to run
+        return str(GrantKey.login(target.client_id, target.store_key))
     except AdsAuthError:
         if not target.client_id:
             raise
-        return f"{target.client_id}/{target.store_key or DEFAULT_STORE_KEY}"
-    assert chosen is not None
+        return str(GrantKey.login(target.client_id, target.store_key))
     return chosen.key
 
 

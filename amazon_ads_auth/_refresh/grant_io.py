@@ -52,11 +52,10 @@ EXPIRED_HINT = (
 @dataclasses.dataclass(frozen=True)
 class Consent:
     """What a code exchange saves with its token, in the same write: the login record (or
-    None), the time of the exchange, and LwA's `refresh_token_expires_in` if it sent one."""
+    None) and the time of the exchange."""
 
     login: Mapping[str, Any] | None
     consented_at: float
-    refresh_expires_in: float | None = None
 
 
 class GrantIO:
@@ -178,11 +177,12 @@ class GrantIO:
         Raises: StoreError (the caller of a login or an import must know)."""
         with self.lock():
             if consent is not None:
+                stated = token.refresh_expires_at  # LwA's refresh_token_expires_in, if sent
                 record = new_grant(
                     token,
                     consent.login,
                     consented_at=consent.consented_at,
-                    expires_in=consent.refresh_expires_in,
+                    expires_in=None if stated is None else stated - consent.consented_at,
                 )
                 write_grant(self.store, self.key, record)
                 return token

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import collections
 import contextlib
+import datetime
 import time
 from collections.abc import Callable, Iterable, Iterator
 from typing import Any
@@ -44,6 +45,12 @@ _IN_PROCESS_TOKEN = "https://api.amazon.com/auth/o2/token"
 _IN_PROCESS_CONSENT = "https://www.amazon.com/ap/oa"
 
 
+def _seconds(lifetime: float | datetime.timedelta | None) -> float | None:
+    if isinstance(lifetime, datetime.timedelta):
+        return lifetime.total_seconds()
+    return None if lifetime is None else float(lifetime)
+
+
 class Emulator(GateControls):
     """Login with Amazon and the Ads API: on a loopback port while started (a context
     manager), and in process through its transports at any time."""
@@ -59,6 +66,7 @@ class Emulator(GateControls):
         port: int = 0,
         profiles: list[dict[str, Any]] | None = None,
         signing_key: bytes | None = None,
+        refresh_token_lifetime: float | datetime.timedelta | None = None,
     ) -> None:
         self.client_id = client_id
         self.client_secret = client_secret
@@ -67,6 +75,9 @@ class Emulator(GateControls):
         self.expires_in_as_string = False
         self.omit_refresh_token_on_refresh = False
         self.deny_consent = False
+        # Seconds a refresh token lives after its consent (by `clock`); None: forever.
+        self.refresh_token_lifetime = _seconds(refresh_token_lifetime)
+        self.send_refresh_token_expires_in = False
         self.clock = clock
         self.profiles = profiles if profiles is not None else [demo_profile()]
         self.report_location: str | None = None
@@ -218,11 +229,24 @@ class Emulator(GateControls):
     # ----- control --------------------------------------------------------------------------
 
     def issue_refresh_token(
-        self, client_id: str | None = None, scope: str = "", *, value: str | None = None
+        self,
+        client_id: str | None = None,
+        scope: str = "",
+        *,
+        value: str | None = None,
+        consented_at: float | None = None,
     ) -> str:
         """Create a grant directly (as if the user consented) and return its refresh token;
-        `value` makes that the refresh token (one that code or docs have written in)."""
-        return self._lwa.issue_refresh_token(client_id or self.client_id, scope, value)
+        `value` makes that the refresh token (one that code or docs have written in).
+        `consented_at` (default: now, by the emulator's clock) starts its
+        `refresh_token_lifetime`: a consent 360 days ago expires in 5 days."""
+        return self._lwa.issue_refresh_token(
+            client_id or self.client_id, scope, value, consented_at=consented_at
+        )
+
+    def refresh_token_expires_at(self, refresh_token: str) -> float | None:
+        """When the emulator will refuse `refresh_token` (None: never, or unknown token)."""
+        return self._lwa.refresh_token_expires_at(refresh_token)
 
     def add_account(self, name: str, profiles: list[dict[str, Any]]) -> None:
         """An Amazon account that can sign in on the consent page, and the profiles its

@@ -245,6 +245,7 @@ class ConsentFlow:
             profile_id=profile_id,
             client_id=self.client_id,
             client_secret=self._client_secret.value,
+            clock=self._clock,
         )
 
     def migrate_tenant(self, tenant: str | int) -> bool:

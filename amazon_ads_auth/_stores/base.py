@@ -31,8 +31,10 @@ class TokenStore(Protocol):
       manager re-reads, refreshes and saves under it, which makes a refresh happen once.
 
     Optional abilities are protocols of their own: `TryLockStore`, `ListableStore`,
-    `LoginRecordStore`. `amazon_ads_auth.testing.check_token_store` runs the contract
-    against a store of yours.
+    `LoginRecordStore`, and `GrantRecordStore` (`_stores.grant`: the whole grant record
+    saved and loaded in one operation; every store of this package has it, and `save`
+    then replaces the token and keeps the rest of the record).
+    `amazon_ads_auth.testing.check_token_store` runs the contract against a store of yours.
     """
 
     def load(self, key: str) -> Token | None: ...

@@ -26,6 +26,7 @@ from .._redact import printable
 from .._token import Token
 from .base import require_token
 from .grant import GrantRecord, grant_from_document, grant_to_document
+from .keys import GrantKey
 from .token_files import (
     fsync_folder,
     read_document,
@@ -225,7 +226,7 @@ class FileTokenStore:
                 found[key] = grant_from_document(document, f"the token file {target}")
             except StoreError as exc:
                 found[key] = exc
-        client_ids = {key.partition("/")[0] for key in found}
+        client_ids = {parsed.client_id for key in found if (parsed := GrantKey.parse(key))}
         for name, error in damaged:
             key = self._key_of_name(name, client_ids)
             if key is None:
@@ -241,7 +242,7 @@ class FileTokenStore:
         readable = name[: -len(".json")].rpartition("-")[0]
         candidates = {readable.replace("_", "/", 1)} if "_" in readable else set()
         for client_id in {*client_ids, readable.partition("_")[0]}:
-            candidates.add(f"{client_id}/default")
+            candidates.add(str(GrantKey.login(client_id)))
         for candidate in sorted(candidates):
             with contextlib.suppress(StoreError):
                 if self._file(candidate).name == name:

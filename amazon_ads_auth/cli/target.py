@@ -30,6 +30,7 @@ from .._redact import describe_store
 from .._regions import Region
 from .._stores.base import TokenStore
 from .._stores.file import demo_store_url
+from .._stores.keys import GrantKey
 from .._stores.url import open_store
 from .sandbox import demo_logged_out, sandbox
 
@@ -179,7 +180,7 @@ class Target:
             )
         # The store is opened and read before the consent page: a store that is down is
         # found now, not after the one-time code is spent.
-        self.store().load(f"{self.client_id}/{self.store_key or DEFAULT_STORE_KEY}")
+        self.store().load(str(GrantKey.login(self.client_id, self.store_key)))
         if not self.client_secret:
             self.client_secret = click.prompt("Client secret", hide_input=True, err=True)
         return AdsAuth(
@@ -341,6 +342,8 @@ def target_from(options: dict[str, Any]) -> Iterator[Target]:
         authorization_url=options.pop("authorization_url", None),
         api_url=options.pop("api_url", None),
     )
+    if target.store_key is not None:  # no CLI store key reaches a web tenant's grant
+        GrantKey.login("-", target.store_key)
     if not use_emulator:
         yield target
         return

@@ -40,6 +40,7 @@ from .._stores.grant import (
     read_grant,
     write_grant,
 )
+from .._stores.keys import GrantKey
 from .._token import Token
 
 StoreFactory = Callable[[], TokenStore]
@@ -138,7 +139,7 @@ def _never_loses_a_refresh_token(factory: StoreFactory) -> None:
 
     store = factory()
     auth = AdsAuth("amzn1.application-oa2-client.contract", "secret", store=store)
-    key = f"{auth.client_id}/default"
+    key = str(GrantKey.login(auth.client_id))
     auth.import_token(_token(1, "Atzr|keep"))
     auth.import_token(_token(2, None))
     stored = store.load(key)

@@ -613,3 +613,33 @@ def test_a_writer_killed_mid_write_leaves_the_old_record_or_the_new(
         assert record.login["region"] == name and record.consented_at == n
         assert record.login["profiles"] == [{"profileId": n}]
         assert record.token.access_token == "Atza|" + name * 500
+
+
+def test_the_cli_says_an_expired_consent_needs_a_new_login(
+    emulator: Emulator, tmp_path: pathlib.Path
+) -> None:
+    import time
+
+    from tests.test_cli import pointing_at
+
+    folder = tmp_path / "tokens"
+    store = FileTokenStore(folder)
+    now = time.time()
+    refresh_token = emulator.issue_refresh_token()
+    emulator.revoke_refresh_token(refresh_token)  # what LwA does after the expiry
+    record = GrantRecord(
+        Token("Atza|old", refresh_token, now - 60),
+        Login(emulator.client_id, "default").to_record(),
+        consented_at=now - 400 * DAY,
+        refresh_expires_at=now - 35 * DAY,
+        expires_from="lwa",
+    )
+    write_grant(store, f"{emulator.client_id}/default", record)
+    result = CliRunner().invoke(main, ["token", *pointing_at(emulator, folder)])
+    assert result.exit_code == 1
+    assert "consent expired 365 days after it was given: run `amazon-ads-auth login`" in (
+        result.output
+    )
+    [login] = load_logins(store)
+    assert (login.last_refresh, login.state()) == ("expired", "expired")
+    assert login.consented_at == record.consented_at  # the rest of the record is kept

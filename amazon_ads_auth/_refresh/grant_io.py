@@ -126,8 +126,12 @@ class GrantIO:
             logger.warning("could not record the refused refresh of %r (%s)", self.key, error)
         if not expired:
             return exc
+        hint = EXPIRED_HINT
+        if record.consented_at is not None and expires is not None:
+            days = round((expires - record.consented_at) / 86400)
+            hint = hint.replace("365 days", f"{days} day{'s' if days != 1 else ''}")
         return GrantExpiredError(
-            f"token refresh failed with {exc.error!r}: {EXPIRED_HINT}",
+            f"token refresh failed with {exc.error!r}: {hint}",
             error=exc.error,
             description=exc.description,
             status_code=exc.status_code,

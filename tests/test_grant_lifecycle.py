@@ -643,3 +643,51 @@ def test_the_cli_says_an_expired_consent_needs_a_new_login(
     [login] = load_logins(store)
     assert (login.last_refresh, login.state()) == ("expired", "expired")
     assert login.consented_at == record.consented_at  # the rest of the record is kept
+
+
+class TokenAndRecordStore:
+    """A store of the older contract only (token, login record, a listing of records), as a
+    third-party or SQL store may be: the grant record travels through it too."""
+
+    def __init__(self) -> None:
+        self.tokens: dict[str, Token] = {}
+        self.logins: dict[str, dict[str, Any]] = {}
+        self._lock = threading.Lock()
+
+    def load(self, key: str) -> Token | None:
+        return self.tokens.get(key)
+
+    def save(self, key: str, token: Token) -> None:
+        self.tokens[key] = token
+
+    def delete(self, key: str) -> None:
+        self.tokens.pop(key, None)
+        self.logins.pop(key, None)
+
+    def lock(self, key: str) -> Any:
+        return self._lock
+
+    def keys(self) -> list[str]:
+        return sorted(self.tokens)
+
+    def load_login(self, key: str) -> dict[str, Any] | None:
+        return self.logins.get(key)
+
+    def save_login(self, key: str, record: dict[str, Any]) -> None:
+        self.logins[key] = dict(record)
+
+    def records(self) -> dict[str, dict[str, Any] | None]:
+        return {k: self.logins.get(k) for k in self.tokens}
+
+
+def test_a_store_of_the_older_contract_keeps_the_lifecycle_in_the_record() -> None:
+    from amazon_ads_auth.testing import check_token_store
+
+    assert "grant records" in check_token_store(TokenAndRecordStore, processes=False)
+    store = TokenAndRecordStore()
+    login = Login("amzn1.c", "default").to_record()
+    record = new_grant(Token("Atza|a", "Atzr|r", 2e9), login, consented_at=AFTER_CUTOFF)
+    write_grant(store, "amzn1.c/default", record)
+    [listed] = load_logins(store)
+    assert listed.consented_at == AFTER_CUTOFF
+    assert listed.refresh_expires_at == AFTER_CUTOFF + 365 * DAY

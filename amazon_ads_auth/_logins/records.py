@@ -35,11 +35,13 @@ from .._stores.grant import (
     GrantRecord,
     GrantRecordStore,
     read_grant,
+    record_from_login,
     write_grant,
 )
 from .._stores.keys import DEFAULT_STORE_KEY as DEFAULT_STORE_KEY
 from .._stores.keys import LOGIN, GrantKey
 from .._stores.url import open_store
+from .._token import Token
 
 RECORD_FORMAT = 1
 
@@ -308,8 +310,15 @@ def load_logins(store: TokenStore) -> list[Login]:
             "store_key="
         )
     if isinstance(store, RecordListingStore):  # one pass over the store, not one per key
-        listed = [Login.from_record(k, r) for k, r in store.records().items()]
-        return sorted((x for x in listed if GrantKey.parse(x.key)), key=lambda x: x.key)
+        unknown = Token("Atza|not-loaded", None, 0.0)  # the listing carries no token
+        for key, login in store.records().items():
+            if GrantKey.parse(key) is None:
+                continue
+            try:
+                found.append(Login.from_grant(key, record_from_login(unknown, login, key)))
+            except StoreError as exc:
+                found.append(Login.unreadable_grant(key, exc))
+        return sorted(found, key=lambda x: x.key)
     for key in store.keys():
         if GrantKey.parse(key) is None:
             continue

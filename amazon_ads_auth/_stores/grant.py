@@ -262,6 +262,12 @@ def read_grant(store: Any, key: str) -> GrantRecord | None:
     if token is None:
         return None
     login = store.load_login(key) if hasattr(store, "load_login") else None
+    return record_from_login(token, login, key)
+
+
+def record_from_login(token: Token, login: object, key: str) -> GrantRecord:
+    """The grant record a store without GrantRecordStore keeps as a token and a login
+    record (whose "lifecycle" entry holds consent time, expiry and last refresh)."""
     if not isinstance(login, Mapping):
         return GrantRecord(token)
     login = dict(login)

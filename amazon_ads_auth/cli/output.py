@@ -170,3 +170,12 @@ def parse_within(text: str) -> float:
     if not math.isfinite(amount) or amount < 0:
         raise click.BadParameter(f"{text!r} is not a duration: use 30d, 12h or 2w")
     return amount * (unit or DAY)
+
+
+def key_flag(login: Login) -> str:
+    """ " --store-key K" for a login that is not the default one (shell-quoted)."""
+    if login.store_key == "default":
+        return ""
+    import shlex
+
+    return f" --store-key {shlex.quote(printable(login.store_key))}"

@@ -691,3 +691,34 @@ def test_a_store_of_the_older_contract_keeps_the_lifecycle_in_the_record() -> No
     [listed] = load_logins(store)
     assert listed.consented_at == AFTER_CUTOFF
     assert listed.refresh_expires_at == AFTER_CUTOFF + 365 * DAY
+
+
+def test_disconnect_removes_a_tenant_grant_that_cannot_be_read(tmp_path: pathlib.Path) -> None:
+    store = FileTokenStore(tmp_path / "t")
+    flow = ConsentFlow(
+        FIXTURE_CLIENT, "fixture-secret", store=store,
+        redirect_uri="https://app.example/callback", secret_key=b"k" * 32,
+    )  # fmt: skip
+    key = str(GrantKey.tenant(FIXTURE_CLIENT, "acme"))
+    write_grant(store, key, GrantRecord(Token("Atza|a", "Atzr|a", 2e9)))
+    target = store._file(key)
+    target.write_text('{"format": 99, "key": "' + key + '"}')
+    [login] = list(flow.directory())
+    assert login.state() == "unreadable" and login.tenant == "acme"
+    with pytest.raises(StoreError, match=r"ConsentFlow.disconnect\('acme'\) removes it"):
+        flow.auth("acme")
+    assert flow.disconnect("acme") and not target.exists()
+
+
+def test_a_newer_redis_value_says_to_upgrade_and_is_left_alone(redis_url: str) -> None:
+    import redis
+
+    prefix = f"newer-{uuid.uuid4().hex}:"
+    value = json.dumps({"format": 99, "token": {"access_token": "Atza|x"}})
+    redis.Redis.from_url(redis_url).set(prefix + "amzn1.c/default", value)
+    store = RedisTokenStore(redis_url, prefix=prefix)
+    with pytest.raises(StoreError, match="upgrade amazon-ads-auth"):
+        store.load("amzn1.c/default")
+    [login] = load_logins(store)
+    assert login.state() == "unreadable"
+    assert redis.Redis.from_url(redis_url).get(prefix + "amzn1.c/default") == value.encode()

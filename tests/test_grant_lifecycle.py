@@ -145,8 +145,8 @@ def test_complete_records_the_consent_and_an_expired_grant_says_so(
     [login] = list(flow.directory())
     assert login.consented_at == AFTER_CUTOFF
     assert login.refresh_expires_at == AFTER_CUTOFF + 365 * DAY
-    assert login.state(AFTER_CUTOFF) == "ok"
-    assert login.state(AFTER_CUTOFF + 340 * DAY) == "expiring"
+    assert login.state_at(AFTER_CUTOFF) == "ok"
+    assert login.state_at(AFTER_CUTOFF + 340 * DAY) == "expiring"
     later_clock.advance(365 * DAY + 60)  # the access token too is long expired
     auth = flow.auth("acme")
     with pytest.raises(GrantExpiredError, match="consent expired 365 days after it was given"):
@@ -154,7 +154,7 @@ def test_complete_records_the_consent_and_an_expired_grant_says_so(
     assert amazon.token_requests.get("refresh_token") == 1  # never retried
     [after] = list(flow.directory())
     assert (after.last_refresh, after.last_refresh_error) == ("expired", "invalid_grant")
-    assert after.state() == "expired"
+    assert after.state == "expired"
 
 
 def test_a_revocation_before_the_expiry_is_the_revoked_error(
@@ -172,7 +172,7 @@ def test_a_revocation_before_the_expiry_is_the_revoked_error(
         flow.auth("acme").ensure_token()
     assert not isinstance(caught.value, GrantExpiredError)
     [after] = list(flow.directory())
-    assert after.last_refresh == "revoked" and after.state() == "revoked"
+    assert after.last_refresh == "revoked" and after.state == "revoked"
     assert after.profiles and after.consented_at == AFTER_CUTOFF  # the rest is kept
 
 
@@ -367,7 +367,7 @@ def test_file_records_of_the_previous_release_are_read_and_kept(tmp_path: pathli
     assert (default.region, default.client_secret) == ("eu", "fixture-client-secret-0001")
     assert [p.profile_id for p in default.profiles] == ["111"]
     assert default.consented_at is None and default.refresh_expires_at is None
-    assert default.state() == "ok" and not logins[2].recorded
+    assert default.state == "ok" and not logins[2].recorded
     key = f"{FIXTURE_CLIENT}/default"
     with store.lock(key):
         store.save(key, Token("Atza|new", "Atzr|fixture-refresh-default", 1790000000.0))
@@ -432,7 +432,7 @@ def test_a_newer_format_says_to_upgrade_and_is_left_alone(tmp_path: pathlib.Path
     with pytest.raises(StoreError, match="newer version"):
         store.save(key, Token("Atza|b", "Atzr|b", 3e9))
     [login] = load_logins(store)
-    assert login.state() == "unreadable"
+    assert login.state == "unreadable"
     status = CliRunner().invoke(main, ["status", "--store", store.path.as_uri()])
     assert status.exit_code == 0 and "unreadable" in status.output
     assert "Traceback" not in status.output
@@ -641,7 +641,7 @@ def test_the_cli_says_an_expired_consent_needs_a_new_login(
         result.output
     )
     [login] = load_logins(store)
-    assert (login.last_refresh, login.state()) == ("expired", "expired")
+    assert (login.last_refresh, login.state) == ("expired", "expired")
     assert login.consented_at == record.consented_at  # the rest of the record is kept
 
 
@@ -704,7 +704,7 @@ def test_disconnect_removes_a_tenant_grant_that_cannot_be_read(tmp_path: pathlib
     target = store._file(key)
     target.write_text('{"format": 99, "key": "' + key + '"}')
     [login] = list(flow.directory())
-    assert login.state() == "unreadable" and login.tenant == "acme"
+    assert login.state == "unreadable" and login.tenant == "acme"
     with pytest.raises(StoreError, match=r"ConsentFlow.disconnect\('acme'\) removes it"):
         flow.auth("acme")
     assert flow.disconnect("acme") and not target.exists()
@@ -720,5 +720,5 @@ def test_a_newer_redis_value_says_to_upgrade_and_is_left_alone(redis_url: str) -
     with pytest.raises(StoreError, match="upgrade amazon-ads-auth"):
         store.load("amzn1.c/default")
     [login] = load_logins(store)
-    assert login.state() == "unreadable"
+    assert login.state == "unreadable"
     assert redis.Redis.from_url(redis_url).get(prefix + "amzn1.c/default") == value.encode()

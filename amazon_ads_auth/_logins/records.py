@@ -160,9 +160,14 @@ class Login:
         """The tenant id of a web tenant's grant, else None."""
         return self.grant_key.tenant_id
 
-    def state(self, now: float | None = None, *, expiring_within: float = 30 * 86400) -> str:
+    @property
+    def state(self) -> str:
         """ "unreadable", "revoked" or "expired" (the last refresh said so, or the refresh
-        token's expiry passed), "expiring" (within `expiring_within` seconds), else "ok"."""
+        token's expiry passed), "expiring" (within 30 days), else "ok", as of now."""
+        return self.state_at()
+
+    def state_at(self, now: float | None = None, *, expiring_within: float = 30 * 86400) -> str:
+        """`state` at `now` (default: the clock); "expiring" within `expiring_within` s."""
         now = time.time() if now is None else now
         if self.unreadable is not None:
             return "unreadable"

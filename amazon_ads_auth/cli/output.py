@@ -105,7 +105,7 @@ def in_days(when: float | None, now: float) -> str:
 
 def state_text(login: Login, now: float, within: float) -> str:
     """The STATE column: ok, revoked, expired, "expiring in N days", unreadable."""
-    state = login.state(now, expiring_within=within)
+    state = login.state_at(now, expiring_within=within)
     if state == "expiring" and login.refresh_expires_at is not None:
         days = max(0, int((login.refresh_expires_at - now) // DAY))
         return f"expiring in {days} day{'s' if days != 1 else ''}"
@@ -143,7 +143,7 @@ def login_fields(login: Login, token: Token | None, now: float, within: float) -
         "region": login.region if login.recorded else None,
         "demo": login.demo,
         "recorded": login.recorded,
-        "state": login.state(now, expiring_within=within),
+        "state": login.state_at(now, expiring_within=within),
         "unreadable": None if login.unreadable is None else printable(login.unreadable),
         "consented_at": utc_text(login.consented_at),
         "refresh_expires_at": utc_text(expires),

@@ -156,6 +156,11 @@ class Login:
         return self.grant_key.namespace
 
     @property
+    def kind(self) -> str:
+        """The same as `namespace` ("login" or "tenant")."""
+        return self.namespace
+
+    @property
     def tenant(self) -> str | None:
         """The tenant id of a web tenant's grant, else None."""
         return self.grant_key.tenant_id

@@ -73,7 +73,7 @@ def page(flow: ConsentFlow, tenant: str | None) -> str:
     parts.append("<h2>Connected tenants</h2><ul id='tenants'>")
     with flow.directory() as directory:
         for login in directory:
-            parts.append(tenant_item(directory, login, login.store_key == tenant))
+            parts.append(tenant_item(directory, login, login.tenant == tenant))
     parts.append("</ul>")
     body = "\n".join(parts)
     head = '<meta charset="utf-8"><title>Connect Amazon Ads</title>'
@@ -82,7 +82,7 @@ def page(flow: ConsentFlow, tenant: str | None) -> str:
 
 def tenant_item(directory: LoginDirectory, login: Login, signed_in: bool) -> str:
     """One tenant: its profiles as the Ads API lists them now, through its own AdsAuth."""
-    name = html.escape(login.store_key)
+    name = html.escape(login.tenant or login.store_key)  # tenants have a namespace of their own
     try:
         answer = requests.get(
             f"{login.api_url}/v2/profiles", auth=directory.auth(login.store_key), timeout=30

@@ -722,3 +722,32 @@ def test_a_newer_redis_value_says_to_upgrade_and_is_left_alone(redis_url: str) -
     [login] = load_logins(store)
     assert login.state == "unreadable"
     assert redis.Redis.from_url(redis_url).get(prefix + "amzn1.c/default") == value.encode()
+
+
+def test_a_cli_login_that_fails_leaves_the_previous_grant(
+    emulator: Emulator, tmp_path: pathlib.Path, clock: FakeClock
+) -> None:
+    from tests.test_cli import cli, own_consent_code, pointing_at
+
+    def login(code: str) -> Any:
+        return cli(
+            "login", *pointing_at(emulator, tmp_path), "--paste", "--no-pkce", "--no-browser",
+            "--redirect-uri", "https://amazon.com", input=code + "\n",
+        )  # fmt: skip
+
+    assert login(own_consent_code(emulator, "https://amazon.com")).exit_code == 0
+    [first] = load_logins(FileTokenStore(tmp_path))
+    import time
+
+    assert first.consented_at is not None and abs(first.consented_at - time.time()) < 60
+    assert first.namespace == "login" and first.profiles
+    before = snapshot(tmp_path)
+    emulator.queue_token_faults(  # an exchange answer without a refresh token
+        Fault.json_body({"access_token": "Atza|" + "y" * 400, "expires_in": 3600})
+    )
+    missing = login(own_consent_code(emulator, "https://amazon.com"))
+    assert missing.exit_code == 1 and "without a refresh token" in missing.stderr
+    expired = own_consent_code(emulator, "https://amazon.com")
+    clock.advance(301)
+    assert login(expired).exit_code == 1  # the code expired: the exchange fails
+    assert snapshot(tmp_path) == before  # the previous grant, byte for byte

@@ -348,8 +348,10 @@ def cannot_be_read(login: Login) -> StoreError:
         remedy = f"ConsentFlow.disconnect({printable(login.tenant)!r}) removes it"
     else:
         remedy = f"`amazon-ads-auth logout --store-key {shell_word(login.store_key)}` removes it"
+    # The store's own advice ("; it was left untouched: ...") gives way to the command here.
+    reason = (login.unreadable or "").split("; it was left untouched")[0]
     return StoreError(
-        f"the login {printable(login.store_key)!r} cannot be read ({login.unreadable}): {remedy}"
+        f"the login {printable(login.store_key)!r} cannot be read ({reason}): {remedy}"
     )
 
 

@@ -55,6 +55,7 @@ _WHERE = {
     "RecordListingStore": "_stores.base",
     "RedisTokenStore": "_stores.redis",
     "RefreshFailed": "_refresh.events",
+    "RefreshTokenPolicy": "_stores.grant",
     "Region": "_regions",
     "SQLTokenStore": "_stores.sql",
     "StateMismatchError": "_errors",
@@ -113,6 +114,7 @@ if TYPE_CHECKING:
     from ._stores.callback import CallbackTokenStore as CallbackTokenStore
     from ._stores.encrypted import EncryptedTokenStore as EncryptedTokenStore
     from ._stores.file import FileTokenStore as FileTokenStore
+    from ._stores.grant import RefreshTokenPolicy as RefreshTokenPolicy
     from ._stores.keyring import KeyringTokenStore as KeyringTokenStore
     from ._stores.redis import RedisTokenStore as RedisTokenStore
     from ._stores.sql import SQLTokenStore as SQLTokenStore

@@ -83,8 +83,8 @@ class InvalidGrantError(TokenRequestError):
 
 
 class GrantExpiredError(InvalidGrantError):
-    """invalid_grant at or after the refresh token's known expiry: the advertiser's consent
-    expired (365 days after it was given). Ask them to connect again; never retried."""
+    """invalid_grant at or after the refresh token's expiry: the advertiser's consent expired
+    (365 days after it was given, by default): ask them to connect again. Never retried."""
 
 
 class InvalidClientError(TokenRequestError):

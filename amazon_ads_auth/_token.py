@@ -21,6 +21,9 @@ class Token:
     expires_at: float
     token_type: str = "bearer"
     scope: str | None = None
+    # When LwA said the refresh token expires (`refresh_token_expires_in` in a code
+    # exchange's answer), if it ever does; kept in the grant record, not with the token.
+    refresh_expires_at: float | None = dataclasses.field(default=None, compare=False)
 
     def __post_init__(self) -> None:
         if not isinstance(self.access_token, str) or not self.access_token:

@@ -98,7 +98,7 @@ def page(flow: ConsentFlow, tenant: str | None) -> str:
     # Consent ends 365 days after it was given: each tenant's days left, and a banner.
     ending = {t.tenant: t for t in flow.expiring(within=timedelta(days=366))}
     with flow.directory() as directory:
-        logins = {login.store_key: login for login in directory}
+        logins = {login.tenant or login.store_key: login for login in directory}
         if tenant:
             who = (
                 f'<div class="who"><span id="signed-in">Signed in as <b>{html.escape(tenant)}'

@@ -335,6 +335,7 @@ def test_status_shows_grants_without_secrets(emulator: Emulator, grant: pathlib.
     assert lines[0].split() == [
         "STORE",
         "KEY",
+        "KIND",
         "CLIENT",
         "ID",
         "REGION",
@@ -343,6 +344,13 @@ def test_status_shows_grants_without_secrets(emulator: Emulator, grant: pathlib.
         "REFRESH",
         "SECRET",
         "PROFILES",
+        "CONSENTED",
+        "REFRESH",
+        "TOKEN",
+        "EXPIRES",
+        "LAST",
+        "REFRESH",
+        "STATE",
     ]
     assert emulator.client_id[:32] in lines[1]
     assert "expires in" in lines[1]

@@ -54,8 +54,8 @@ def amazon(
     login = Login(client_id=CLIENT_ID, store_key="default", client_secret=CLIENT_SECRET)
     save_login(store, login.with_profiles(emu.profiles))
     # A tenant a web app connected (docs/web.md): a grant and its record, no secret saved.
-    store.save(f"{CLIENT_ID}/acme-42", Token("Atza|expired", REFRESH_TOKEN, 1.0))
-    tenant = Login(client_id=CLIENT_ID, store_key="acme-42", region="eu")
+    store.save(f"{CLIENT_ID}/tenant:acme-42", Token("Atza|expired", REFRESH_TOKEN, 1.0))
+    tenant = Login(client_id=CLIENT_ID, store_key="tenant:acme-42", region="eu")
     save_login(store, tenant.with_profiles([account_profile(5555555555, "Acme EU", country="DE")]))
     monkeypatch.setenv("APP_SECRET_KEY", "docs-app-secret-key-" + "0" * 24)
     assert CliRunner().invoke(main, ["login", "--emulator"]).exit_code == 0  # for Sandbox

@@ -156,8 +156,8 @@ def test_callback_store_never_loses_a_refresh_token() -> None:
     auth.import_token(Token("Atza|1", "Atzr|keep", 2e9))
     auth.import_token(Token("Atza|2", None, 2e9 + 1))  # the merge is the manager's, once
     key = auth._manager.key
-    assert rows[key]["refresh_token"] == "Atzr|keep"
-    assert rows[key]["access_token"] == "Atza|2"
+    assert rows[key]["token"]["refresh_token"] == "Atzr|keep"
+    assert rows[key]["token"]["access_token"] == "Atza|2"
     rows["k"] = {"not": "a token"}
     with pytest.raises(StoreError, match="not a token"):
         store.load("k")

@@ -257,6 +257,8 @@ def test_a_keyring_record_of_an_older_version_is_still_read(
 
     store = KeyringTokenStore(lock_folder=tmp_path / "locks")
     store.save("amzn1.client/Y", Token("Atza|y", "Atzr|y", 1.0))
+    bare = json.dumps(Token("Atza|y", "Atzr|y", 1.0).to_dict())  # the entry an older version wrote
+    keyring.set_password(store.service, "amzn1.client/Y", bare)
     old = Login("amzn1.client", "Y", region="fe").to_record()
     keyring.set_password(store.service, "amzn1.client/Y#login", json.dumps(old))
     assert store.load_login("amzn1.client/Y") == old

@@ -223,6 +223,12 @@ class FlakyStore(MemoryTokenStore):
             raise StoreError("the disk is full (simulated)")
         super().save(key, token)
 
+    def save_grant(self, key: str, record: Any) -> None:  # a whole-record write fails alike
+        self.save_attempts += 1
+        if self.broken:
+            raise StoreError("the disk is full (simulated)")
+        super().save_grant(key, record)
+
 
 def test_a_failed_save_keeps_the_token_and_is_retried_without_token_requests(
     emulator: Emulator,

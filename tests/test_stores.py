@@ -246,7 +246,8 @@ def test_keyring_entries_are_json_under_the_service(
     store.save("c/k", token(1))
     raw = keyring.get_password("my-service", "c/k")
     assert raw is not None
-    assert Token.from_dict(json.loads(raw)) == token(1)
+    document = json.loads(raw)  # the whole grant record, one entry
+    assert document["format"] == 2 and Token.from_dict(document["token"]) == token(1)
 
 
 def test_redis_connection_error_is_a_store_error() -> None:

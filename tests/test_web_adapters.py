@@ -86,7 +86,7 @@ class Site:
         return self.people[-1]
 
     def key(self, tenant: str) -> str:
-        return f"{self.flow.client_id}/{tenant}"
+        return f"{self.flow.client_id}/tenant:{tenant}"
 
     def close(self) -> None:
         self._serving.__exit__(None, None, None)

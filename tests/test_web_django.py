@@ -74,7 +74,7 @@ def test_the_django_views_connect_a_tenant(site: Any) -> None:
     assert any(
         'amazon_ads_consent=""' in c or "amazon_ads_consent=;" in c for c in back.set_cookies
     )
-    record = store.load_login(f"{flow.client_id}/acme-42")
+    record = store.load_login(f"{flow.client_id}/tenant:acme-42")
     assert record is not None and [p["profileId"] for p in record["profiles"]] == [222, 223]
 
 

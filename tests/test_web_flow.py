@@ -66,7 +66,7 @@ def test_connect_saves_the_grant_and_its_record_like_login(
     assert isinstance(result, ConsentResult)
     assert (result.tenant, result.return_to) == ("acme-42", "/settings/integrations")
     login = result.login
-    assert login.key == f"{amazon.client_id}/acme-42"
+    assert login.key == f"{amazon.client_id}/tenant:acme-42"
     assert (login.region, login.scope) == ("na", "advertising::campaign_management")
     assert [p.profile_id for p in login.profiles] == ["222", "223"]
     assert login.profiles[1].raw["countryCode"] == "DE"  # Amazon's item, every field
@@ -77,8 +77,11 @@ def test_connect_saves_the_grant_and_its_record_like_login(
     assert token is not None and amazon.is_valid_access_token(token.access_token)
     assert amazon.token_requests == {"authorization_code": 1}
     # Right after, in any process sharing the store: from_login and LoginDirectory.
-    auth = AdsAuth.from_login(
-        "acme-42", store=store, client_id=amazon.client_id, client_secret=amazon.client_secret
+    auth = AdsAuth.from_login(  # tenants live in a namespace of their own
+        "tenant:acme-42",
+        store=store,
+        client_id=amazon.client_id,
+        client_secret=amazon.client_secret,
     )
     assert (
         requests.get(amazon.api_url + "/v2/profiles", auth=auth, timeout=30).json()
@@ -182,7 +185,7 @@ def test_save_secret_keeps_the_secret_with_the_grant(
     flow = make_flow(amazon, PORT, store, save_secret=True)
     start, callback = consent(flow, "acme-42")
     flow.complete(callback, start.cookie_value, tenant="acme-42")
-    auth = AdsAuth.from_login("acme-42", store=store)
+    auth = AdsAuth.from_login("tenant:acme-42", store=store)
     assert requests.get(amazon.api_url + "/v2/profiles", auth=auth, timeout=30).status_code == 200
 
 
@@ -276,7 +279,7 @@ class TestRefusedCallbacks:
             flow, store, ConsentError, callback, start.cookie_value, tenant="acme-42"
         )
         assert error.reason == "tenant"  # type: ignore[attr-defined]
-        assert store.load(f"{flow.client_id}/globex") is None
+        assert store.load(f"{flow.client_id}/tenant:globex") is None
 
     def test_access_denied(self, flow: ConsentFlow, store: MemoryTokenStore) -> None:
         start, callback = consent(flow, "acme-42", account=None)
@@ -347,7 +350,7 @@ def test_disconnect_forgets_the_tenant(
     assert flow.disconnect("never-connected") is False
     with pytest.raises(NoTokenError):
         flow.auth("acme-42")
-    assert [x.store_key for x in LoginDirectory(store)] == ["globex"]
+    assert [x.tenant for x in LoginDirectory(store)] == ["globex"]
 
 
 def test_two_tenants_at_once_from_two_browsers_get_their_own_grants(
@@ -375,7 +378,7 @@ def test_two_tenants_at_once_from_two_browsers_get_their_own_grants(
         thread.join(timeout=60)
     assert [p.profile_id for p in results["acme-42"].login.profiles] == ["111"]
     assert [p.profile_id for p in results["globex"].login.profiles] == ["222", "223"]
-    tokens = {t: store.load(f"{flow.client_id}/{t}") for t in ("acme-42", "globex")}
+    tokens = {t: store.load(f"{flow.client_id}/tenant:{t}") for t in ("acme-42", "globex")}
     assert tokens["acme-42"] != tokens["globex"]
     for tenant, account in (("acme-42", "alice"), ("globex", "bob")):
         answer = requests.get(amazon.api_url + "/v2/profiles", auth=flow.auth(tenant), timeout=30)
@@ -394,7 +397,7 @@ def test_a_new_account_per_consent_gives_each_consent_its_own_profiles(
         page = requests.get(start.url, allow_redirects=False, timeout=30)
         assert page.status_code == 302  # consent at once: nobody picks an account
         flow.complete(page.headers["location"], start.cookie_value, tenant=tenant)
-    owned = {x.store_key: [p.profile_id for p in x.profiles] for x in LoginDirectory(store)}
+    owned = {x.tenant: [p.profile_id for p in x.profiles] for x in LoginDirectory(store)}
     assert owned == {"acme-42": ["100"], "globex": ["200"]}
 
 
@@ -416,7 +419,7 @@ def test_a_tenant_connected_into_redis_is_usable_from_another_process(
         "from amazon_ads_auth import AdsAuth, LoginDirectory, RedisTokenStore\n"
         "url, prefix, client_id, secret, api = sys.argv[1:]\n"
         "store = RedisTokenStore(url, prefix=prefix)\n"
-        "auth = AdsAuth.from_login('acme-42', store=store, client_id=client_id,"
+        "auth = AdsAuth.from_login('tenant:acme-42', store=store, client_id=client_id,"
         " client_secret=secret)\n"
         "print(requests.get(api + '/v2/profiles', auth=auth, timeout=30).status_code)\n"
         "routed = LoginDirectory(store, client_id=client_id, client_secret=secret)"

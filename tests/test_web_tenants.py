@@ -285,6 +285,9 @@ def test_an_error_through_an_adapter_keeps_no_secret_in_frames(amazon: Emulator)
         def save(self, key: str, token: Any) -> None:
             raise RuntimeError("the disk is on fire")
 
+        def save_grant(self, key: str, record: Any) -> None:  # the one write of a grant
+            raise RuntimeError("the disk is on fire")
+
     flow = make_flow(amazon, PORT, Broken())
     app = Flask(__name__)
     app.config["PROPAGATE_EXCEPTIONS"] = True
@@ -347,7 +350,7 @@ def test_a_profile_refreshed_into_the_tenants_record_is_accepted(
         flow.auth("acme-42", profile_id=222)
     from amazon_ads_auth._logins.records import Login, save_login
 
-    key = f"{flow.client_id}/acme-42"
+    key = f"{flow.client_id}/tenant:acme-42"  # the tenants' namespace
     record = Login.from_record(key, store.load_login(key))
     save_login(store, record.with_profiles([p.raw for p in record.profiles] + [ACCOUNTS_BOB]))
     assert flow.auth("acme-42", profile_id=222).profile_id == "222"

@@ -23,6 +23,7 @@ from .._refresh.grant_io import GrantIO
 from .._refresh.manager import TokenManager
 from .._regions import ADS_API_HOSTS, Region
 from .._stores.base import MemoryTokenStore, TokenStore
+from .._stores.keys import GrantKey
 from .._stores.url import open_store
 from .._token import Token
 from .._urls import HostScope, require_secure_url
@@ -287,7 +288,7 @@ class AuthSettings:
             sleep=self.sleep,
             http=self.token_transport,
         )
-        key = f"{self.client_id}/{self.store_key}"
+        key = str(GrantKey(self.client_id, self.store_key))
         grant = GrantIO(
             client_id=self.client_id,
             client_secret=self.client_secret,
@@ -296,6 +297,7 @@ class AuthSettings:
             token_url=self.token_url,
             transport=transport,
             on_new_token=self.on_new_token,
+            clock=self.clock,
         )
         return TokenManager(
             grant,

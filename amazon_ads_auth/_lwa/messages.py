@@ -296,10 +296,24 @@ def _token_from(
         refresh_token = None
     scope = parsed.get("scope")
     scope_text = " ".join(map(str, scope)) if isinstance(scope, list) else None
+    refresh_lifetime = _seconds(data.get("refresh_token_expires_in"))
     return Token(
         access_token=access_token,
         refresh_token=refresh_token,
         expires_at=now + min(lifetime, MAX_EXPIRES_IN),
         token_type="bearer",
         scope=scope_text,
+        refresh_expires_at=None if refresh_lifetime is None else now + refresh_lifetime,
     )
+
+
+def _seconds(value: object) -> float | None:
+    """A positive, finite number of seconds (a number or its text), else None: a field LwA
+    may one day send (`refresh_token_expires_in`) is honoured when readable, never fatal."""
+    if isinstance(value, bool) or not isinstance(value, (int, float, str)):
+        return None
+    try:
+        seconds = float(value) if not isinstance(value, str) or len(value) <= 20 else math.nan
+    except ValueError:
+        return None
+    return seconds if math.isfinite(seconds) and seconds > 0 else None

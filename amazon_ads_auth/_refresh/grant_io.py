@@ -9,20 +9,53 @@ of a traceback shows them.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime
 import logging
-from collections.abc import Callable
+import time
+from collections.abc import Callable, Mapping
 from contextlib import AbstractContextManager
+from typing import Any
 
-from .._errors import NoTokenError, StoreError
+from .._errors import (
+    GrantExpiredError,
+    InvalidGrantError,
+    NoTokenError,
+    StoreError,
+    TokenEndpointError,
+)
 from .._lwa.messages import TokenHttpRequest, refresh_request
 from .._lwa.sender import TokenTransport
 from .._redact import Secret, describe_store
 from .._stores.base import TokenStore, try_lock
+from .._stores.grant import (
+    EXPIRED,
+    OK,
+    REVOKED,
+    GrantRecord,
+    RefreshOutcome,
+    new_grant,
+    read_grant,
+    write_grant,
+)
 from .._token import Token
 from .decisions import NoRefreshToken, lifetime_within_margin, merge_refresh_token
 
 logger = logging.getLogger("amazon_ads_auth")
+
+EXPIRED_HINT = (
+    "the advertiser's consent expired 365 days after it was given: ask them to connect "
+    "again (a CLI login: run `amazon-ads-auth login`)"
+)
+
+
+@dataclasses.dataclass(frozen=True)
+class Consent:
+    """What a code exchange saves with its token, in the same write: the login record (or
+    None) and the time of the exchange."""
+
+    login: Mapping[str, Any] | None
+    consented_at: float
 
 
 class GrantIO:
@@ -38,8 +71,10 @@ class GrantIO:
         token_url: str,
         transport: TokenTransport,
         on_new_token: Callable[[Token], None] | None = None,
+        clock: Callable[[], float] = time.time,
     ) -> None:
         self.client_id = client_id
+        self._clock = clock
         self._on_new_token = on_new_token
         self._warned_short = False
         self._client_secret = client_secret
@@ -59,34 +94,111 @@ class GrantIO:
 
     def refresh(self, refresh_token: Secret, *, retry: bool = True) -> Token:
         """One refresh at the token endpoint (with retries unless `retry=False`); the answer
-        keeps `refresh_token` when LwA sends none back."""
+        keeps `refresh_token` when LwA sends none back. The caller holds the key's lock.
+
+        Raises: GrantExpiredError (invalid_grant at or after the refresh token's expiry),
+        InvalidGrantError (before it: revoked), and the transport's other errors; an
+        invalid_grant is recorded as the grant's last refresh outcome."""
         request = refresh_request(
             self._token_url, self.client_id, self._client_secret.value, refresh_token.value
         )
-        return self._transport.send(request, retry=retry).with_refresh_token(refresh_token.value)
+        try:
+            token = self._transport.send(request, retry=retry)
+        except InvalidGrantError as exc:
+            raise self._refused(refresh_token.value, exc) from None
+        return token.with_refresh_token(refresh_token.value)
+
+    def _refused(self, refresh_token: str, exc: InvalidGrantError) -> InvalidGrantError:
+        """Record an invalid_grant on the stored grant it is about, and say which it was."""
+        now = self._clock()
+        try:
+            record = read_grant(self.store, self.key)
+        except StoreError:
+            record = None
+        if record is None or record.token.refresh_token != refresh_token:
+            return exc  # a refresh token passed in, not the stored grant's: nothing to record
+        expires = record.refresh_expires_at
+        expired = expires is not None and now >= expires
+        outcome = RefreshOutcome(EXPIRED if expired else REVOKED, now, exc.error)
+        try:
+            write_grant(self.store, self.key, record.with_outcome(outcome))
+        except StoreError as error:
+            logger.warning("could not record the refused refresh of %r (%s)", self.key, error)
+        if not expired:
+            return exc
+        hint = EXPIRED_HINT
+        if record.consented_at is not None and expires is not None:
+            days = round((expires - record.consented_at) / 86400)
+            hint = hint.replace("365 days", f"{days} day{'s' if days != 1 else ''}")
+        return GrantExpiredError(
+            f"token refresh failed with {exc.error!r}: {hint}",
+            error=exc.error,
+            description=exc.description,
+            status_code=exc.status_code,
+            grant_type=exc.grant_type,
+        )
 
     def exchange(self, request: TokenHttpRequest) -> Token:
-        """An authorization-code exchange built by `_lwa.code_exchange_request`."""
-        return self._transport.send(request)
+        """An authorization-code exchange built by `_lwa.code_exchange_request`.
+
+        Raises: TokenEndpointError for an answer without a refresh token (a stored one is
+        never merged into an exchange), and the transport's errors."""
+        token = self._transport.send(request)
+        if not token.refresh_token:
+            raise TokenEndpointError(
+                "the code exchange answered without a refresh token (LwA sends one when the "
+                "client secret is sent): nothing was saved and the previous grant is "
+                "untouched; check the client secret and log in again"
+            )
+        return token
 
     def save(self, token: Token) -> StoreError | None:
-        """Save `token` (the stored refresh token merged in when it has none); the store's
-        error is returned, not raised: a refresh that could not be saved is still good."""
+        """Save a refreshed `token` (the stored refresh token merged in when it has none)
+        with the outcome "ok", keeping the rest of the grant record; the store's error is
+        returned, not raised: a refresh that could not be saved is still good."""
         try:
+            record = read_grant(self.store, self.key)
             if not token.refresh_token:
-                token = merge_refresh_token(token, self.store.load(self.key))
-            self.store.save(self.key, token)
+                token = merge_refresh_token(token, record.token if record else None)
+            outcome = RefreshOutcome(OK, self._clock())
+            if record is None:
+                record = GrantRecord(token)
+            elif record.token.refresh_token != token.refresh_token:
+                # Another refresh token than the stored grant's: its consent is unknown.
+                record = GrantRecord(token, record.login, extra=record.extra)
+            write_grant(self.store, self.key, record.with_token(token).with_outcome(outcome))
         except StoreError as exc:
             return exc
         return None
 
-    def save_grant(self, token: Token) -> Token:
-        """Save `token` as the grant under the key's lock and return what was saved.
+    def save_grant(self, token: Token, consent: Consent | None = None) -> Token:
+        """Save `token` as the grant under the key's lock, in one write, and return what was
+        saved. With `consent` (a code exchange) the record is new: its login, consent time
+        and expiry, never a stored refresh token. Without (a token passed in), the stored
+        refresh token is merged in when `token` has none, and the record keeps its consent
+        time only while the refresh token is the same.
 
         Raises: StoreError (the caller of a login or an import must know)."""
         with self.lock():
-            saved = merge_refresh_token(token, self.store.load(self.key))
-            self.store.save(self.key, saved)
+            if consent is not None:
+                stated = token.refresh_expires_at  # LwA's refresh_token_expires_in, if sent
+                record = new_grant(
+                    token,
+                    consent.login,
+                    consented_at=consent.consented_at,
+                    expires_in=None if stated is None else stated - consent.consented_at,
+                )
+                write_grant(self.store, self.key, record)
+                return token
+            current = read_grant(self.store, self.key)
+            saved = merge_refresh_token(token, current.token if current else None)
+            if current is None:
+                record = GrantRecord(saved)
+            elif current.token.refresh_token == saved.refresh_token:
+                record = current.with_token(saved)
+            else:  # a refresh token passed by hand: the consent time is not known
+                record = GrantRecord(saved, current.login, extra=current.extra)
+            write_grant(self.store, self.key, record)
         return saved
 
     def announce(self, token: Token, received_at: float, margin: float) -> None:

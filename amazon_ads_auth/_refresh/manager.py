@@ -17,7 +17,8 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
+from typing import Any
 
 from .._errors import InvalidGrantError, StoreError
 from .._limits import deadline_scope
@@ -30,7 +31,7 @@ from . import decisions as decide
 from .background import BackgroundRefresher
 from .decisions import VALID, Need, RefreshChoice, TokenState
 from .events import GrantEvents
-from .grant_io import GrantIO, expiry
+from .grant_io import Consent, GrantIO, expiry
 from .held import HeldToken
 
 logger = logging.getLogger("amazon_ads_auth")
@@ -123,8 +124,11 @@ class TokenManager:
         request; other scopes and `refresh()` are unaffected."""
         self._unhelped = self._unhelped.noted(access_token, scope, self._clock())
 
-    def save_new_grant(self, request: TokenHttpRequest) -> Token:
-        """Exchange an authorization code and store the result as this key's grant."""
+    def save_new_grant(
+        self, request: TokenHttpRequest, login: Mapping[str, Any] | None = None
+    ) -> Token:
+        """Exchange an authorization code and store the result as this key's grant: token,
+        `login` record and consent time in one write (never a stored refresh token)."""
         started = time.perf_counter()
         try:
             exchanged = self._grant.exchange(request)
@@ -132,17 +136,17 @@ class TokenManager:
             self.events.exchanged(time.perf_counter() - started, exc)
             raise
         self.events.exchanged(time.perf_counter() - started)
-        saved = self.seed(exchanged)
+        saved = self.seed(exchanged, consent=Consent(login, self._clock()))
         logger.info("stored a new grant for key %r; %s", self._key, expiry(saved))
         return saved
 
-    def seed(self, token: Token) -> Token:
+    def seed(self, token: Token, *, consent: Consent | None = None) -> Token:
         """Store `token` as this key's grant and use it (no token request while it is
         valid); a stored refresh token is kept when `token` has none.
 
         Raises: StoreError."""
         with self._lock:
-            saved = self._grant.save_grant(token)
+            saved = self._grant.save_grant(token, consent)
             self._pending = None
             self.held.unsaved = None
             self.held.adopt(saved, counts=True)

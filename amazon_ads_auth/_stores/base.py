@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import threading
 from collections.abc import Iterator
@@ -11,6 +12,7 @@ from typing import Any, Protocol, runtime_checkable
 from .._errors import StoreError, TokenFormatError
 from .._locks import forget_locks_at_fork
 from .._token import Token
+from .grant import GrantRecord
 
 
 @runtime_checkable
@@ -27,8 +29,10 @@ class TokenStore(Protocol):
       manager re-reads, refreshes and saves under it, which makes a refresh happen once.
 
     Optional abilities are protocols of their own: `TryLockStore`, `ListableStore`,
-    `LoginRecordStore`. `amazon_ads_auth.testing.check_token_store` runs the contract
-    against a store of yours.
+    `LoginRecordStore`, and `GrantRecordStore` (`_stores.grant`: the whole grant record
+    saved and loaded in one operation; every store of this package has it, and `save`
+    then replaces the token and keeps the rest of the record).
+    `amazon_ads_auth.testing.check_token_store` runs the contract against a store of yours.
     """
 
     def load(self, key: str) -> Token | None: ...
@@ -74,6 +78,14 @@ class RecordListingStore(Protocol):
     directory of a thousand logins is one scan, not a thousand and one reads."""
 
     def records(self) -> dict[str, dict[str, Any] | None]: ...
+
+
+@runtime_checkable
+class GrantListingStore(Protocol):
+    """A store that lists every grant with its whole record in one pass, or the StoreError
+    that says why a grant cannot be read (`status`, `LoginDirectory`, `from_login`)."""
+
+    def grant_records(self) -> dict[str, GrantRecord | StoreError]: ...
 
 
 def try_lock(store: TokenStore, key: str) -> AbstractContextManager[bool]:
@@ -140,39 +152,57 @@ class MemoryTokenStore:
     """Tokens in this process's memory: the default, and the right store for one process."""
 
     def __init__(self) -> None:
-        self._tokens: dict[str, Token] = {}
-        self._logins: dict[str, dict[str, Any]] = {}
+        self._grants: dict[str, GrantRecord] = {}
         self._key_locks = KeyLocks()
         self._guard = threading.Lock()
         forget_locks_at_fork(self)
 
     def __repr__(self) -> str:
-        return f"MemoryTokenStore(keys={len(self._tokens)})"
+        return f"MemoryTokenStore(keys={len(self._grants)})"
 
     where = "memory: (this process only)"
 
     def load(self, key: str) -> Token | None:
-        return self._tokens.get(key)
+        record = self._grants.get(key)
+        return None if record is None else record.token
 
     def save(self, key: str, token: Token) -> None:
         require_token(token)
         with self._guard:
-            self._tokens[key] = token
+            previous = self._grants.get(key)
+            self._grants[key] = (
+                GrantRecord(token) if previous is None else previous.with_token(token)
+            )
+
+    def load_grant(self, key: str) -> GrantRecord | None:
+        return self._grants.get(key)
+
+    def save_grant(self, key: str, record: GrantRecord) -> None:
+        require_token(record.token)
+        login = None if record.login is None else dict(record.login)  # no aliasing
+        with self._guard:
+            self._grants[key] = dataclasses.replace(record, login=login)
 
     def delete(self, key: str) -> None:
         with self._guard:
-            self._tokens.pop(key, None)
-            self._logins.pop(key, None)
+            self._grants.pop(key, None)
 
     def keys(self) -> list[str]:
-        return sorted(self._tokens)
+        return sorted(self._grants)
+
+    def grant_records(self) -> dict[str, GrantRecord | StoreError]:
+        return dict(sorted(self._grants.items()))
 
     def load_login(self, key: str) -> dict[str, Any] | None:
-        return self._logins.get(key)
+        record = self._grants.get(key)
+        return None if record is None or record.login is None else dict(record.login)
 
     def save_login(self, key: str, record: dict[str, Any]) -> None:
         with self._guard:
-            self._logins[key] = dict(record)
+            previous = self._grants.get(key)
+            if previous is None:
+                raise StoreError(f"no grant is stored under {key!r} in memory")
+            self._grants[key] = dataclasses.replace(previous, login=dict(record))
 
     @contextmanager
     def lock(self, key: str) -> Iterator[None]:

@@ -14,6 +14,7 @@ the refresh in progress (`refresh_deadline`), else `timeout`: a database that ha
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import threading
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import AbstractContextManager
@@ -21,8 +22,10 @@ from typing import Any
 
 from .._errors import StoreError, TokenFormatError
 from .._limits import seconds_left
+from .._redact import printable
 from .._token import Token
 from .base import KeyLocks, require_token
+from .grant import GrantRecord, grant_from_document, grant_to_document, is_grant_document
 
 
 class CallbackTokenStore:
@@ -62,6 +65,22 @@ class CallbackTokenStore:
 
     def load(self, key: str) -> Token | None:
         """Raises: StoreError if `load` fails, hangs, or returns something not a token."""
+        record = self.load_grant(key)
+        return None if record is None else record.token
+
+    def save(self, key: str, token: Token) -> None:
+        """Replace the grant's token, keeping the rest of its record.
+
+        Raises: StoreError if `load` or `save` fails or hangs."""
+        require_token(token)
+        previous = self.load_grant(key)
+        self.save_grant(key, GrantRecord(token) if previous is None else previous.with_token(token))
+
+    def load_grant(self, key: str) -> GrantRecord | None:
+        """The whole grant record `load(key)` returns (a grant document, or a bare token
+        dict as the release before grant records saved).
+
+        Raises: StoreError if `load` fails, hangs, or returns something not a grant."""
 
         def read() -> dict[str, Any] | None:
             data = self._load(key)
@@ -70,19 +89,35 @@ class CallbackTokenStore:
         data = self._call("load", read, key)
         if data is None:
             return None
+        where = f"load({printable(key)!r}) of the CallbackTokenStore"
+        if is_grant_document(data):
+            return grant_from_document(data, where)
         try:
-            return Token.from_oauth2_dict(data)
+            return GrantRecord(Token.from_oauth2_dict(data))
         except TokenFormatError as exc:
-            raise StoreError(
-                f"load({key!r}) of the CallbackTokenStore returned something that is not a "
-                f"token: {exc}"
-            ) from None
+            raise StoreError(f"{where} returned something that is not a token: {exc}") from None
 
-    def save(self, key: str, token: Token) -> None:
-        """Raises: StoreError if `save` fails or hangs."""
-        require_token(token)
-        data = token.to_dict()
+    def save_grant(self, key: str, record: GrantRecord) -> None:
+        """The whole grant record as one JSON-ready dict, in one call of `save`.
+
+        Raises: StoreError if `save` fails or hangs."""
+        require_token(record.token)
+        data = grant_to_document(record)
         self._call("save", lambda: self._save(key, data), key)
+
+    def load_login(self, key: str) -> dict[str, Any] | None:
+        """What `login` recorded with this grant (kept in the same dict).
+
+        Raises: StoreError as `load`."""
+        record = self.load_grant(key)
+        return None if record is None or record.login is None else dict(record.login)
+
+    def save_login(self, key: str, record: dict[str, Any]) -> None:
+        """Raises: StoreError when no grant is stored under `key`, or as `save`."""
+        previous = self.load_grant(key)
+        if previous is None:
+            raise StoreError(f"no grant is stored under {printable(key)!r}")
+        self.save_grant(key, dataclasses.replace(previous, login=dict(record)))
 
     def delete(self, key: str) -> None:
         """Raises: StoreError without a delete= function, or if it fails or hangs."""

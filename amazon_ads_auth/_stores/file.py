@@ -8,6 +8,7 @@ different advertisers never wait for each other's locks.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import hashlib
 import json
 import logging
@@ -18,12 +19,14 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from .._errors import StoreError, TokenFormatError
+from .._errors import StoreError
 from .._limits import DEFAULT_LOCK_WAIT
+from .._redact import printable
 from .._token import Token
 from .base import require_token
+from .grant import GrantRecord, grant_from_document, grant_to_document
+from .keys import GrantKey
 from .token_files import (
-    FORMAT,
     fsync_folder,
     read_document,
     refuse_symlink,
@@ -85,37 +88,45 @@ class FileTokenStore:
     # ----- TokenStore ---------------------------------------------------------------------
 
     def load(self, key: str) -> Token | None:
-        document = read_document(self._file(key))
-        if document is None:
-            return None
-        return self._token_of(document, self._file(key))
+        record = self.load_grant(key)
+        return None if record is None else record.token
 
     def save(self, key: str, token: Token) -> None:
+        """Replace the grant's token, keeping the rest of its record (a corrupt grant is
+        reported, never overwritten)."""
         require_token(token)
+        previous = self.load_grant(key)
+        self.save_grant(key, GrantRecord(token) if previous is None else previous.with_token(token))
+
+    def load_grant(self, key: str) -> GrantRecord | None:
+        """The whole grant record of `key` (one file read), or None.
+
+        Raises: StoreError for a file that cannot be read, or from a newer version."""
         target = self._file(key)
-        previous = read_document(target)
-        if previous is not None:
-            self._token_of(previous, target)  # a corrupt grant is reported, never overwritten
-        document: dict[str, Any] = {"format": FORMAT, "key": key, "token": token.to_dict()}
-        if previous is not None and isinstance(previous.get("login"), dict):
-            document["login"] = previous["login"]  # what `login` recorded stays with it
+        document = read_document(target)
+        if document is None:
+            return None
+        return grant_from_document(document, f"the token file {target}")
+
+    def save_grant(self, key: str, record: GrantRecord) -> None:
+        """Write the whole grant record of `key` in one atomic file replace."""
+        require_token(record.token)
+        target = self._file(key)
+        document = {**grant_to_document(record), "key": key}
         remove_stale_partials(self.path, target)
         write_atomically(self.path, target, json.dumps(document, separators=(",", ":")).encode())
 
     def load_login(self, key: str) -> dict[str, Any] | None:
         """What `login` recorded with this grant (in the same 0600 file), if anything."""
-        document = read_document(self._file(key))
-        record = document.get("login") if document is not None else None
-        return record if isinstance(record, dict) else None
+        record = self.load_grant(key)
+        return None if record is None or record.login is None else dict(record.login)
 
     def save_login(self, key: str, record: dict[str, Any]) -> None:
         """Keep `record` in the grant's file (the grant must be saved first)."""
-        target = self._file(key)
-        document = read_document(target)
-        if document is None:
-            raise StoreError(f"no grant is stored under {key!r} in {self.path}")
-        document["login"] = record
-        write_atomically(self.path, target, json.dumps(document, separators=(",", ":")).encode())
+        previous = self.load_grant(key)
+        if previous is None:
+            raise StoreError(f"no grant is stored under {printable(key)!r} in {self.path}")
+        self.save_grant(key, dataclasses.replace(previous, login=dict(record)))
 
     def delete(self, key: str) -> None:
         """Remove the grant, even a corrupt one, and any half-written copy of it."""
@@ -169,30 +180,72 @@ class FileTokenStore:
 
     def keys(self) -> list[str]:
         """Every key stored here (for listing grants); unreadable files are skipped."""
-        return list(self._scan()[0])
+        return sorted(k for k, v in self._scan()[0].items() if not isinstance(v, StoreError))
 
     def records(self) -> dict[str, dict[str, Any] | None]:
-        """Every key with its login record (or None), in one pass over the folder."""
+        """Every readable key with its login record (or None), in one pass over the folder."""
+        return {
+            key: None if found.login is None else dict(found.login)
+            for key, found in self._scan()[0].items()
+            if not isinstance(found, StoreError)
+        }
+
+    def grant_records(self) -> dict[str, GrantRecord | StoreError]:
+        """Every key whose file names it, with its record or why it cannot be read."""
         return self._scan()[0]
 
     def problems(self) -> list[str]:
-        """What is wrong with each token file here that cannot be read (for `status`)."""
+        """What is wrong with each token file here that cannot be read and does not say
+        which key it holds (for `status`)."""
         return self._scan()[1]
 
-    def _scan(self) -> tuple[dict[str, dict[str, Any] | None], list[str]]:
-        found: dict[str, dict[str, Any] | None] = {}
+    def _scan(self) -> tuple[dict[str, GrantRecord | StoreError], list[str]]:
+        found: dict[str, GrantRecord | StoreError] = {}
         problems: list[str] = []
+        damaged: list[tuple[str, StoreError]] = []
         names = sorted(e.name for e in os.scandir(self.path) if e.name.endswith(".json"))
         for name in names:
+            target = self.path / name
             try:
-                document = read_document(self.path / name)
+                document = read_document(target)
             except StoreError as exc:
-                problems.append(str(exc))
+                damaged.append((name, exc))
                 continue
-            if document is not None and isinstance(document.get("key"), str):
-                record = document.get("login")
-                found[document["key"]] = record if isinstance(record, dict) else None
-        return found, problems
+            if document is None:
+                continue
+            key = document.get("key")
+            if not isinstance(key, str) or not key or target != self._file(key):
+                problems.append(
+                    f"the token file {target} does not name its key; it was left untouched: "
+                    "move it away"
+                )
+                continue
+            try:
+                found[key] = grant_from_document(document, f"the token file {target}")
+            except StoreError as exc:
+                found[key] = exc
+        client_ids = {parsed.client_id for key in found if (parsed := GrantKey.parse(key))}
+        for name, error in damaged:
+            key = self._key_of_name(name, client_ids)
+            if key is None:
+                problems.append(str(error))
+            else:
+                found[key] = error
+        return dict(sorted(found.items())), problems
+
+    def _key_of_name(self, name: str, client_ids: set[str]) -> str | None:
+        """The key of a file that cannot be read, when its name gives it away: the key as
+        its readable part spells it, or a "default" login of a client id seen here or at
+        the start of the name (the name's hash decides)."""
+        readable = name[: -len(".json")].rpartition("-")[0]
+        candidates = {readable.replace("_", "/", 1)} if "_" in readable else set()
+        for client_id in {*client_ids, readable.partition("_")[0]}:
+            candidates.add(str(GrantKey.login(client_id)))
+        for candidate in sorted(candidates):
+            with contextlib.suppress(StoreError):
+                if self._file(candidate).name == name:
+                    return candidate
+        return None
 
     # ----- files --------------------------------------------------------------------------
 
@@ -241,13 +294,3 @@ class FileTokenStore:
                 self.path,
                 stat.S_IMODE(info.st_mode),
             )
-
-    def _token_of(self, document: dict[str, Any], target: Path) -> Token:
-        try:
-            return Token.from_dict(document.get("token"))  # type: ignore[arg-type]
-        except TokenFormatError as exc:
-            raise StoreError(
-                f"the token file {target} holds no valid token ({exc}); it was left untouched: "
-                "run `amazon-ads-auth logout` for that grant (or move the file away) and log "
-                "in again"
-            ) from None

@@ -4,6 +4,7 @@ Secret Service), for a desktop. Keyrings have no locks, so the lock is a file lo
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import json
 from collections.abc import Iterator
 from pathlib import Path
@@ -11,9 +12,11 @@ from typing import Any
 
 from .._errors import ConfigurationError, StoreError
 from .._limits import DEFAULT_LOCK_WAIT
+from .._redact import printable
 from .._token import Token
 from .base import decode_record, decode_token, require_token
 from .file import FileTokenStore, default_data_dir
+from .grant import GrantRecord, grant_from_document, grant_to_document, is_grant_document
 
 _INDEX = "__index__"
 # Login records are entries "#login:<key>". Grant keys may not start with "#" (nor be the
@@ -92,29 +95,56 @@ class KeyringTokenStore:
             )
 
     def load(self, key: str) -> Token | None:
+        record = self.load_grant(key)
+        return None if record is None else record.token
+
+    def save(self, key: str, token: Token) -> None:
+        """Replace the grant's token, keeping the rest of its record."""
+        require_token(token)
+        previous = self.load_grant(key)
+        self.save_grant(key, GrantRecord(token) if previous is None else previous.with_token(token))
+
+    def load_grant(self, key: str) -> GrantRecord | None:
+        """The whole grant record of `key` (one keychain entry), or None.
+
+        Raises: StoreError when the keyring fails or the entry cannot be read."""
         self._check_key(key)
         raw = self._call("loading a token", self._keyring.get_password, key)
         if raw is None:
             return None
-        return decode_token(raw, f"the keyring entry {key!r} of service {self.service!r}")
+        where = f"the keyring entry {printable(key)!r} of service {self.service!r}"
+        try:
+            value = json.loads(raw)
+        except (ValueError, RecursionError):
+            value = None
+        if is_grant_document(value):
+            return grant_from_document(value, where)
+        token = decode_token(raw, where)  # a bare token, as the release before records kept
+        return GrantRecord(token, self._legacy_login(key))
 
-    def save(self, key: str, token: Token) -> None:
-        require_token(token)
+    def save_grant(self, key: str, record: GrantRecord) -> None:
+        """Write the whole grant record of `key` as one keychain entry (and drop the
+        separate login record an older version kept)."""
+        require_token(record.token)
         self._check_key(key)
         existed = self._call("reading a token", self._keyring.get_password, key) is not None
-        self._call("saving a token", self._keyring.set_password, key, json.dumps(token.to_dict()))
+        value = json.dumps(grant_to_document(record))
+        self._call("saving a grant", self._keyring.set_password, key, value)
         if not existed:
             self._update_index(add=key)
+        with contextlib.suppress(StoreError):
+            for name in self._record_names(key):
+                if self._call("reading a login record", self._keyring.get_password, name):
+                    self._call("deleting a login record", self._keyring.delete_password, name)
 
     def delete(self, key: str) -> None:
         self._check_key(key)
-        if self._call("reading a token", self._keyring.get_password, key) is None:
-            return
-        try:
-            self._call("deleting a token", self._keyring.delete_password, key)
-        except StoreError:
-            if self._call("reading a token", self._keyring.get_password, key) is not None:
-                raise
+        if self._call("reading a token", self._keyring.get_password, key) is not None:
+            try:
+                self._call("deleting a token", self._keyring.delete_password, key)
+            except StoreError:
+                if self._call("reading a token", self._keyring.get_password, key) is not None:
+                    raise
         self._update_index(remove=key)
         with contextlib.suppress(StoreError):
             for name in self._record_names(key):
@@ -122,20 +152,35 @@ class KeyringTokenStore:
                     self._call("deleting a login record", self._keyring.delete_password, name)
 
     def load_login(self, key: str) -> dict[str, Any] | None:
-        """What `login` recorded with this grant: a keychain entry of its own."""
+        """What `login` recorded with this grant (kept in the grant's entry)."""
+        record = self.load_grant(key)
+        return None if record is None or record.login is None else dict(record.login)
+
+    def save_login(self, key: str, record: dict[str, Any]) -> None:
+        previous = self.load_grant(key)
+        if previous is None:
+            raise StoreError(f"no grant is stored under {printable(key)!r} in {self.where}")
+        self.save_grant(key, dataclasses.replace(previous, login=dict(record)))
+
+    def grant_records(self) -> dict[str, GrantRecord | StoreError]:
+        """Every indexed key with its record, or why it cannot be read."""
+        found: dict[str, GrantRecord | StoreError] = {}
+        for key in self.keys():
+            try:
+                record = self.load_grant(key)
+            except StoreError as exc:
+                found[key] = exc
+                continue
+            if record is not None:
+                found[key] = record
+        return found
+
+    def _legacy_login(self, key: str) -> dict[str, Any] | None:
         for name in self._record_names(key):
             raw = self._call("loading a login record", self._keyring.get_password, name)
             if raw is not None:
                 return decode_record(raw)
         return None
-
-    def save_login(self, key: str, record: dict[str, Any]) -> None:
-        new, *legacy = self._record_names(key)
-        self._call("saving a login record", self._keyring.set_password, new, json.dumps(record))
-        with contextlib.suppress(StoreError):
-            for name in legacy:
-                if self._call("reading a login record", self._keyring.get_password, name):
-                    self._call("deleting a login record", self._keyring.delete_password, name)
 
     def _record_names(self, key: str) -> list[str]:
         """The record entry of `key`, then an older version's, when no grant has its name."""

@@ -8,17 +8,23 @@ A fresh lock object per use: redis-py keeps the owner token in the object.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import json
+import logging
 from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
 from .._errors import ConfigurationError, StoreError
 from .._limits import DEFAULT_LOCK_TTL, DEFAULT_LOCK_WAIT
+from .._redact import printable
 from .._token import Token
 from .base import decode_record, decode_token, require_token
+from .grant import GrantRecord, grant_from_document, grant_to_document, is_grant_document
 
 if TYPE_CHECKING:
     import redis
+
+logger = logging.getLogger("amazon_ads_auth")
 
 _LOCK = "lock:"
 _LOGIN = "login:"
@@ -86,18 +92,38 @@ class RedisTokenStore:
         )
 
     def load(self, key: str) -> Token | None:
-        try:
-            raw = self._client.get(self._grant_name(key))
-        except self._errors as exc:
-            raise self._fail("loading a token", exc) from None
-        return None if raw is None else self._decode(key, raw)
+        record = self.load_grant(key)
+        return None if record is None else record.token
 
     def save(self, key: str, token: Token) -> None:
+        """Replace the grant's token, keeping the rest of its record (callers hold the
+        key's lock)."""
         require_token(token)
+        previous = self.load_grant(key)
+        self.save_grant(key, GrantRecord(token) if previous is None else previous.with_token(token))
+
+    def load_grant(self, key: str) -> GrantRecord | None:
+        """The whole grant record of `key` (one round trip), or None.
+
+        Raises: StoreError when Redis fails or the value cannot be read."""
         try:
-            self._client.set(self._grant_name(key), json.dumps(token.to_dict()))
+            raw, legacy_record = self._client.mget(self._grant_name(key), self._record_name(key))
         except self._errors as exc:
-            raise self._fail("saving a token", exc) from None
+            raise self._fail("loading a grant", exc) from None
+        return None if raw is None else self._decode(key, raw, legacy_record)
+
+    def save_grant(self, key: str, record: GrantRecord) -> None:
+        """Write the whole grant record of `key` in one MULTI/EXEC (and drop the separate
+        login record an older version kept), so no reader sees half of it."""
+        require_token(record.token)
+        value = json.dumps(grant_to_document(record))
+        try:
+            with self._client.pipeline(transaction=True) as pipe:
+                pipe.set(self._grant_name(key), value)
+                pipe.delete(self._record_name(key))
+                pipe.execute()
+        except self._errors as exc:
+            raise self._fail("saving a grant", exc) from None
 
     def delete(self, key: str) -> None:
         try:
@@ -106,18 +132,15 @@ class RedisTokenStore:
             raise self._fail("deleting a token", exc) from None
 
     def load_login(self, key: str) -> dict[str, Any] | None:
-        """What `login` recorded with this grant, under `prefix + "login:" + key`."""
-        try:
-            raw = self._client.get(self._record_name(key))
-        except self._errors as exc:
-            raise self._fail("loading a login record", exc) from None
-        return None if raw is None else decode_record(raw)
+        """What `login` recorded with this grant (kept in the grant's value)."""
+        record = self.load_grant(key)
+        return None if record is None or record.login is None else dict(record.login)
 
     def save_login(self, key: str, record: dict[str, Any]) -> None:
-        try:
-            self._client.set(self._record_name(key), json.dumps(record))
-        except self._errors as exc:
-            raise self._fail("saving a login record", exc) from None
+        previous = self.load_grant(key)
+        if previous is None:
+            raise StoreError(f"no grant is stored under {printable(key)!r} in {self.where}")
+        self.save_grant(key, dataclasses.replace(previous, login=dict(record)))
 
     @contextlib.contextmanager
     def lock(self, key: str) -> Iterator[None]:
@@ -158,18 +181,74 @@ class RedisTokenStore:
                 redis_lock.release()
 
     def keys(self) -> list[str]:
-        """Every key stored under this prefix (for listing grants)."""
+        """Every key stored under this prefix (for listing grants); a name that is not
+        UTF-8 is skipped with a warning."""
+        return sorted(self._names())
+
+    def grant_records(self) -> dict[str, GrantRecord | StoreError]:
+        """Every key with its record, or why it cannot be read (two round trips a batch)."""
+        keys = sorted(self._names())
+        found: dict[str, GrantRecord | StoreError] = {}
+        for start in range(0, len(keys), 500):
+            batch = keys[start : start + 500]
+            names = [n for k in batch for n in (self.prefix + k, self._record_name(k))]
+            try:
+                values = self._client.mget(names) if names else []
+            except self._errors as exc:
+                raise self._fail("listing grants", exc) from None
+            for n, key in enumerate(batch):
+                raw, legacy_record = values[2 * n], values[2 * n + 1]
+                if raw is None:
+                    continue
+                try:
+                    found[key] = self._decode(key, raw, legacy_record)
+                except StoreError as exc:
+                    found[key] = exc
+        return found
+
+    def problems(self) -> list[str]:
+        """Names under the prefix that are not UTF-8 (no key can be read back from them)."""
+        return [
+            f"a name under the prefix {self.prefix!r} at {self._where()} is not UTF-8 text "
+            f"({printable(repr(raw))[:80]}): it was left untouched; remove it with redis-cli"
+            for raw in self._undecodable()
+        ]
+
+    def _names(self) -> list[str]:
+        found = []
+        for raw_name in self._scan():
+            if isinstance(raw_name, bytes):
+                try:
+                    name = raw_name.decode()
+                except UnicodeDecodeError:
+                    logger.warning(
+                        "skipped a name under the Redis prefix %r that is not UTF-8: %s",
+                        self.prefix,
+                        printable(repr(raw_name))[:80],
+                    )
+                    continue
+            else:
+                name = str(raw_name)
+            key = name[len(self.prefix) :]
+            if key and not key.startswith(_RESERVED):
+                found.append(key)
+        return found
+
+    def _undecodable(self) -> list[bytes]:
+        bad = []
+        for raw_name in self._scan():
+            if isinstance(raw_name, bytes):
+                try:
+                    raw_name.decode()
+                except UnicodeDecodeError:
+                    bad.append(raw_name)
+        return bad
+
+    def _scan(self) -> list[bytes | str]:
         try:
-            names = self._client.scan_iter(match=self.prefix + "*")
-            found = []
-            for raw_name in names:
-                name = raw_name.decode() if isinstance(raw_name, bytes) else str(raw_name)
-                key = name[len(self.prefix) :]
-                if not key.startswith(_RESERVED):
-                    found.append(key)
+            return list(self._client.scan_iter(match=self.prefix.encode() + b"*"))
         except self._errors as exc:
             raise self._fail("listing keys", exc) from None
-        return sorted(found)
 
     def _grant_name(self, key: str) -> str:
         """Where the grant of `key` lives. Keys that start with a reserved word are refused:
@@ -187,5 +266,14 @@ class RedisTokenStore:
     def _record_name(self, key: str) -> str:
         return f"{self.prefix}{_LOGIN}{self._grant_name(key)[len(self.prefix) :]}"
 
-    def _decode(self, key: str, raw: bytes | str) -> Token:
-        return decode_token(raw, f"the Redis value {self.prefix + key} at {self._where()}")
+    def _decode(self, key: str, raw: bytes | str, legacy_record: bytes | str | None) -> GrantRecord:
+        where = f"the Redis value {printable(self.prefix + key)} at {self._where()}"
+        try:
+            value = json.loads(raw)
+        except (ValueError, RecursionError):
+            value = None
+        if is_grant_document(value):
+            return grant_from_document(value, where)
+        token = decode_token(raw, where)  # a bare token, as the release before records kept
+        login = decode_record(legacy_record) if legacy_record is not None else None
+        return GrantRecord(token, login)

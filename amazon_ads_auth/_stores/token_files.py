@@ -22,7 +22,6 @@ from .._errors import StoreError
 
 logger = logging.getLogger("amazon_ads_auth")
 
-FORMAT = 1
 PARTIAL_PREFIX = ".tmp-"
 PARTIAL_SUFFIX = ".partial"
 _MAX_FILE = 1024 * 1024  # a token file is about 1 KiB
@@ -69,7 +68,7 @@ def read_document(target: Path) -> dict[str, Any] | None:
         document = json.loads(raw)
     except (ValueError, UnicodeDecodeError, RecursionError):
         document = None
-    if not isinstance(document, dict) or document.get("format") != FORMAT:
+    if not isinstance(document, dict):
         raise StoreError(
             f"the token file {target} is corrupt or from an unknown version; it was left "
             "untouched: run `amazon-ads-auth logout` for that grant (or move the file "

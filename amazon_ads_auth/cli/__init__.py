@@ -14,17 +14,21 @@ from typing import Any, TypeVar
 
 import click
 
-from .._errors import AdsAuthError
+from .._auth.connect import connect
+from .._errors import AdsAuthError, StoreError
 from .._logins.profiles import fetch_profiles
 from .._logins.records import (
     DEFAULT_STORE_KEY,
     Login,
     choose,
     save_login,
-    shorten,
 )
 from .._lwa.consent import DEFAULT_SCOPE
+from .._redact import printable
 from .._refresh.events import GrantConnected, GrantDisconnected, deliver
+from .._stores.base import LoginRecordStore
+from .._stores.grant import GrantRecordStore
+from .._stores.keys import GrantKey
 from .api import api
 from .check import check
 from .consent import receive_code
@@ -32,14 +36,14 @@ from .errors import explain, handle_errors
 from .loopback import CODE_LIFETIME, RedirectListener, loopback_port
 from .mcp import mcp
 from .output import (
-    expiry,
+    key_flag,
     last4,
     print_profiles,
-    print_table,
     profile_items,
     token_fields,
 )
 from .sandbox import serve_emulator, set_demo_logged_out
+from .status import status
 from .store import store
 from .target import Target, common_options, profile_option, store_options, target_from
 
@@ -59,6 +63,7 @@ main.add_command(api)
 main.add_command(store)
 main.add_command(mcp)
 main.add_command(check)
+main.add_command(status)
 
 
 # ----- login ---------------------------------------------------------------------------------
@@ -104,6 +109,7 @@ def login(
 ) -> None:
     """Consent, code exchange and profile lookup in one go; stores the login."""
     with target_from(options) as target, contextlib.ExitStack() as cleanup:
+        GrantKey.login("-", target.store_key)  # a CLI store key never reaches a web tenant
         auth = target.login_auth()
         if redirect_uri is None:
             emulated = target.emulator is not None
@@ -122,9 +128,6 @@ def login(
             wait_seconds=wait_seconds,
             listener=listener,
         )
-        token = auth.fetch_token(
-            code=code, redirect_uri=redirect_uri, code_verifier=request.code_verifier
-        )
         api_url = target.api_url or auth.region.api_url
         record = Login(
             client_id=auth.client_id,
@@ -136,16 +139,39 @@ def login(
             api_url=api_url,
             client_secret=None if no_save_secret else target.client_secret,
             demo=target.emulator is not None,
-        ).with_profiles(fetch_profiles(auth, api_url))
-        recorded = save_login(target.store(), record)
+        )
+        settings = {
+            "client_id": auth.client_id,
+            "client_secret": target.client_secret or "",
+            **{k: v for k, v in target.overrides().items() if k != "client_secret"},
+        }
+        connected = connect(
+            settings,
+            lambda scratch: scratch.fetch_token(
+                code=code, redirect_uri=redirect_uri, code_verifier=request.code_verifier
+            ),
+            record,
+            target.store(),
+            api_url=api_url,
+        )
+        record = connected.login
+        recorded = isinstance(target.store(), (GrantRecordStore, LoginRecordStore))
         deliver(GrantConnected(record.key, record.region, "cli", len(record.profiles)), None)
         click.echo(
-            f"Logged in: {record.label()} stored in {target.where}; refresh token ends in "
-            f"{last4(token.refresh_token)}"
+            f"Logged in: {printable(record.label())} stored in {target.where}; refresh token "
+            f"ends in {last4(connected.token.refresh_token)}"
             + ("" if recorded else " (this store keeps no login record: pass --client-id later)"),
             err=True,
         )
-        print_profiles(profile_items(record.profiles), as_json=False)
+        if connected.profiles_error is not None:
+            click.echo(
+                f"Warning: the grant is saved, but its profiles could not be fetched "
+                f"({explain(connected.profiles_error)}): run `amazon-ads-auth profiles "
+                f"--refresh{key_flag(record)}` to fetch them later.",
+                err=True,
+            )
+        else:
+            print_profiles(profile_items(record.profiles), as_json=False)
         if target.emulator is not None:
             set_demo_logged_out(False)
             named = (
@@ -200,55 +226,6 @@ def profiles(as_json: bool, refresh: bool, **options: Any) -> None:
 # ----- status, logout ----------------------------------------------------------------------------
 
 
-@main.command(short_help="Show every stored login and its token.")
-@store_options
-@handle_errors
-def status(**options: Any) -> None:
-    """Every stored login: key, client, region, expiry, refresh token (last 4), secret."""
-    with target_from(options) as target:
-        store = target.store()
-        rows = [
-            ("STORE KEY", "CLIENT ID", "REGION", "ACCESS TOKEN", "REFRESH", "SECRET", "PROFILES")
-        ]
-        for login in target.logins():
-            if target.client_id and login.client_id != target.client_id:
-                continue
-            try:
-                stored = store.load(login.key)
-            except AdsAuthError as exc:  # one bad grant must not hide the others
-                rows.append(
-                    (
-                        login.store_key,
-                        shorten(login.client_id),
-                        "?",
-                        "unreadable",
-                        explain(exc),
-                        "",
-                        "",
-                    )
-                )
-                continue
-            if stored is None:
-                continue
-            rows.append(
-                (
-                    login.store_key,
-                    shorten(login.client_id),
-                    login.region if login.recorded else "?",
-                    expiry(stored.expires_at),
-                    f"...{last4(stored.refresh_token)}" if stored.refresh_token else "none",
-                    "saved" if login.has_secret else "not saved",
-                    str(len(login.profiles)) if login.recorded else "?",
-                )
-            )
-        for problem in getattr(store, "problems", lambda: [])():
-            rows.append(("?", "?", "?", "unreadable", problem, "", ""))
-        if len(rows) == 1:
-            click.echo(f"No logins in {target.where}: run `amazon-ads-auth login`.")
-            return
-        print_table(rows)
-
-
 @main.command(short_help="Delete a stored login (a corrupt one too).")
 @store_options
 @click.option("--yes", is_flag=True, help="Do not ask for confirmation.")
@@ -263,23 +240,40 @@ def logout(yes: bool, **options: Any) -> None:
         try:
             found = store.load(key) is not None
         except AdsAuthError as exc:
-            click.echo(f"The grant {key} cannot be read ({explain(exc)}).", err=True)
+            click.echo(
+                f"The grant {printable(key)} cannot be read ({printable(explain(exc))}).",
+                err=True,
+            )
             found = True
         if not found:
-            click.echo(f"No grant stored under {key}.")
+            click.echo(f"No grant stored under {printable(key)}.")
             return
         if not yes:
-            click.confirm(f"Delete the grant {key} from {target.where}?", abort=True, err=True)
+            click.confirm(
+                f"Delete the grant {printable(key)} from {target.where}?", abort=True, err=True
+            )
         with store.lock(key):
             store.delete(key)
         deliver(GrantDisconnected(key, "cli"), None)  # to add_event_listener listeners
-        click.echo(f"Deleted the grant {key}.")
+        click.echo(f"Deleted the grant {printable(key)}.")
 
 
 def _chosen_key(target: Target) -> str:
-    """The login to delete; with --client-id, also one that is unreadable (not listed)."""
+    """The login to delete: one named by --store-key is found even when it cannot be read
+    (it is not loaded); without a store key, an unreadable "default" is an error naming
+    it, never a reason to pick another login."""
+    if target.store_key is not None:
+        GrantKey.login("-", target.store_key)  # a CLI store key never reaches a web tenant
     if target.client_id and target.store_key:
-        return f"{target.client_id}/{target.store_key}"
+        return str(GrantKey.login(target.client_id, target.store_key))
+    if target.store_key is not None:
+        named = [
+            x
+            for x in target.logins()
+            if x.store_key == target.store_key and target.client_id in (None, x.client_id)
+        ]
+        if len(named) == 1:
+            return named[0].key
     try:
         chosen = choose(
             target.logins(),
@@ -288,11 +282,14 @@ def _chosen_key(target: Target) -> str:
             client_id=target.client_id,
             pick_with="--store-key",
         )
+    except StoreError:
+        if not target.client_id:
+            raise  # flag-free: the login meant cannot be read; the message says what to run
+        return str(GrantKey.login(target.client_id, target.store_key))
     except AdsAuthError:
         if not target.client_id:
             raise
-        return f"{target.client_id}/{target.store_key or DEFAULT_STORE_KEY}"
-    assert chosen is not None
+        return str(GrantKey.login(target.client_id, target.store_key))
     return chosen.key
 
 

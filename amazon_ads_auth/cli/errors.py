@@ -13,6 +13,7 @@ import requests
 from .._errors import (
     AdsAuthError,
     AuthorizationDeniedError,
+    GrantExpiredError,
     InvalidClientError,
     InvalidGrantError,
     TokenRequestError,
@@ -47,6 +48,9 @@ def handle_errors(function: _F) -> _F:
 
 def explain(exc: AdsAuthError) -> str:
     """One line that says what happened and what to do."""
+    if isinstance(exc, GrantExpiredError):  # "the advertiser's consent expired N days ..."
+        expired = str(exc).partition(": ")[2].partition(": ask them")[0]
+        return f"{expired}: run `amazon-ads-auth login`"
     if isinstance(exc, InvalidGrantError) and exc.grant_type == "refresh_token":
         return REVOKED_HINT
     if isinstance(exc, InvalidGrantError):

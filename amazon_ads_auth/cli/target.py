@@ -21,14 +21,16 @@ from typing import Any, TypeVar
 import click
 
 from .._auth.adsauth import AdsAuth
+from .._auth.connect import connect
 from .._auth.settings import is_profile_id
 from .._errors import AdsAuthError, ConfigurationError, NoTokenError
-from .._logins.records import DEFAULT_STORE_KEY, Login, load_logins, save_login
+from .._logins.records import DEFAULT_STORE_KEY, Login, load_logins
 from .._logins.resolve import Given, LoginLookup, api_base_url
 from .._redact import describe_store
 from .._regions import Region
 from .._stores.base import TokenStore
 from .._stores.file import demo_store_url
+from .._stores.keys import GrantKey
 from .._stores.url import open_store
 from .sandbox import demo_logged_out, sandbox
 
@@ -179,7 +181,7 @@ class Target:
             )
         # The store is opened and read before the consent page: a store that is down is
         # found now, not after the one-time code is spent.
-        self.store().load(f"{self.client_id}/{self.store_key or DEFAULT_STORE_KEY}")
+        self.store().load(str(GrantKey.login(self.client_id, self.store_key)))
         if not self.client_secret:
             self.client_secret = click.prompt("Client secret", hide_input=True, err=True)
         return AdsAuth(
@@ -238,15 +240,7 @@ class Target:
         """A command run with --emulator before any demo login: give it a demo grant."""
         assert self.emulator is not None
         client_id = self.client_id or self.emulator.client_id
-        auth = AdsAuth(
-            client_id,
-            self.emulator.client_secret,
-            self.emulator.issue_refresh_token(),
-            store=self.store(),
-            store_key=self.store_key or DEFAULT_STORE_KEY,
-            **{k: v for k, v in self.overrides().items() if k != "client_secret"},
-        )
-        auth.ensure_token()
+        refresh_token = self.emulator.issue_refresh_token()
         record = Login(
             client_id=client_id,
             store_key=self.store_key or DEFAULT_STORE_KEY,
@@ -254,8 +248,22 @@ class Target:
             api_url=self.emulator.api_url,
             client_secret=self.emulator.client_secret,
             demo=True,
+        ).with_profiles(self.emulator.profiles)
+        settings = {
+            "client_id": client_id,
+            "client_secret": self.emulator.client_secret,
+            "refresh_token": refresh_token,
+            **{k: v for k, v in self.overrides().items() if k != "client_secret"},
+        }
+        connect(  # one write: the demo grant, its record and its consent time
+            settings,
+            lambda auth: auth.ensure_token(),
+            record,
+            self.store(),
+            api_url=self.emulator.api_url,
+            fetch=False,
+            consented_at=self.emulator.clock(),
         )
-        save_login(self.store(), record.with_profiles(self.emulator.profiles))
 
     def _refuse_demo_only(self) -> None:
         """Plain commands never use demo logins; when the store holds demo logins and
@@ -335,6 +343,8 @@ def target_from(options: dict[str, Any]) -> Iterator[Target]:
         authorization_url=options.pop("authorization_url", None),
         api_url=options.pop("api_url", None),
     )
+    if target.store_key is not None:  # no CLI store key reaches a web tenant's grant
+        GrantKey.login("-", target.store_key)
     if not use_emulator:
         yield target
         return

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import collections
 import contextlib
+import datetime
 import time
 from collections.abc import Callable, Iterable, Iterator
 from typing import Any, overload
@@ -47,6 +48,12 @@ _IN_PROCESS_TOKEN = "https://api.amazon.com/auth/o2/token"
 _IN_PROCESS_CONSENT = "https://www.amazon.com/ap/oa"
 
 
+def _seconds(lifetime: float | datetime.timedelta | None) -> float | None:
+    if isinstance(lifetime, datetime.timedelta):
+        return lifetime.total_seconds()
+    return None if lifetime is None else float(lifetime)
+
+
 class Emulator(GateControls, GrantFaultControls):
     """Login with Amazon and the Ads API: on a loopback port while started (a context
     manager), and in process through its transports at any time."""
@@ -62,6 +69,7 @@ class Emulator(GateControls, GrantFaultControls):
         port: int = 0,
         profiles: list[dict[str, Any]] | None = None,
         signing_key: bytes | None = None,
+        refresh_token_lifetime: float | datetime.timedelta | None = None,
     ) -> None:
         self.client_id = client_id
         self.client_secret = client_secret
@@ -70,6 +78,9 @@ class Emulator(GateControls, GrantFaultControls):
         self.expires_in_as_string = False
         self.omit_refresh_token_on_refresh = False
         self.deny_consent = False
+        # Seconds a refresh token lives after its consent (by `clock`); None: forever.
+        self.refresh_token_lifetime = _seconds(refresh_token_lifetime)
+        self.send_refresh_token_expires_in = False
         self.clock = clock
         self.profiles = profiles if profiles is not None else [demo_profile()]
         self.report_location: str | None = None
@@ -235,11 +246,13 @@ class Emulator(GateControls, GrantFaultControls):
         *,
         value: str | None = None,
         account: str | None = None,
+        consented_at: float | None = None,
     ) -> str:
         """Create a grant directly (as if the user consented) and return its refresh token;
         `account` makes it a grant of an account from `add_account()` (its tokens see that
         account's profiles), `value` makes that the refresh token (one that code or docs
-        have written in).
+        have written in). `consented_at` (default: now, by the emulator's clock) starts its
+        `refresh_token_lifetime`: a consent 360 days ago expires in 5 days.
 
         Raises: TypeError or ValueError for an argument that is not usable (an account
         that was never added, a value that is not text)."""
@@ -251,7 +264,13 @@ class Emulator(GateControls, GrantFaultControls):
             raise ValueError(
                 f"no account named {account!r}: add_account({account!r}, profiles) first"
             )
-        return self._lwa.issue_refresh_token(client_id or self.client_id, scope, value, account)
+        return self._lwa.issue_refresh_token(
+            client_id or self.client_id, scope, value, account, consented_at=consented_at
+        )
+
+    def refresh_token_expires_at(self, refresh_token: str) -> float | None:
+        """When the emulator will refuse `refresh_token` (None: never, or unknown token)."""
+        return self._lwa.refresh_token_expires_at(refresh_token)
 
     @overload
     def route(

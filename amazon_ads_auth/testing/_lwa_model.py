@@ -43,6 +43,8 @@ class LwaSettings(Protocol):
     expires_in_as_string: bool
     omit_refresh_token_on_refresh: bool
     deny_consent: bool
+    refresh_token_lifetime: float | None
+    send_refresh_token_expires_in: bool
     clock: Callable[[], float]
     accounts: Accounts
 
@@ -54,6 +56,7 @@ class Grant:
     scope: str
     revoked: bool = False
     account: str | None = None  # the emulator account that consented (None: the default)
+    consented_at: float | None = None  # by the emulator's clock; None: before it was kept
 
 
 @dataclasses.dataclass
@@ -183,17 +186,26 @@ class LwaModel:
             self._new_refresh_token(code.account),
             code.scope,
             account=code.account,
+            consented_at=self._settings.clock(),
         )
         self.grants[grant.refresh_token] = grant
         answer = self._new_access(grant)
         if client_secret:
             answer["refresh_token"] = grant.refresh_token
+            lifetime = self._settings.refresh_token_lifetime
+            if self._settings.send_refresh_token_expires_in and lifetime is not None:
+                answer["refresh_token_expires_in"] = int(lifetime)
         return 200, answer
 
     def _refresh(self, form: Mapping[str, str]) -> tuple[int, dict[str, Any]]:
         presented = form.get("refresh_token", "")
         grant = self.grants.get(presented) or self._signed_grant(presented)
-        if grant is None or grant.revoked or grant.client_id != self._settings.client_id:
+        if (
+            grant is None
+            or grant.revoked
+            or grant.client_id != self._settings.client_id
+            or self._expired(grant)
+        ):
             return oauth_error(
                 400,
                 "invalid_grant",
@@ -219,13 +231,42 @@ class LwaModel:
     # ----- what tests control ----------------------------------------------------------------
 
     def issue_refresh_token(
-        self, client_id: str, scope: str, value: str | None = None, account: str | None = None
+        self,
+        client_id: str,
+        scope: str,
+        value: str | None = None,
+        account: str | None = None,
+        *,
+        consented_at: float | None = None,
     ) -> str:
         refresh_token = value or self._new_refresh_token(account)
-        grant = Grant(client_id, refresh_token, scope or DEFAULT_GRANT_SCOPE, account=account)
+        when = self._settings.clock() if consented_at is None else consented_at
+        grant = Grant(
+            client_id,
+            refresh_token,
+            scope or DEFAULT_GRANT_SCOPE,
+            account=account,
+            consented_at=when,
+        )
         with self._guard:
             self.grants[grant.refresh_token] = grant
         return grant.refresh_token
+
+    def refresh_token_expires_at(self, refresh_token: str) -> float | None:
+        with self._guard:
+            grant = self.grants.get(refresh_token)
+        lifetime = self._settings.refresh_token_lifetime
+        if grant is None or grant.consented_at is None or lifetime is None:
+            return None
+        return grant.consented_at + lifetime
+
+    def _expired(self, grant: Grant) -> bool:
+        """Whether the grant's refresh token outlived `refresh_token_lifetime` (Amazon's
+        365 days after consent), by the emulator's clock. (The caller holds the guard.)"""
+        lifetime = self._settings.refresh_token_lifetime
+        if lifetime is None or grant.consented_at is None:
+            return False
+        return self._settings.clock() >= grant.consented_at + lifetime
 
     def accept_access_token(
         self, access_token: str, expires_at: float, refresh_token: str | None

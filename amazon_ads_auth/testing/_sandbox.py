@@ -60,11 +60,16 @@ class Sandbox(Emulator):
         *,
         value: str | None = None,
         account: str | None = None,
+        consented_at: float | None = None,
     ) -> str:
         """As `Emulator.issue_refresh_token`; the grant is the sandbox account's unless
         `account` names another."""
         return super().issue_refresh_token(
-            client_id, scope, value=value, account=account or self.account
+            client_id,
+            scope,
+            value=value,
+            account=account or self.account,
+            consented_at=consented_at,
         )
 
     def login_kwargs(self) -> dict[str, Any]:

@@ -14,7 +14,11 @@ It checks, against real instances made by `factory` (each check gets a fresh one
   makes its own store with `factory`, so it must be picklable for the "spawn" start method);
 - the optional abilities the store has: `try_lock` (TryLockStore), `keys` (ListableStore),
   login records (LoginRecordStore), whose storage must never collide with another key's
-  grant, and which `delete` removes with the grant.
+  grant, and which `delete` removes with the grant;
+- the grant record, for every store: token, login record, consent time, refresh-token
+  expiry and last refresh outcome come back as saved, in a new store too, and a token saved
+  by a refresh (`save`) keeps the rest of the record (natively for a GrantRecordStore; for
+  other stores through the token and the login record).
 It returns the names of the checks it ran and raises StoreContractError naming the first
 that failed.
 """
@@ -28,6 +32,15 @@ from collections.abc import Callable
 from typing import Any
 
 from .._stores.base import ListableStore, LoginRecordStore, TokenStore, TryLockStore
+from .._stores.grant import (
+    GrantRecord,
+    GrantRecordStore,
+    RefreshOutcome,
+    grant_to_document,
+    read_grant,
+    write_grant,
+)
+from .._stores.keys import GrantKey
 from .._token import Token
 
 StoreFactory = Callable[[], TokenStore]
@@ -74,6 +87,8 @@ def check_token_store(
         checks.append(("keys lists the grants", _keys_lists_the_grants))
     if isinstance(sample, LoginRecordStore):
         checks.append(("login records", _login_records))
+    if isinstance(sample, (GrantRecordStore, LoginRecordStore)):
+        checks.append(("grant records", _grant_records))
     ran = []
     for name, check in checks:
         try:
@@ -124,7 +139,7 @@ def _never_loses_a_refresh_token(factory: StoreFactory) -> None:
 
     store = factory()
     auth = AdsAuth("amzn1.application-oa2-client.contract", "secret", store=store)
-    key = f"{auth.client_id}/default"
+    key = str(GrantKey.login(auth.client_id))
     auth.import_token(_token(1, "Atzr|keep"))
     auth.import_token(_token(2, None))
     stored = store.load(key)
@@ -267,3 +282,47 @@ def _login_records(factory: StoreFactory) -> None:
     store.delete(key)
     _expect(store.load(key) is None, "login records", "delete() left the grant")
     _expect(store.load_login(key) is None, "login records", "delete() left the record")
+
+
+def _grant_records(factory: StoreFactory) -> None:
+    store = factory()
+    key = "amzn1.client/grant-record"
+    login = {
+        "format": 1,
+        "client_id": "amzn1.client",
+        "region": "fe",
+        "profiles": [{"profileId": 7}],
+    }
+    record = GrantRecord(
+        _token(1),
+        login,
+        consented_at=1_790_000_000.0,
+        refresh_expires_at=1_790_000_000.0 + 365 * 86400,
+        expires_from="policy",
+        last_refresh=RefreshOutcome("revoked", 1_790_000_100.0, "invalid_grant"),
+    )
+    with store.lock(key):
+        write_grant(store, key, record)
+    check = "grant records"
+    other = factory()  # another instance: the same data, unless the store is per instance
+    for reader in (store, other) if other.load(key) is not None else (store,):
+        loaded = read_grant(reader, key)
+        _expect(loaded is not None, check, "the saved grant record is missing")
+        assert loaded is not None
+        _expect(
+            grant_to_document(loaded) == grant_to_document(record),
+            check,
+            "the grant record did not come back as saved",
+        )
+    with store.lock(key):
+        store.save(key, _token(2))  # what a refresh does: only the token changes
+    loaded = read_grant(store, key)
+    _expect(
+        loaded is not None
+        and loaded.token == _token(2)
+        and grant_to_document(loaded) == grant_to_document(record.with_token(_token(2))),
+        check,
+        "saving a token dropped the rest of the grant record",
+    )
+    store.delete(key)
+    _expect(read_grant(store, key) is None, check, "delete() left the grant record")

@@ -15,15 +15,16 @@ from .._redact import Secret
 
 if TYPE_CHECKING:
     from .._auth.adsauth import AdsAuth
+    from .._token import Token
 
 
-def exchange_code(auth: AdsAuth, code: str, redirect_uri: str, verifier: Secret) -> None:
+def exchange_code(auth: AdsAuth, code: str, redirect_uri: str, verifier: Secret) -> Token:
     """The code exchange. A failure is raised from here, without the frames below (where
     the verifier and the client secret are arguments) and without their chained errors,
     so an error tracker that captures frame locals finds no secret."""
     failure: Exception | None = None
     try:
-        auth.fetch_token(code=code, redirect_uri=redirect_uri, code_verifier=verifier.value)
+        return auth.fetch_token(code=code, redirect_uri=redirect_uri, code_verifier=verifier.value)
     except InvalidGrantError as exc:
         failure = InvalidGrantError(
             "Amazon refused the authorization code: it expired or was already used "
@@ -36,5 +37,5 @@ def exchange_code(auth: AdsAuth, code: str, redirect_uri: str, verifier: Secret)
     except Exception as exc:  # a store's own error too: its frames below hold the verifier
         failure = exc.with_traceback(None)
         failure.__cause__ = failure.__context__ = None
-    if failure is not None:
-        raise failure
+    assert failure is not None
+    raise failure

@@ -14,13 +14,13 @@ import logging
 import secrets
 import time
 from collections.abc import Callable, Sequence
-from typing import TYPE_CHECKING, Any, cast
+from typing import TYPE_CHECKING
 
 from .._auth.settings import require_number, require_text
-from .._errors import AdsAuthError, ConfigurationError
-from .._logins.records import Login, save_login
+from .._errors import ConfigurationError
+from .._logins.records import Login
 from .._lwa.consent import DEFAULT_SCOPE, build_authorization_request, normalize_scope
-from .._redact import Secret, SecretBytes
+from .._redact import Secret, SecretBytes, printable
 from .._refresh.events import (
     EXPIRING_WITHIN,
     GrantConnected,
@@ -31,6 +31,7 @@ from .._refresh.events import (
 )
 from .._regions import Region
 from .._stores.base import LoginRecordStore, TokenStore
+from .._stores.keys import GrantKey
 from .._urls import require_secure_url
 from ._checks import (
     check_callback,
@@ -46,6 +47,7 @@ from ._exchange import exchange_code as _exchange
 from ._expiring import ExpiringTenant, expiring_tenants
 from ._owners import ProfileOwners
 from ._pages import plural
+from ._tenants import TenantView, exists, forget_legacy, legacy_of, migrate_tenant
 from ._values import ANY_TENANT, AnyTenant, ConsentResult, ConsentStart, cookie_header
 
 if TYPE_CHECKING:  # loaded by the calls that use them: begin() needs no HTTP library
@@ -191,37 +193,49 @@ class ConsentFlow:
         signed_in = None if tenant is ANY_TENANT else tenant_id(tenant)
         consent = unseal(cookie_value, self._key, now=self._clock(), client_id=self.client_id)
         code = check_callback(callback_url, consent, signed_in)
-        from .._auth.adsauth import AdsAuth
+        from .._auth.connect import connect
 
         region = Region.parse(consent.region)
         api_url = self._api_url or region.api_url
-        auth = AdsAuth(
-            self.client_id,
-            self._client_secret.value,
-            region=region,
-            store=self.store,
-            store_key=consent.tenant,
-            token_url=self._token_url,
-            authorization_url=self._authorization_url,
-            api_hosts=[api_url] if self._api_url else None,
-            on_event=self._on_event,
+        key = GrantKey.tenant(self.client_id, consent.tenant)
+        login = Login(
+            client_id=self.client_id,
+            store_key=key.store_key,
+            region=region.value,
+            scope=consent.scope,
+            token_url=self._token_url or region.token_url,
+            authorization_url=self._authorization_url or region.authorization_url,
+            api_url=api_url,
+            client_secret=self._client_secret.value if self._save_secret else None,
         )
-        try:
-            _exchange(auth, code, self.redirect_uri, derive_verifier(self._key, consent.state))
-            login = Login(
-                client_id=self.client_id,
-                store_key=consent.tenant,
-                region=region.value,
-                scope=consent.scope,
-                token_url=self._token_url or region.token_url,
-                authorization_url=self._authorization_url or region.authorization_url,
-                api_url=api_url,
-                client_secret=self._client_secret.value if self._save_secret else None,
+        settings = {
+            "client_id": self.client_id,
+            "client_secret": self._client_secret,  # a Secret: unwrapped inside connect()
+            "region": region,
+            "token_url": self._token_url,
+            "authorization_url": self._authorization_url,
+            "api_hosts": [api_url] if self._api_url else None,
+            "clock": self._clock,
+        }
+        verifier = derive_verifier(self._key, consent.state)
+        connected = connect(
+            settings,
+            lambda auth: _exchange(auth, code, self.redirect_uri, verifier),
+            login if self._fetch_profiles else login.without_profiles(),
+            self.store,
+            api_url=api_url,
+            fetch=self._fetch_profiles,
+        )
+        forget_legacy(self.store, key)
+        login = connected.login
+        if connected.profiles_error is not None:
+            logger.warning(
+                "connected tenant %r, but its profiles could not be fetched (%s); the grant is "
+                "saved with its profiles unknown: refresh them later with "
+                "LoginDirectory.refresh_profiles",
+                consent.tenant,
+                connected.profiles_error,
             )
-            login = login.with_profiles(self._profiles(auth, api_url, consent.tenant))
-            save_login(self.store, login)
-        finally:
-            auth.close()
         logger.info(
             "connected tenant %r: %s", consent.tenant, plural(len(login.profiles), "profile")
         )
@@ -233,18 +247,22 @@ class ConsentFlow:
         )
 
     def disconnect(self, tenant: str | int) -> bool:
-        """Delete the tenant's grant and login record; True if there was one. (Amazon
-        keeps the consent until the user removes the app at amazon.com.)
+        """Delete the tenant's grant and login record, even one that cannot be read (it is
+        not loaded); True if there was one. (Amazon keeps the consent until the user removes
+        the app at amazon.com.)
 
         Raises: ConfigurationError for an unusable tenant id; StoreError."""
-        key = f"{self.client_id}/{tenant_id(tenant)}"
-        records = cast(LoginRecordStore, self.store)  # checked in __init__
-        with self.store.lock(key):
-            existed = self.store.load(key) is not None or records.load_login(key) is not None
-            self.store.delete(key)
+        key = GrantKey.tenant(self.client_id, tenant_id(tenant))
+        existed = False
+        for where in (key, legacy_of(key)):
+            if where is None:
+                continue
+            with self.store.lock(str(where)):
+                existed = exists(self.store, str(where)) or existed
+                self.store.delete(str(where))
         if existed:
-            logger.info("disconnected tenant %r", tenant)
-            deliver(GrantDisconnected(key, "web"), self._on_event)
+            logger.info("disconnected tenant %r", printable(str(tenant)))
+            deliver(GrantDisconnected(str(key), "web"), self._on_event)
         return existed
 
     def expiring(self, within: datetime.timedelta = EXPIRING_WITHIN) -> list[ExpiringTenant]:
@@ -263,22 +281,36 @@ class ConsentFlow:
         self._owners.refuse_foreign(tenant_id(tenant), profile_id)
         from .._auth.adsauth import AdsAuth
 
+        key = GrantKey.tenant(self.client_id, tenant_id(tenant))
+        self.migrate_tenant(tenant)
         return AdsAuth.from_login(
-            tenant_id(tenant),
+            key.store_key,
             store=self.store,
             profile_id=profile_id,
             client_id=self.client_id,
             client_secret=self._client_secret.value,
+            clock=self._clock,
         )
 
+    def migrate_tenant(self, tenant: str | int) -> bool:
+        """Move a tenant's grant that the release before namespaces saved under
+        "<client id>/<tenant id>" into the tenants' namespace, in one write under both keys'
+        locks; True if one was moved. `auth()`, `complete()` and `disconnect()` do it for
+        their tenant; call it for each of your tenant ids to list them all in `directory()`.
+
+        Raises: ConfigurationError for an unusable tenant id; StoreError."""
+        return migrate_tenant(self.store, GrantKey.tenant(self.client_id, tenant_id(tenant)))
+
     def directory(self) -> LoginDirectory:
-        """Every connected tenant: a LoginDirectory over the store, with this client's id
-        and secret (`for login in flow.directory()`, `.auth_for(profile_id)`). Close it
-        when done: it holds an AdsAuth per tenant it was asked for."""
+        """Every connected tenant, and only tenants: a LoginDirectory over the store, with
+        this client's id and secret (`for login in flow.directory()`, `.auth_for(profile_id)`).
+        Close it when done: it holds an AdsAuth per tenant it was asked for."""
         from .._logins.directory import LoginDirectory
 
         return LoginDirectory(
-            self.store, client_id=self.client_id, client_secret=self._client_secret.value
+            TenantView(self.store, self.client_id),
+            client_id=self.client_id,
+            client_secret=self._client_secret.value,
         )
 
     def clear_cookie_header(self) -> str:
@@ -307,19 +339,3 @@ class ConsentFlow:
         return completed_consent(
             done_cookie, tenant_id(tenant), callback_url, self.store, self._key, now, client_id
         )
-
-    def _profiles(self, auth: AdsAuth, api_url: str, tenant: str) -> list[dict[str, Any]]:
-        if not self._fetch_profiles:
-            return []
-        from .._logins.profiles import fetch_profiles
-
-        try:
-            return fetch_profiles(auth, api_url)
-        except AdsAuthError as exc:
-            logger.warning(
-                "connected tenant %r, but its profiles could not be fetched (%s); the grant is "
-                "saved: refresh them later with LoginDirectory.refresh_profiles",
-                tenant,
-                exc,
-            )
-            return []

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from ._auth.adsauth import AdsAuth
+    from ._auth.directory import LoginDirectory
     from ._errors import (
         AdsAuthError,
         AuthorizationDeniedError,
@@ -30,7 +31,6 @@ if TYPE_CHECKING:
         TokenFormatError,
         TokenRequestError,
     )
-    from ._logins.directory import LoginDirectory
     from ._logins.records import Login, Profile
     from ._lwa.consent import AuthorizationRequest
     from ._regions import Region
@@ -47,7 +47,7 @@ _WHERE = {
     "AdsAuth": "_auth.adsauth",
     "CallbackTokenStore": "_stores.callback",
     "AuthorizationRequest": "_lwa.consent",
-    "LoginDirectory": "_logins.directory",
+    "LoginDirectory": "_auth.directory",
     "AdsAuthError": "_errors",
     "AuthorizationDeniedError": "_errors",
     "ConfigurationError": "_errors",

@@ -13,7 +13,6 @@ asks the Ads API for profiles), `_directory.LoginDirectory` builds AdsAuth objec
 from __future__ import annotations
 
 import dataclasses
-import os
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -21,7 +20,6 @@ from .._errors import ConfigurationError, NoTokenError, StoreError
 from .._public import public
 from .._redact import describe_store
 from .._stores.base import ListableStore, LoginRecordStore, RecordListingStore, TokenStore
-from .._stores.url import open_store
 
 RECORD_FORMAT = 1
 DEFAULT_STORE_KEY = "default"
@@ -174,11 +172,6 @@ class Login:
 def shorten(client_id: str) -> str:
     """amzn1.application-oa2-client.1234...cdef: enough to tell clients apart."""
     return client_id if len(client_id) <= 40 else f"{client_id[:32]}...{client_id[-4:]}"
-
-
-def default_store() -> TokenStore:
-    """AMAZON_ADS_TOKEN_STORE, else the CLI's default store (the user's file store)."""
-    return open_store(os.environ.get("AMAZON_ADS_TOKEN_STORE", "").strip() or "file:")
 
 
 def save_login(store: TokenStore, login: Login) -> bool:

@@ -15,7 +15,7 @@ import time
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any, cast
 
-from .._auth.settings import require_number, require_text
+from .._auth.settings import profile_text, require_number, require_text
 from .._errors import AdsAuthError, ConfigurationError, InvalidGrantError
 from .._logins.records import Login, save_login
 from .._lwa.consent import DEFAULT_SCOPE, build_authorization_request, normalize_scope
@@ -36,7 +36,7 @@ from ._values import ConsentResult, ConsentStart, cookie_header
 
 if TYPE_CHECKING:  # loaded by the calls that use them: begin() needs no HTTP library
     from .._auth.adsauth import AdsAuth
-    from .._logins.directory import LoginDirectory
+    from .._auth.directory import LoginDirectory
 
 logger = logging.getLogger("amazon_ads_auth")
 
@@ -216,20 +216,26 @@ class ConsentFlow:
 
         Raises: NoTokenError when the tenant is not connected."""
         from .._auth.adsauth import AdsAuth
+        from .._logins.resolve import resolve
 
-        return AdsAuth.from_login(
-            tenant_id(tenant),
-            store=self.store,
-            profile_id=profile_id,
-            client_id=self.client_id,
-            client_secret=self._client_secret.value,
+        # The tenant's record and this flow's own settings only: no AMAZON_ADS_* variable
+        # of the server process applies to a tenant (its region is the one it consented in).
+        arguments = {
+            "store_key": tenant_id(tenant),
+            "profile_id": profile_text(profile_id),
+            "client_id": self.client_id,
+            "client_secret": self._client_secret.value,
+        }
+        found = resolve(
+            arguments, store=self.store, make_auth=AdsAuth._from_resolved, environment=False
         )
+        return AdsAuth._from_resolved(found)
 
     def directory(self) -> LoginDirectory:
         """Every connected tenant: a LoginDirectory over the store, with this client's id
         and secret (`for login in flow.directory()`, `.auth_for(profile_id)`). Close it
         when done: it holds an AdsAuth per tenant it was asked for."""
-        from .._logins.directory import LoginDirectory
+        from .._auth.directory import LoginDirectory
 
         return LoginDirectory(
             self.store, client_id=self.client_id, client_secret=self._client_secret.value

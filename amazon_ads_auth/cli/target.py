@@ -237,11 +237,11 @@ class Target:
         try:
             login = lookup.find(pick_with="--store-key")
         except NoTokenError:
-            self._refuse_demo_only()
             from_env = self._from_refresh_token(profile_id)
-            if from_env is None:
-                raise
-            return from_env
+            if from_env is not None:
+                return from_env
+            self._refuse_demo_only()
+            raise
         given = lookup.given
         if not login.has_secret and given.client_secret is None:
             secret = click.prompt(f"Client secret for {login.label()}", hide_input=True, err=True)

@@ -14,7 +14,7 @@ import click
 import pytest
 from click.testing import CliRunner
 
-from amazon_ads_auth import AdsAuth, LoginDirectory, MemoryTokenStore, Token
+from amazon_ads_auth import AdsAuth, ConfigurationError, LoginDirectory, MemoryTokenStore, Token
 from amazon_ads_auth._logins.records import Login, save_login
 from amazon_ads_auth._logins.resolve import ENV, ResolvedLogin, resolve
 from amazon_ads_auth._stores.file import default_data_dir
@@ -64,6 +64,15 @@ def test_a_secret_given_without_its_client_id_is_not_used() -> None:
     two_logins(store)
     with pytest.raises(Exception, match="has no saved client secret"):
         resolve({"store_key": "brand-na", "client_secret": "x"}, store=store, make_auth=print)  # type: ignore[arg-type]
+
+
+def test_resolve_takes_keywords_and_needs_no_auth_builder_when_the_records_answer() -> None:
+    store = MemoryTokenStore()
+    two_logins(store)
+    found = resolve(store=store, profile_id=111, client_id=CLIENT_ID, client_secret="s")
+    assert (found.store_key, found.region, found.profile_id) == ("brand-na", "na", "111")
+    with pytest.raises(ConfigurationError, match=r"no login .* has profile 333"):
+        resolve(store=store, profile_id=333, client_id=CLIENT_ID, client_secret="s")
 
 
 # ----- every AMAZON_ADS_* name once -------------------------------------------------------------

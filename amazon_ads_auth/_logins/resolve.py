@@ -1,8 +1,9 @@
 """Which credentials a command or script uses: one resolution, for the CLI, `from_login()`,
-`from_env()` and `LoginDirectory`.
+`from_env()`, `LoginDirectory` and the web flow's `ConsentFlow.auth()`.
 
-Inputs are what the caller gave (flags or keyword arguments, over `AMAZON_ADS_*` variables)
-and the stored logins; the output is one coherent set taken from one login, or an error:
+Inputs are what the caller gave (flags or keyword arguments, over the `AMAZON_ADS_*`
+variables of `ENV`, the one table of their names) and the stored logins; the output is one
+`ResolvedLogin`, a frozen typed value taken from one login, or an error:
 
 - each setting: the explicit argument (flag or keyword), else its AMAZON_ADS_* variable,
   else the chosen login's record;
@@ -274,13 +275,13 @@ def trusted_record_url(field: str, url: str, login: Login) -> str:
 
 class LoginLookup:
     """The logins of one store, read once and indexed by profile, and the choice among
-    them. It builds no AdsAuth itself: `make_auth` turns settings into a requests auth (for
-    asking the Ads API for profiles), so this sits below AdsAuth."""
+    them. It builds no AdsAuth itself: `make_auth` turns a `ResolvedLogin` into a requests
+    auth (for asking the Ads API for profiles), so this sits below AdsAuth."""
 
     def __init__(
         self,
         store: TokenStore | None,
-        make_auth: MakeAuth,
+        make_auth: MakeAuth | None,
         given: Given | None = None,
         *,
         demo: bool = False,
@@ -390,6 +391,11 @@ class LoginLookup:
         Raises: ConfigurationError when the login cannot be used or the API refuses."""
         from .profiles import fetch_profiles  # loads requests: only when asked
 
+        if self._make_auth is None:
+            raise ConfigurationError(
+                f"cannot ask the Ads API for the profiles of {login.label()} here: use "
+                "AdsAuth.from_login or LoginDirectory, which can"
+            )
         auth = self._make_auth(self.resolved_for(login, replace_profile(self.given, None)))
         updated = login.with_profiles(fetch_profiles(auth, api_base_url(login, self.given)))
         if login.recorded:
@@ -494,20 +500,25 @@ def require_client(kwargs: Mapping[str, Any]) -> Mapping[str, Any]:
 
 
 def resolve(
-    arguments: Mapping[str, Any],
+    arguments: Mapping[str, Any] | None = None,
     *,
-    store: TokenStore | None,
-    make_auth: MakeAuth,
+    store: TokenStore | None = None,
+    make_auth: MakeAuth | None = None,
     demo: bool = False,
     environment: bool = True,
+    **keywords: Any,
 ) -> ResolvedLogin:
-    """The login that keyword `arguments` (over the AMAZON_ADS_* variables, unless
-    `environment` is False) mean among the stored logins of `store` (`demo`: the demo ones
-    only), resolved; `make_auth` builds an auth for asking the Ads API for profiles.
+    """The login that `arguments` and `keywords` (AdsAuth's keyword arguments: store_key,
+    profile_id, client_id, client_secret, region, ...; over the AMAZON_ADS_* variables
+    unless `environment` is False) mean among the stored logins of `store` (default:
+    AMAZON_ADS_TOKEN_STORE, else the CLI's store; `demo`: the demo logins, from the
+    sandbox's folder), resolved. `make_auth` builds an auth for asking the Ads API which
+    login owns a profile no record lists (without it, such a search finds nothing).
 
     Raises: NoTokenError when there is no login; ConfigurationError when the choice is
     ambiguous, no login owns the profile, or no client secret is known."""
-    present = {k: v for k, v in arguments.items() if v is not None}
+    merged = {**(arguments or {}), **keywords}
+    present = {k: v for k, v in merged.items() if v is not None}
     given = Given.from_arguments(present, env_names=LOGIN_ENV if environment else ())
     return LoginLookup(store, make_auth, given, demo=demo).resolve()
 

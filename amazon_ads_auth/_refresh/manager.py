@@ -276,12 +276,17 @@ class TokenManager:
             now=self._clock(),
         ):
             return None
-        self._move(GrantState.without_pending)
-        return self._adopt_stored(stored)
+        return self._adopt_stored(stored, drop_pending=True)
 
-    def _adopt_stored(self, stored: Token) -> Token:
+    def _adopt_stored(self, stored: Token, *, drop_pending: bool = False) -> Token:
+        """Hold `stored` (one move: with the explicit refresh token dropped if asked)."""
         now = self._clock()
-        self._move(lambda s: s.adopted_stored(stored, margin=self._margin, now=now))
+
+        def adopt(state: GrantState) -> GrantState:
+            state = state.without_pending() if drop_pending else state
+            return state.adopted_stored(stored, margin=self._margin, now=now)
+
+        self._move(adopt)
         return stored
 
     def _refresh_chosen(
@@ -307,11 +312,11 @@ class TokenManager:
                 "the stored grant instead",
                 self._key,
             )
-            self._move(GrantState.without_pending)
             if after.action is RefusalAction.ADOPT_STORED:
                 assert stored is not None
-                return self._adopt_stored(stored)
+                return self._adopt_stored(stored, drop_pending=True)
             assert after.refresh_token is not None
+            self._move(GrantState.without_pending)
             return self._refresh(Secret(after.refresh_token), retry=retry)
 
     def _refresh(self, refresh_token: Secret, *, retry: bool = True) -> Token:

@@ -45,7 +45,7 @@ _WHERE = {
     "KeyringTokenStore": "_stores.keyring",
     "ListableStore": "_stores.base",
     "Login": "_logins.records",
-    "LoginDirectory": "_logins.directory",
+    "LoginDirectory": "_auth.directory",
     "LoginRecordStore": "_stores.base",
     "MemoryTokenStore": "_stores.base",
     "NoTokenError": "_errors",
@@ -75,6 +75,7 @@ if TYPE_CHECKING:
     from typing import Any
 
     from ._auth.adsauth import AdsAuth as AdsAuth
+    from ._auth.directory import LoginDirectory as LoginDirectory
     from ._errors import AdsAuthError as AdsAuthError
     from ._errors import AuthorizationDeniedError as AuthorizationDeniedError
     from ._errors import ConfigurationError as ConfigurationError
@@ -89,7 +90,6 @@ if TYPE_CHECKING:
     from ._errors import TokenEndpointError as TokenEndpointError
     from ._errors import TokenFormatError as TokenFormatError
     from ._errors import TokenRequestError as TokenRequestError
-    from ._logins.directory import LoginDirectory as LoginDirectory
     from ._logins.records import Login as Login
     from ._logins.records import Profile as Profile
     from ._lwa.consent import AuthorizationRequest as AuthorizationRequest

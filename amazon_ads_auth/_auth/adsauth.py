@@ -14,8 +14,8 @@ import httpx
 import requests
 
 from .._limits import DEFAULT_REFRESH_DEADLINE, DEFAULT_REFRESH_MARGIN
-from .._logins.from_login import auth_of, env_settings, login_lookup
 from .._logins.migrate import settings_from_oauth2_session
+from .._logins.resolve import ResolvedLogin, resolve, resolve_env
 from .._lwa.consent import DEFAULT_SCOPE, AuthorizationRequest, build_authorization_request
 from .._lwa.messages import code_exchange_request
 from .._refresh.events import OnEvent
@@ -155,8 +155,7 @@ class AdsAuth(requests.auth.AuthBase, httpx.Auth):
 
         Raises: ConfigurationError for a missing or bad setting; NoTokenError when no login
         is stored."""
-        settings, lookup = env_settings(overrides, cls)
-        return cls(**settings) if lookup is None else auth_of(lookup, cls)
+        return cls._from_resolved(resolve_env(overrides, cls._from_resolved))
 
     @classmethod
     def from_login(
@@ -177,7 +176,18 @@ class AdsAuth(requests.auth.AuthBase, httpx.Auth):
         Raises: NoTokenError when there is no login; ConfigurationError when the choice is
         ambiguous, no login owns the profile, or no client secret is known."""
         arguments = {**overrides, "store_key": store_key, "profile_id": profile_id}
-        return auth_of(login_lookup(store, arguments, cls), cls)
+        demo = bool(arguments.pop("demo", False))
+        found = resolve(arguments, store=store, make_auth=cls._from_resolved, demo=demo)
+        return cls._from_resolved(found)
+
+    @classmethod
+    def _from_resolved(cls, resolved: ResolvedLogin) -> AdsAuth:
+        """The AdsAuth of a resolved login (`_logins.resolve`): the one place a chosen
+        login becomes an auth, for `from_login`, `from_env`, `LoginDirectory`, the CLI and
+        the web flow.
+
+        Raises: ConfigurationError naming the first setting that is not usable."""
+        return cls(**resolved.auth_kwargs())
 
     @classmethod
     def from_oauth2_session(cls, session: Any, **overrides: Any) -> AdsAuth:

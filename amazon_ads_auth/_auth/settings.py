@@ -1,4 +1,4 @@
-"""Checking AdsAuth's arguments and reading them from the environment.
+"""Checking AdsAuth's arguments (reading them from the environment is `_logins.resolve`'s).
 
 Bad input is refused at construction with a ConfigurationError that names the setting,
 rather than failing later on the wire (a CR, LF or NUL in a header value) or, worse, being
@@ -9,13 +9,13 @@ from __future__ import annotations
 
 import dataclasses
 import math
-import os
 import time
 from collections.abc import Callable, Iterable
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from .._errors import ConfigurationError
 from .._limits import EXPECTED_TOKEN_LIFETIME
+from .._logins.resolve import ENV, is_profile_id
 from .._lwa.sender import RetryPolicy, TokenTransport
 from .._redact import Secret
 from .._refresh.events import GrantEvents, OnEvent, check_on_event
@@ -24,21 +24,12 @@ from .._refresh.manager import TokenManager
 from .._regions import ADS_API_HOSTS, Region
 from .._stores.base import MemoryTokenStore, TokenStore
 from .._stores.keys import GrantKey
-from .._stores.url import open_store
 from .._token import Token
 from .._urls import HostScope, require_secure_url
 
 if TYPE_CHECKING:
     import httpx
 
-_ENV_SETTINGS = (
-    ("client_id", "AMAZON_ADS_CLIENT_ID"),
-    ("client_secret", "AMAZON_ADS_CLIENT_SECRET"),
-    ("refresh_token", "AMAZON_ADS_REFRESH_TOKEN"),
-    ("region", "AMAZON_ADS_REGION"),
-    ("profile_id", "AMAZON_ADS_PROFILE_ID"),
-    ("store_key", "AMAZON_ADS_STORE_KEY"),
-)
 _HEADER_BREAKERS = ("\r", "\n", "\0")
 
 
@@ -80,11 +71,6 @@ def require_margin(value: object) -> float:
     return margin
 
 
-def is_profile_id(text: str) -> bool:
-    """Plain ASCII digits: the only profile ids this library sends in the Scope header."""
-    return text.isascii() and text.isdigit()
-
-
 def profile_text(profile_id: int | str | None) -> str | None:
     """A profile id as sent in the Scope header: plain ASCII digits only."""
     if profile_id is None:
@@ -105,47 +91,6 @@ def account_text(account_id: str | None) -> str | None:
         raise ConfigurationError(f"account_id must be a non-empty string, got {account_id!r}")
     require_text("account_id", account_id, None, header=True)
     return account_id.strip()
-
-
-def env_kwargs(overrides: dict[str, Any]) -> dict[str, Any]:
-    """AdsAuth keyword arguments from AMAZON_ADS_* variables, with `overrides` on top.
-    Without a client id anywhere it returns them without one: the caller then looks for a
-    stored login (`AdsAuth.from_login`)."""
-    env = os.environ
-    kwargs: dict[str, Any] = {}
-    for name, var in _ENV_SETTINGS:
-        value = env.get(var, "").strip()
-        if value and name not in overrides:
-            kwargs[name] = checked_variable(name, var, value)
-    store_url = env.get("AMAZON_ADS_TOKEN_STORE", "").strip()
-    if store_url and "store" not in overrides:
-        kwargs["store"] = open_store(store_url)
-    kwargs.update(overrides)
-    return kwargs
-
-
-def checked_variable(name: str, var: str, value: str) -> str:
-    """An AMAZON_ADS_* value, with an error that names the variable when it is unusable.
-
-    Raises: ConfigurationError for a profile id that is not digits or an unknown region."""
-    if name == "profile_id" and not is_profile_id(value):
-        raise ConfigurationError(
-            f"{var}={value!r} is not a numeric Ads profile id: unset it, or set it to a "
-            "profile id from `amazon-ads-auth profiles`"
-        )
-    if name == "region" and not Region.is_one(value):
-        raise ConfigurationError(f"{var}={value!r} is not a region: set it to na, eu or fe")
-    return value
-
-
-def require_client(kwargs: dict[str, Any]) -> dict[str, Any]:
-    """`kwargs` (from `env_kwargs`) if they name a client id and secret."""
-    for name, var in _ENV_SETTINGS[:2]:
-        if not kwargs.get(name):
-            raise ConfigurationError(
-                f"{var} is not set: export it, or pass {name}= to AdsAuth.from_env()"
-            )
-    return kwargs
 
 
 def require_count(max_retries: object) -> int:
@@ -228,11 +173,11 @@ class AuthSettings:
         on_event: OnEvent | None = None,
     ) -> AuthSettings:
         """Raises: ConfigurationError naming the first argument that is not usable."""
-        client_id = require_text("client_id", client_id, "AMAZON_ADS_CLIENT_ID", header=True)
-        secret = require_text("client_secret", client_secret, "AMAZON_ADS_CLIENT_SECRET")
+        client_id = require_text("client_id", client_id, ENV["client_id"], header=True)
+        secret = require_text("client_secret", client_secret, ENV["client_secret"])
         refresh = None
         if refresh_token is not None:
-            refresh = require_text("refresh_token", refresh_token, "AMAZON_ADS_REFRESH_TOKEN")
+            refresh = require_text("refresh_token", refresh_token, ENV["refresh_token"])
         store_key = require_text("store_key", store_key, None)
         if isinstance(api_hosts, str):
             raise ConfigurationError("api_hosts must be a list of hosts, not one string")

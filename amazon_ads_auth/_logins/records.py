@@ -13,7 +13,6 @@ asks the Ads API for profiles), `_directory.LoginDirectory` builds AdsAuth objec
 from __future__ import annotations
 
 import dataclasses
-import os
 import time
 from collections.abc import Mapping, Sequence
 from typing import Any
@@ -39,7 +38,6 @@ from .._stores.grant import (
 )
 from .._stores.keys import DEFAULT_STORE_KEY as DEFAULT_STORE_KEY
 from .._stores.keys import LOGIN, GrantKey
-from .._stores.url import open_store
 from .._token import Token
 
 RECORD_FORMAT = 1
@@ -273,11 +271,6 @@ class Login:
 def shorten(client_id: str) -> str:
     """amzn1.application-oa2-client.1234...cdef: enough to tell clients apart."""
     return client_id if len(client_id) <= 40 else f"{client_id[:32]}...{client_id[-4:]}"
-
-
-def default_store() -> TokenStore:
-    """AMAZON_ADS_TOKEN_STORE, else the CLI's default store (the user's file store)."""
-    return open_store(os.environ.get("AMAZON_ADS_TOKEN_STORE", "").strip() or "file:")
 
 
 def save_login(store: TokenStore, login: Login) -> bool:

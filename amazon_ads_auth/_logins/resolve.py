@@ -1,8 +1,9 @@
 """Which credentials a command or script uses: one resolution, for the CLI, `from_login()`,
-`from_env()` and `LoginDirectory`.
+`from_env()`, `LoginDirectory` and the web flow's `ConsentFlow.auth()`.
 
-Inputs are what the caller gave (flags or keyword arguments, over `AMAZON_ADS_*` variables)
-and the stored logins; the output is one coherent set taken from one login, or an error:
+Inputs are what the caller gave (flags or keyword arguments, over the `AMAZON_ADS_*`
+variables of `ENV`, the one table of their names) and the stored logins; the output is one
+`ResolvedLogin`, a frozen typed value taken from one login, or an error:
 
 - each setting: the explicit argument (flag or keyword), else its AMAZON_ADS_* variable,
   else the chosen login's record;
@@ -23,30 +24,41 @@ import dataclasses
 import logging
 import os
 from collections.abc import Callable, Iterator, Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any, Final
 from urllib.parse import urlsplit
 
-import requests
-
-from .._auth.settings import checked_variable
 from .._errors import AdsAuthError, ConfigurationError, NoTokenError
-from .._redact import describe_store, mask_url
+from .._redact import Secret, describe_store, mask_url
 from .._regions import ADS_API_HOSTS, Region
-from .._stores.base import TokenStore
+from .._stores.base import ListableStore, TokenStore
+from .._stores.encrypted import KEYS_VARIABLE
 from .._urls import is_loopback
-from .profiles import fetch_profiles
-from .records import Login, choose, default_store, listing, load_logins, save_login, shorten
+from .records import Login, choose, listing, load_logins, save_login, shorten
+
+if TYPE_CHECKING:
+    import requests
 
 logger = logging.getLogger("amazon_ads_auth")
 
-MakeAuth = Callable[[dict[str, Any]], requests.auth.AuthBase]
-_ENV = {
+# Every AMAZON_ADS_* variable the package reads, once: setting -> variable. The CLI's click
+# options read theirs through `envvar=ENV[...]`; everything else through `env_value`.
+ENV: Final[Mapping[str, str]] = {
     "client_id": "AMAZON_ADS_CLIENT_ID",
     "client_secret": "AMAZON_ADS_CLIENT_SECRET",
-    "store_key": "AMAZON_ADS_STORE_KEY",
-    "profile_id": "AMAZON_ADS_PROFILE_ID",
+    "refresh_token": "AMAZON_ADS_REFRESH_TOKEN",
     "region": "AMAZON_ADS_REGION",
+    "profile_id": "AMAZON_ADS_PROFILE_ID",
+    "store_key": "AMAZON_ADS_STORE_KEY",
+    "token_store": "AMAZON_ADS_TOKEN_STORE",
+    "store_keys": KEYS_VARIABLE,  # named by the encrypting store, a room below
+    "mcp_url": "AMAZON_ADS_MCP_URL",
 }
+# The settings a login lookup takes from the environment (the refresh token and the store
+# are read by `env_arguments` and `default_store`).
+LOGIN_ENV = ("client_id", "client_secret", "store_key", "profile_id", "region")
+_FROM_ENV = ("client_id", "client_secret", "refresh_token", "region", "profile_id", "store_key")
+
+MakeAuth = Callable[["ResolvedLogin"], "requests.auth.AuthBase"]
 NO_DEMO_LOGIN = "no demo login: run `amazon-ads-auth login --emulator`"
 _URL_FIELDS = ("token_url", "authorization_url", "api_url")
 _AMAZON_HOSTS: dict[str, set[str]] = {
@@ -73,22 +85,21 @@ class Given:
 
     @classmethod
     def from_arguments(
-        cls, arguments: Mapping[str, Any], *, env_names: tuple[str, ...] = tuple(_ENV)
+        cls, arguments: Mapping[str, Any], *, env_names: tuple[str, ...] = LOGIN_ENV
     ) -> Given:
-        """Keyword arguments over the `AMAZON_ADS_*` variables of `env_names`."""
+        """Keyword arguments over the `AMAZON_ADS_*` variables of `env_names` (none: the
+        environment does not apply)."""
         values: dict[str, Any] = {}
-        for name, var in _ENV.items():
+        for name in LOGIN_ENV:
             value = arguments.get(name)
             if value is None and name in env_names:
-                value = os.environ.get(var, "").strip() or None
-                if value is not None:
-                    value = checked_variable(name, var, value)
+                value = env_value(name)
             values[name] = None if value is None else str(value)
         hosts = arguments.get("api_hosts")
         api_url = arguments.get("api_url") or (
             hosts[0] if isinstance(hosts, (list, tuple)) and len(hosts) == 1 else None
         )
-        known = {*_ENV, "api_url", "token_url", "authorization_url", "store"}
+        known = {*LOGIN_ENV, "api_url", "token_url", "authorization_url", "store"}
         extra = {k: v for k, v in arguments.items() if k not in known}
         return cls(
             **values,
@@ -99,8 +110,87 @@ class Given:
         )
 
 
-def settings_for(login: Login, store: TokenStore, given: Given) -> dict[str, Any]:
-    """AdsAuth keyword arguments for `login` under the rules above.
+@dataclasses.dataclass(frozen=True)
+class ResolvedLogin:
+    """One coherent set of credentials and settings, taken from one login (or, for a
+    refresh token given with its client, from no login): what an AdsAuth is built from.
+
+    The client secret and refresh token stay wrapped (`Secret`), so no repr or traceback
+    shows them. `login` is the stored login chosen (None when none was used); `api_url` is
+    where `GET /v2/profiles` goes; `extra` holds the other AdsAuth keyword arguments the
+    caller passed (clock, refresh_margin, ...), passed through unchanged.
+    """
+
+    client_id: str
+    client_secret: Secret = dataclasses.field(repr=False)
+    refresh_token: Secret | None = dataclasses.field(default=None, repr=False)
+    region: Region | str | None = None
+    store: TokenStore | None = None
+    store_key: str | None = None
+    token_url: str | None = None
+    authorization_url: str | None = None
+    api_hosts: tuple[str, ...] | None = None
+    api_url: str | None = None
+    profile_id: str | None = None
+    account_id: str | None = None
+    login: Login | None = None
+    extra: Mapping[str, Any] = dataclasses.field(default_factory=dict, repr=False)
+
+    def without_profile(self) -> ResolvedLogin:
+        return dataclasses.replace(self, profile_id=None)
+
+    def auth_kwargs(self) -> dict[str, Any]:
+        """The AdsAuth keyword arguments these settings mean (the secret unwrapped here,
+        at the constructor's door, and nowhere else)."""
+        kwargs: dict[str, Any] = {
+            "client_id": self.client_id,
+            "client_secret": self.client_secret.value,
+        }
+        optional = {
+            "refresh_token": None if self.refresh_token is None else self.refresh_token.value,
+            "region": self.region,
+            "store": self.store,
+            "store_key": self.store_key,
+            "token_url": self.token_url,
+            "authorization_url": self.authorization_url,
+            "api_hosts": None if self.api_hosts is None else list(self.api_hosts),
+            "profile_id": self.profile_id,
+            "account_id": self.account_id,
+        }
+        kwargs.update({k: v for k, v in optional.items() if v is not None})
+        kwargs.update(self.extra)
+        return kwargs
+
+    @classmethod
+    def from_kwargs(cls, kwargs: Mapping[str, Any]) -> ResolvedLogin:
+        """Constructor keyword arguments given outright (a refresh token with its client:
+        no login is used), checked to name a client id and secret."""
+        require_client(kwargs)
+        rest = dict(kwargs)
+        refresh = rest.pop("refresh_token", None)
+        hosts = rest.pop("api_hosts", None)
+        return cls(
+            client_id=rest.pop("client_id"),
+            client_secret=Secret(rest.pop("client_secret")),
+            refresh_token=None if refresh is None else Secret(refresh),
+            region=rest.pop("region", None),
+            store=rest.pop("store", None),
+            store_key=rest.pop("store_key", None),
+            token_url=rest.pop("token_url", None),
+            authorization_url=rest.pop("authorization_url", None),
+            api_hosts=None if hosts is None else tuple(hosts),
+            profile_id=_text(rest.pop("profile_id", None)),
+            account_id=rest.pop("account_id", None),
+            extra=rest,
+        )
+
+
+def _text(value: object) -> str | None:
+    return None if value is None else str(value)
+
+
+def settings_for(login: Login, store: TokenStore, given: Given) -> ResolvedLogin:
+    """The resolution for `login` under the rules above (the profile is the one given).
 
     Raises: ConfigurationError for another client id, a secret given for another client, a
     login with no secret, or a record URL that is not Amazon's."""
@@ -118,13 +208,9 @@ def settings_for(login: Login, store: TokenStore, given: Given) -> dict[str, Any
             "AMAZON_ADS_CLIENT_SECRET, or client_id= and client_secret=); a secret given "
             "without its client id is never used"
         )
-    settings: dict[str, Any] = {
-        "client_id": login.client_id,
-        "client_secret": secret,
-        "store": store,
-        "store_key": login.store_key,
-        "region": given.region or login.region,
-    }
+    region = given.region or login.region
+    urls: dict[str, str] = {}
+    api_hosts: tuple[str, ...] | None = None
     same_region = given.region is None or Region.parse(given.region) == Region.parse(login.region)
     for field in _URL_FIELDS:
         explicit = getattr(given, field)
@@ -133,11 +219,28 @@ def settings_for(login: Login, store: TokenStore, given: Given) -> dict[str, Any
         if not url:
             continue
         if field != "api_url":
-            settings[field] = url
-        elif url.rstrip("/") != Region.parse(settings["region"]).api_url:
-            settings["api_hosts"] = [url]
-    settings.update(given.extra)
-    return settings
+            urls[field] = url
+        elif url.rstrip("/") != Region.parse(region).api_url:
+            api_hosts = (url,)
+    extra = dict(given.extra)
+    if "api_hosts" in extra:  # passed through as the caller gave it, as before
+        hosts = extra.pop("api_hosts")
+        api_hosts = None if hosts is None else tuple(hosts)
+    return ResolvedLogin(
+        client_id=login.client_id,
+        client_secret=Secret(secret),
+        region=region,
+        store=store,
+        store_key=login.store_key,
+        token_url=urls.get("token_url"),
+        authorization_url=urls.get("authorization_url"),
+        api_hosts=api_hosts,
+        api_url=api_base_url(login, given),
+        profile_id=given.profile_id,
+        account_id=extra.pop("account_id", None),
+        login=login,
+        extra=extra,
+    )
 
 
 def api_base_url(login: Login, given: Given) -> str:
@@ -175,18 +278,18 @@ def trusted_record_url(field: str, url: str, login: Login) -> str:
 
 class LoginLookup:
     """The logins of one store, read once and indexed by profile, and the choice among
-    them. It builds no AdsAuth itself: `make_auth` turns settings into a requests auth (for
-    asking the Ads API for profiles), so this sits below AdsAuth."""
+    them. It builds no AdsAuth itself: `make_auth` turns a `ResolvedLogin` into a requests
+    auth (for asking the Ads API for profiles), so this sits below AdsAuth."""
 
     def __init__(
         self,
         store: TokenStore | None,
-        make_auth: MakeAuth,
+        make_auth: MakeAuth | None,
         given: Given | None = None,
         *,
         demo: bool = False,
     ) -> None:
-        self.store = store if store is not None else default_store()
+        self.store = store if store is not None else default_store(demo=demo)
         self.demo = demo  # True: only the demo logins `--emulator` made; else only real ones
         self._make_auth = make_auth
         self.given = given or Given()
@@ -289,16 +392,164 @@ class LoginLookup:
         """Fetch `GET /v2/profiles` for `login` and update its record.
 
         Raises: ConfigurationError when the login cannot be used or the API refuses."""
-        settings = self.settings(login, dataclasses.replace(self.given, profile_id=None))
-        auth = self._auth_of(login, settings)
+        from .profiles import fetch_profiles  # loads requests: only when asked
+
+        if self._make_auth is None:
+            raise ConfigurationError(
+                f"cannot ask the Ads API for the profiles of {login.label()} here: use "
+                "AdsAuth.from_login or LoginDirectory, which can"
+            )
+        auth = self._make_auth(self.resolved_for(login, replace_profile(self.given, None)))
         updated = login.with_profiles(fetch_profiles(auth, api_base_url(login, self.given)))
         if login.recorded:
             save_login(self.store, updated)
         self._set([updated if x.key == login.key else x for x in self.logins()])
         return updated
 
-    def settings(self, login: Login, given: Given | None = None) -> dict[str, Any]:
+    def resolved_for(self, login: Login, given: Given | None = None) -> ResolvedLogin:
+        """The resolution for `login` (chosen by `find`) and what was given."""
         return settings_for(login, self.store, given or self.given)
 
-    def _auth_of(self, login: Login, settings: dict[str, Any]) -> requests.auth.AuthBase:
-        return self._make_auth(settings)
+    def resolve(
+        self, given: Given | None = None, *, pick_with: str = "store_key="
+    ) -> ResolvedLogin:
+        """The login `given` means, resolved.
+
+        Raises: as `find`, and as `settings_for`."""
+        given = given or self.given
+        return self.resolved_for(self.find(given, pick_with=pick_with), given)
+
+
+def replace_profile(given: Given, profile_id: str | None) -> Given:
+    return dataclasses.replace(given, profile_id=profile_id)
+
+
+# ----- the environment ---------------------------------------------------------------------------
+
+
+def env_value(name: str) -> str | None:
+    """The `AMAZON_ADS_*` variable of setting `name` (see `ENV`), stripped, or None when
+    unset or blank.
+
+    Raises: ConfigurationError for a profile id that is not digits or an unknown region."""
+    var = ENV[name]
+    value = os.environ.get(var, "").strip()
+    return checked_variable(name, var, value) if value else None
+
+
+def is_profile_id(text: str) -> bool:
+    """Plain ASCII digits: the only profile ids this library sends in the Scope header."""
+    return text.isascii() and text.isdigit()
+
+
+def checked_variable(name: str, var: str, value: str) -> str:
+    """An AMAZON_ADS_* value, with an error that names the variable when it is unusable.
+
+    Raises: ConfigurationError for a profile id that is not digits or an unknown region."""
+    if name == "profile_id" and not is_profile_id(value):
+        raise ConfigurationError(
+            f"{var}={value!r} is not a numeric Ads profile id: unset it, or set it to a "
+            "profile id from `amazon-ads-auth profiles`"
+        )
+    if name == "region" and not Region.is_one(value):
+        raise ConfigurationError(f"{var}={value!r} is not a region: set it to na, eu or fe")
+    return value
+
+
+def default_store(*, demo: bool = False) -> TokenStore:
+    """Where logins are looked for when no store is given: the sandbox's demo folder for
+    the demo logins (`login --emulator` keeps them there, whatever the environment says),
+    else AMAZON_ADS_TOKEN_STORE, else the CLI's default store (the user's file store)."""
+    from .._stores.file import demo_store_url  # the stores load when first needed
+    from .._stores.url import open_store
+
+    if demo:
+        return open_store(demo_store_url())
+    return open_store(os.environ.get(ENV["token_store"], "").strip() or "file:")
+
+
+def env_arguments(overrides: Mapping[str, Any]) -> dict[str, Any]:
+    """AdsAuth keyword arguments from AMAZON_ADS_* variables, with `overrides` on top.
+    Without a client id anywhere it returns them without one: the caller then looks for a
+    stored login (`AdsAuth.from_login`)."""
+    kwargs: dict[str, Any] = {}
+    for name in _FROM_ENV:
+        if name not in overrides:
+            value = env_value(name)
+            if value is not None:
+                kwargs[name] = value
+    store_url = os.environ.get(ENV["token_store"], "").strip()
+    if store_url and "store" not in overrides:
+        from .._stores.url import open_store
+
+        kwargs["store"] = open_store(store_url)
+    kwargs.update(overrides)
+    return kwargs
+
+
+def require_client(kwargs: Mapping[str, Any]) -> Mapping[str, Any]:
+    """`kwargs` if they name a client id and secret.
+
+    Raises: ConfigurationError naming the variable that is missing."""
+    for name in ("client_id", "client_secret"):
+        if not kwargs.get(name):
+            raise ConfigurationError(
+                f"{ENV[name]} is not set: export it, or pass {name}= to AdsAuth.from_env()"
+            )
+    return kwargs
+
+
+# ----- the one resolution --------------------------------------------------------------------
+
+
+def resolve(
+    arguments: Mapping[str, Any] | None = None,
+    *,
+    store: TokenStore | None = None,
+    make_auth: MakeAuth | None = None,
+    demo: bool = False,
+    environment: bool = True,
+    **keywords: Any,
+) -> ResolvedLogin:
+    """The login that `arguments` and `keywords` (AdsAuth's keyword arguments: store_key,
+    profile_id, client_id, client_secret, region, ...; over the AMAZON_ADS_* variables
+    unless `environment` is False) mean among the stored logins of `store` (default:
+    AMAZON_ADS_TOKEN_STORE, else the CLI's store; `demo`: the demo logins, from the
+    sandbox's folder), resolved. `make_auth` builds an auth for asking the Ads API which
+    login owns a profile no record lists (without it, such a search finds nothing).
+
+    Raises: NoTokenError when there is no login; ConfigurationError when the choice is
+    ambiguous, no login owns the profile, or no client secret is known."""
+    merged = {**(arguments or {}), **keywords}
+    present = {k: v for k, v in merged.items() if v is not None}
+    given = Given.from_arguments(present, env_names=LOGIN_ENV if environment else ())
+    return LoginLookup(store, make_auth, given, demo=demo).resolve()
+
+
+def resolve_env(overrides: Mapping[str, Any], make_auth: MakeAuth) -> ResolvedLogin:
+    """`from_env`'s resolution: with a refresh token (or a client id that has no stored
+    login) the constructor's arguments as given; otherwise the stored login, as
+    `resolve` chooses it.
+
+    Raises: ConfigurationError for a missing client id or secret; as `resolve`."""
+    kwargs = env_arguments(overrides)
+    if kwargs.get("refresh_token"):
+        return ResolvedLogin.from_kwargs(kwargs)
+    store = kwargs.get("store") or default_store()
+    settings = {k: v for k, v in kwargs.items() if k not in ("refresh_token", "store")}
+    demo = bool(settings.pop("demo", False))
+    given = Given.from_arguments({k: v for k, v in settings.items() if v is not None})
+    lookup = LoginLookup(store, make_auth, given, demo=demo)
+    client_id = kwargs.get("client_id")
+    if client_id and not _has_login(lookup, client_id):
+        # A client with no login yet: its first use says to run `amazon-ads-auth login`.
+        return ResolvedLogin.from_kwargs(kwargs)
+    return lookup.resolve()
+
+
+def _has_login(lookup: LoginLookup, client_id: str) -> bool:
+    """Whether the lookup's store holds a login of `client_id` (False for a store that
+    cannot list)."""
+    if not isinstance(lookup.store, ListableStore):
+        return False
+    return any(x.client_id == client_id for x in lookup.logins())

@@ -42,8 +42,8 @@ from .._errors import (
     TokenRequestError,
 )
 from .._limits import EXPECTED_TOKEN_LIFETIME
-from .._logins.records import Login, default_store, load_logins
-from .._logins.resolve import Given, settings_for
+from .._logins.records import Login, load_logins
+from .._logins.resolve import ENV, Given, default_store, settings_for
 from .._redact import printable
 from .._refresh.decisions import VALID, Need
 from .._refresh.events import (
@@ -210,8 +210,8 @@ def check_grants(
 
 def _env_client() -> tuple[str | None, str | None]:
     """AMAZON_ADS_CLIENT_ID and _CLIENT_SECRET, used together or not at all."""
-    client_id = os.environ.get("AMAZON_ADS_CLIENT_ID", "").strip() or None
-    secret = os.environ.get("AMAZON_ADS_CLIENT_SECRET", "").strip() or None
+    client_id = os.environ.get(ENV["client_id"], "").strip() or None
+    secret = os.environ.get(ENV["client_secret"], "").strip() or None
     return (client_id, secret) if client_id and secret else (None, None)
 
 
@@ -312,7 +312,7 @@ class _Checker:
             if not login.has_secret and not self._secret_for(login):
                 return self._result(login, GrantState.NO_SECRET)
             return self._result(login, GrantState.UNREADABLE, _line(exc), type(exc).__name__)
-        auth = AdsAuth(**settings)
+        auth = AdsAuth._from_resolved(settings)
         try:
             requested = self._refresh(auth, stored)
         except AdsAuthError as exc:
@@ -334,13 +334,14 @@ class _Checker:
         made. Through the grant's token manager: a refresh in flight elsewhere (another
         thread or process) is waited for and adopted."""
         manager = auth._manager  # the check is the token manager's client
-        before = manager.held.refreshes
+        before = manager.state.refreshes
         token = manager.ensure(VALID)  # a valid stored token (no request), else one refresh
-        if manager.held.refreshes > before or not self.refresh:
-            return manager.held.refreshes > before
+        refreshed = manager.state.refreshes > before
+        if refreshed or not self.refresh:
+            return refreshed
         if token.expires_at - EXPECTED_TOKEN_LIFETIME >= self.clock() - JUST_REFRESHED:
             return False  # refreshed moments ago (by live workers): that is the proof
-        counted = manager.held.refreshes
+        counted = manager.state.refreshes
         manager.ensure(Need.forced(counted))  # adopts a newer stored token if one appears
         return True
 

@@ -1,11 +1,12 @@
 """The background refresh runner: at most one refresh thread per grant, with a backoff.
 
 When a caller sees its token inside the refresh margin (soft), the token manager asks this
-runner to `start`; it runs the manager's attempt in a daemon thread, unless one is running
-or the backoff says not yet. The attempt's failures are logged here, never raised: the
-callers still hold a valid token. `invalid_grant` and a removed grant stop the runner; a
-successful refresh or a new grant (`reset`) starts it again. The shape is google-auth's
-`RefreshThreadManager`; the delays come from `_decisions`.
+runner to `start` (when the grant's state says an attempt is due: not stopped, no backoff
+in force); it runs the manager's attempt in a daemon thread, unless one is running. The
+attempt's failures are logged here, never raised: the callers still hold a valid token.
+`invalid_grant` and a removed grant stop the background attempts; a successful refresh or
+a new grant starts them again (both recorded in the manager's `GrantState`). The shape is
+google-auth's `RefreshThreadManager`; the delays come from `decisions`.
 """
 
 from __future__ import annotations
@@ -15,39 +16,38 @@ import threading
 from collections.abc import Callable
 
 from .._errors import AdsAuthError, InvalidGrantError, NoTokenError
-from .decisions import backoff_delay, busy_recheck_at
 
 logger = logging.getLogger("amazon_ads_auth")
 
 
 class BackgroundRefresher:
-    """Runs `attempt` in a worker thread, one at a time, spaced out after failures.
+    """Runs `attempt` in a worker thread, one at a time.
 
-    `expires_at` tells the runner when the current token expires (for the backoff: never
-    more than half the time it has left); `key` names the grant in log lines.
+    The schedule (stopped, not before, failures) is grant state, kept in the manager's
+    `GrantState`: the manager calls `start` only when that state says an attempt is due, and
+    the runner reports each outcome back (`failed` returns the backoff delay it recorded,
+    `stop` records a failure for good). What stays here is the thread: whether one is
+    running. `key` names the grant in log lines.
     """
 
     def __init__(
         self,
         attempt: Callable[[], None],
-        expires_at: Callable[[], float],
-        clock: Callable[[], float],
+        failed: Callable[[], float],
+        stop: Callable[[], None],
         key: str,
     ) -> None:
         self._attempt = attempt
-        self._expires_at = expires_at
-        self._clock = clock
+        self._failed = failed
+        self._stop = stop
         self._key = key
         self._guard = threading.Lock()
         self._running = False
-        self._stopped = False
-        self._not_before = float("-inf")
-        self._failures = 0
 
-    def start(self, now: float) -> None:
-        """Start one attempt now unless one is running, the runner is stopped, or a backoff
-        is in force. Cheap when it does nothing (the hot path calls it inside the margin)."""
-        if self._running or self._stopped or now < self._not_before:
+    def start(self) -> None:
+        """Start one attempt now unless one is running. Cheap when it does nothing (the hot
+        path calls it inside the margin)."""
+        if self._running:
             return
         with self._guard:
             if self._running:
@@ -58,28 +58,6 @@ class BackgroundRefresher:
         except RuntimeError:  # interpreter shutting down: callers still have a valid token
             self._running = False
 
-    @property
-    def stopped(self) -> bool:
-        return self._stopped
-
-    def failed(self, expires_at: float) -> float:
-        """Count a failed attempt (or save); returns the wait before the next one."""
-        now = self._clock()
-        delay = backoff_delay(self._failures, now, expires_at)
-        self._failures = min(self._failures + 1, 32)
-        self._not_before = now + delay
-        return delay
-
-    def busy(self, expires_at: float) -> None:
-        """Another process is refreshing: not a failure, just look again shortly."""
-        self._not_before = busy_recheck_at(self._clock(), expires_at)
-
-    def reset(self) -> None:
-        """A refresh succeeded or a new grant came: the next margin starts afresh."""
-        self._failures = 0
-        self._not_before = float("-inf")
-        self._stopped = False
-
     def after_fork(self) -> None:
         """In a forked child the parent's worker thread does not exist."""
         self._guard = threading.Lock()
@@ -89,7 +67,7 @@ class BackgroundRefresher:
         try:
             self._attempt()
         except InvalidGrantError as exc:
-            self._stopped = True
+            self._stop()
             logger.error(
                 "background refresh for key %r failed for good (%s); calls go on with the "
                 "current token until it expires",
@@ -97,7 +75,7 @@ class BackgroundRefresher:
                 exc,
             )
         except NoTokenError as exc:
-            self._stopped = True
+            self._stop()
             logger.warning(
                 "background refresh for key %r stopped (%s); calls go on with the current "
                 "token until it expires",
@@ -105,7 +83,7 @@ class BackgroundRefresher:
                 exc,
             )
         except AdsAuthError as exc:
-            delay = self.failed(self._expires_at())
+            delay = self._failed()
             logger.warning(
                 "background refresh for key %r failed (%s); the current token is still "
                 "valid; next attempt in %.3gs",
@@ -114,7 +92,7 @@ class BackgroundRefresher:
                 delay,
             )
         except Exception as exc:  # a bug or a third-party store's error: never raised
-            self.failed(self._expires_at())
+            self._failed()
             logger.warning(
                 "background refresh for key %r failed unexpectedly (%s)",
                 self._key,

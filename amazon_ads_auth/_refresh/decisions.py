@@ -152,13 +152,22 @@ class NoRefreshToken(enum.Enum):
     REMOVED = "removed"  # the store had our grant and no longer has it (a logout)
 
 
+class RefreshSource(str, enum.Enum):
+    """Where the refresh token a refresh uses came from (a `str` enum: equal to its value)."""
+
+    PENDING = "pending"  # the caller's explicit one, not yet used
+    STORED = "stored"  # the store's, read under the key lock
+    MEMORY = "memory"  # the one held in memory (the store is down, or never got it)
+    NONE = ""  # there is none (`RefreshChoice.missing` says why)
+
+
 @dataclasses.dataclass(frozen=True)
 class RefreshChoice:
-    """Which refresh token a refresh uses, and where it came from ("pending", "stored",
-    "memory"); `token` is None when there is none, with `missing` saying why."""
+    """Which refresh token a refresh uses, and where it came from; `token` is None when
+    there is none, with `missing` saying why."""
 
     token: str | None = dataclasses.field(repr=False)
-    source: str = ""
+    source: RefreshSource = RefreshSource.NONE
     missing: NoRefreshToken | None = None
 
 
@@ -182,16 +191,16 @@ def choose_refresh_token(
       so a deleted grant stays deleted.
     """
     if pending is not None and (not store_ok or stored is None or stored.refresh_token != pending):
-        return RefreshChoice(pending, "pending")
+        return RefreshChoice(pending, RefreshSource.PENDING)
     held_refresh = held.refresh_token if held is not None else None
     if not store_ok:
         if held_refresh:
-            return RefreshChoice(held_refresh, "memory")
+            return RefreshChoice(held_refresh, RefreshSource.MEMORY)
         return RefreshChoice(None, missing=NoRefreshToken.NEVER_STORED)
     if stored is not None and stored.refresh_token:
-        return RefreshChoice(stored.refresh_token, "stored")
+        return RefreshChoice(stored.refresh_token, RefreshSource.STORED)
     if held_refresh and (unsaved or stored is not None):
-        return RefreshChoice(held_refresh, "memory")
+        return RefreshChoice(held_refresh, RefreshSource.MEMORY)
     if held is not None and stored is None:
         return RefreshChoice(None, missing=NoRefreshToken.REMOVED)
     return RefreshChoice(None, missing=NoRefreshToken.NEVER_STORED)
@@ -246,3 +255,154 @@ def backoff_delay(failures: int, now: float, expires_at: float) -> float:
 def busy_recheck_at(now: float, expires_at: float) -> float:
     """Another process holds the store lock: when to look at the store again."""
     return min(now + BUSY_RECHECK, expires_at)
+
+
+def adopts_unlocked_read(
+    *, pending: str | None, stored: Token | None, held: Token | None, unsaved: bool, now: float
+) -> bool:
+    """Whether a caller that found no usable token in memory adopts the stored token read
+    without the store lock (writes are atomic), so a process never queues behind another's
+    background refresh for a token it could use now: yes for a valid stored token, unless
+    the caller's own explicit refresh token must be tried first."""
+    if stored is None or now >= stored.expires_at:
+        return False
+    choice = choose_refresh_token(pending=pending, stored=stored, held=held, unsaved=unsaved)
+    return choice.source is not RefreshSource.PENDING
+
+
+# ----- the waiting path: what to do under the store lock -------------------------------------
+
+
+class WaitAction(enum.Enum):
+    """What a waiting caller does once it holds the store lock and has read the store."""
+
+    ADOPT_STORED = "adopt stored"  # the stored token meets the need: no token request
+    REFRESH = "refresh"  # one token request with `WaitStep.refresh_token`
+    NO_REFRESH_TOKEN = "no refresh token"  # nothing to refresh with (`WaitStep.missing`)
+
+
+@dataclasses.dataclass(frozen=True)
+class WaitStep:
+    """The waiting path's decision: an action, and for REFRESH the refresh token and its
+    source; `drops_pending` when the caller's explicit refresh token is no longer needed
+    (the store already holds it)."""
+
+    action: WaitAction
+    refresh_token: str | None = dataclasses.field(default=None, repr=False)
+    source: RefreshSource = RefreshSource.NONE
+    missing: NoRefreshToken | None = None
+    drops_pending: bool = False
+
+
+def wait_step(
+    *,
+    pending: str | None,
+    stored: Token | None,
+    held: Token | None,
+    need: Need,
+    now: float,
+    store_ok: bool = True,
+    unsaved: bool = False,
+) -> WaitStep:
+    """What a caller waiting for `need` does with the store read under its lock (`stored`;
+    `store_ok` False when the store did not answer, so `stored` is None).
+
+    An explicit refresh token that differs from the stored one is tried first, before any
+    stored token; otherwise a stored token that meets the need is adopted; otherwise the
+    refresh token `choose_refresh_token` picks is used, or there is none."""
+    choice = choose_refresh_token(
+        pending=pending, stored=stored, held=held, store_ok=store_ok, unsaved=unsaved
+    )
+    drops = pending is not None and choice.source is not RefreshSource.PENDING
+    if choice.source is not RefreshSource.PENDING and use_stored(stored, held, need, now):
+        return WaitStep(WaitAction.ADOPT_STORED, drops_pending=drops)
+    if choice.token is None:
+        return WaitStep(WaitAction.NO_REFRESH_TOKEN, missing=choice.missing, drops_pending=drops)
+    return WaitStep(WaitAction.REFRESH, choice.token, choice.source, drops_pending=drops)
+
+
+class RefusalAction(enum.Enum):
+    """What follows LwA's invalid_grant for the refresh token a refresh used."""
+
+    RAISE = "raise"  # the refusal stands: log in again
+    ADOPT_STORED = "adopt stored"  # the stored grant's token meets the need
+    REFRESH_STORED = "refresh stored"  # refresh with the stored grant's refresh token
+
+
+@dataclasses.dataclass(frozen=True)
+class AfterRefusal:
+    """`after_refused_refresh_token`'s decision; `refresh_token` for REFRESH_STORED."""
+
+    action: RefusalAction
+    refresh_token: str | None = dataclasses.field(default=None, repr=False)
+
+
+def after_refused_refresh_token(
+    *,
+    used: str,
+    source: RefreshSource,
+    stored: Token | None,
+    held: Token | None,
+    need: Need,
+    now: float,
+) -> AfterRefusal:
+    """LwA refused `used` (invalid_grant). Only the caller's explicit refresh token (a stale
+    AMAZON_ADS_REFRESH_TOKEN beside a good login) falls back to the stored grant: its
+    token if that meets the need, else a refresh with its refresh token. A refused stored
+    or in-memory refresh token is final."""
+    fallback = fallback_after_refusal(used, stored)
+    if source is not RefreshSource.PENDING or fallback is None:
+        return AfterRefusal(RefusalAction.RAISE)
+    if use_stored(stored, held, need, now):
+        return AfterRefusal(RefusalAction.ADOPT_STORED)
+    return AfterRefusal(RefusalAction.REFRESH_STORED, fallback)
+
+
+# ----- the background path: one attempt, step by step ---------------------------------------
+
+
+class StoreRead(enum.Enum):
+    """How far a background attempt has got with the store."""
+
+    NOT_YET = "not yet"  # nothing read
+    UNLOCKED = "unlocked"  # read without a lock (writes are atomic)
+    LOCKED = "locked"  # read under the store lock, taken without waiting
+
+
+class BackgroundAction(enum.Enum):
+    """The next thing a background attempt does."""
+
+    NOTHING_EXPIRED = "nothing: expired"  # expired meanwhile: waiting callers refresh
+    NOTHING_FRESH = "nothing: fresh"  # someone refreshed meanwhile
+    READ_STORE = "read the store"  # without a lock
+    TRY_LOCK = "try the store lock"  # without waiting; busy when another process holds it
+    ADOPT_STORED = "adopt stored"  # another process refreshed: take its token
+    SAVE_AGAIN = "save again"  # the token is fresh; only the refused save is left to do
+    REFRESH = "refresh"  # one token request, no retries (the next attempt is the retry)
+
+
+def background_step(
+    *,
+    state: TokenState,
+    held: Token | None,
+    unsaved: bool,
+    read: StoreRead,
+    stored: Token | None,
+    now: float,
+) -> BackgroundAction:
+    """The next step of one background attempt for the held token (`state` is its state
+    when the attempt began; `unsaved` when the store refused our last token), given what
+    has been read from the store so far."""
+    if held is None or state is TokenState.EXPIRED:
+        return BackgroundAction.NOTHING_EXPIRED
+    if not unsaved and state is TokenState.FRESH:
+        return BackgroundAction.NOTHING_FRESH
+    if read is StoreRead.NOT_YET:
+        return BackgroundAction.READ_STORE
+    if stored_is_newer(stored, held, now):
+        return BackgroundAction.ADOPT_STORED
+    if read is StoreRead.UNLOCKED:
+        return BackgroundAction.TRY_LOCK
+    if unsaved and state is TokenState.FRESH:
+        return BackgroundAction.SAVE_AGAIN
+    return BackgroundAction.REFRESH

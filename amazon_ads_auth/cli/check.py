@@ -16,6 +16,7 @@ from typing import Any
 import click
 
 from .._logins.records import shorten
+from .._logins.resolve import ENV
 from .._ops.check import DEFAULT_CONCURRENCY, GrantCheck, all_ok, check_grants
 from .errors import handle_errors
 from .output import print_table
@@ -43,7 +44,7 @@ def _within(context: click.Context, parameter: click.Parameter, value: str) -> d
 @store_options
 @click.option(
     "--client-secret",
-    envvar="AMAZON_ADS_CLIENT_SECRET",
+    envvar=ENV["client_secret"],
     help="The secret of --client-id, for logins saved without one.",
 )
 @click.option("--tenant", help="Only this web tenant (ConsentFlow) grant.")

@@ -15,6 +15,7 @@ import sys
 import click
 
 from .._errors import ConfigurationError
+from .._logins.resolve import ENV
 from .._redact import describe_store
 from .._stores.url import open_store
 from .errors import handle_errors
@@ -22,7 +23,7 @@ from .errors import handle_errors
 _STORE_OPTION = click.option(
     "--store",
     "store_url",
-    envvar="AMAZON_ADS_TOKEN_STORE",
+    envvar=ENV["token_store"],
     required=True,
     help="Token store URL (AMAZON_ADS_TOKEN_STORE): sqlite:///path, postgresql://..., "
     "redis://..., file:///path",

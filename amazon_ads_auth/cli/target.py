@@ -22,13 +22,20 @@ import click
 
 from .._auth.adsauth import AdsAuth
 from .._auth.connect import connect
-from .._auth.settings import is_profile_id
 from .._errors import AdsAuthError, ConfigurationError, NoTokenError
 from .._logins.records import DEFAULT_STORE_KEY, Login, load_logins
-from .._logins.resolve import Given, LoginLookup, api_base_url
-from .._redact import describe_store
+from .._logins.resolve import (
+    ENV,
+    Given,
+    LoginLookup,
+    ResolvedLogin,
+    api_base_url,
+    env_value,
+    is_profile_id,
+)
+from .._redact import Secret, describe_store
 from .._regions import Region
-from .._stores.base import TokenStore
+from .._stores.base import MemoryTokenStore, TokenStore
 from .._stores.file import demo_store_url
 from .._stores.keys import GrantKey
 from .._stores.url import open_store
@@ -47,7 +54,7 @@ def _region(context: click.Context, parameter: click.Parameter, value: str | Non
         # line is processed first, so --emulator is known here)
     raise click.BadParameter(
         f"{value!r} is not a region: use na, eu or fe",
-        param_hint="AMAZON_ADS_REGION" if from_env else "'--region'",
+        param_hint=ENV["region"] if from_env else "'--region'",
     )
 
 
@@ -72,17 +79,17 @@ def profile_option(function: _F) -> _F:
 _OPTIONS: dict[str, Callable[[_F], _F]] = {
     "client_id": click.option(
         "--client-id",
-        envvar="AMAZON_ADS_CLIENT_ID",
+        envvar=ENV["client_id"],
         help="LwA client id (default: the stored login's).",
     ),
     "client_secret": click.option(
         "--client-secret",
-        envvar="AMAZON_ADS_CLIENT_SECRET",
+        envvar=ENV["client_secret"],
         help="LwA client secret (default: the stored login's; else prompted, hidden).",
     ),
     "region": click.option(
         "--region",
-        envvar="AMAZON_ADS_REGION",
+        envvar=ENV["region"],
         default=None,
         callback=_region,
         metavar="[na|eu|fe]",
@@ -91,14 +98,14 @@ _OPTIONS: dict[str, Callable[[_F], _F]] = {
     "store_url": click.option(
         "--store",
         "store_url",
-        envvar="AMAZON_ADS_TOKEN_STORE",
+        envvar=ENV["token_store"],
         default=None,
         help="Token store URL: file: (default), file:///path, keyring:, redis://..., "
         "sqlite:///path, postgresql://..., memory:",
     ),
     "store_key": click.option(
         "--store-key",
-        envvar="AMAZON_ADS_STORE_KEY",
+        envvar=ENV["store_key"],
         default=None,
         help="Which login (e.g. one per advertiser; default: 'default', or the only one).",
     ),
@@ -144,6 +151,7 @@ class Target:
     authorization_url: str | None
     api_url: str | None
     emulator: Any = None
+    store_given: bool = False  # --store or AMAZON_ADS_TOKEN_STORE named a store
     _store: TokenStore | None = None
 
     @property
@@ -184,12 +192,30 @@ class Target:
         self.store().load(str(GrantKey.login(self.client_id, self.store_key)))
         if not self.client_secret:
             self.client_secret = click.prompt("Client secret", hide_input=True, err=True)
-        return AdsAuth(
-            self.client_id,
-            self.client_secret or "",
-            store=self.store(),
+        return AdsAuth._from_resolved(self._unrecorded(self.client_id, self.client_secret or ""))
+
+    def _unrecorded(
+        self,
+        client_id: str,
+        secret: str,
+        refresh_token: str | None = None,
+        store: TokenStore | None = None,
+    ) -> ResolvedLogin:
+        """The resolution for a client given outright, with no stored login (a new login,
+        the sandbox's first demo grant, or a refresh token from the environment)."""
+        overrides = self.overrides()
+        hosts = overrides.get("api_hosts")
+        return ResolvedLogin(
+            client_id=client_id,
+            client_secret=Secret(secret),
+            refresh_token=None if refresh_token is None else Secret(refresh_token),
+            region=overrides.get("region"),
+            store=store if store is not None else self.store(),
             store_key=self.store_key or DEFAULT_STORE_KEY,
-            **{k: v for k, v in self.overrides().items() if k != "client_secret"},
+            token_url=overrides.get("token_url"),
+            authorization_url=overrides.get("authorization_url"),
+            api_hosts=None if hosts is None else tuple(hosts),
+            api_url=self.api_url,
         )
 
     def given(self, profile_id: str | None = None) -> Given:
@@ -214,26 +240,63 @@ class Target:
         try:
             login = lookup.find(pick_with="--store-key")
         except NoTokenError:
+            from_env = self._from_refresh_token(profile_id)
+            if from_env is not None:
+                return from_env
             self._refuse_demo_only()
             raise
         given = lookup.given
         if not login.has_secret and given.client_secret is None:
             secret = click.prompt(f"Client secret for {login.label()}", hide_input=True, err=True)
             given = dataclasses.replace(given, client_id=login.client_id, client_secret=secret)
-        auth = AdsAuth(**lookup.settings(login, given))
+        return AdsAuth._from_resolved(lookup.resolved_for(login, given)), login
+
+    def _from_refresh_token(self, profile_id: str | None) -> tuple[AdsAuth, Login] | None:
+        """No login: AMAZON_ADS_REFRESH_TOKEN with the client id and secret (flags or
+        AMAZON_ADS_CLIENT_ID/_SECRET), as the "no login" message says. Nothing is written
+        to a store unless one was named (--store or AMAZON_ADS_TOKEN_STORE): the token
+        lives in memory for this one command. None when no refresh token is set.
+
+        Raises: click.UsageError naming what is missing besides the refresh token."""
+        if self.emulator is not None:
+            return None
+        refresh_token = env_value("refresh_token")
+        if refresh_token is None:
+            return None
+        missing = [
+            f"--{name.replace('_', '-')} (or {ENV[name]})"
+            for name in ("client_id", "client_secret")
+            if not getattr(self, name)
+        ]
+        if missing:
+            raise click.UsageError(
+                f"{ENV['refresh_token']} is set, but not {' and '.join(missing)}: a refresh "
+                "token is used only with the client id and secret it was issued to"
+            )
+        assert self.client_id is not None and self.client_secret is not None
+        store = self.store() if self.store_given else MemoryTokenStore()
+        resolved = self._unrecorded(self.client_id, self.client_secret, refresh_token, store)
         if profile_id is not None:
-            auth = auth.with_profile(profile_id)
-        return auth, login
+            resolved = dataclasses.replace(resolved, profile_id=profile_id)
+        login = Login(
+            client_id=self.client_id,
+            store_key=resolved.store_key or DEFAULT_STORE_KEY,
+            region=Region.parse(self.region or "na").value,
+            api_url=self.api_url,
+            recorded=False,
+        )
+        return AdsAuth._from_resolved(resolved), login
 
     def _lookup(self, profile_id: str | None) -> LoginLookup:
         return LoginLookup(
             self.store(),
-            lambda settings: AdsAuth(**settings),
+            AdsAuth._from_resolved,
             self.given(profile_id),
             demo=self.emulator is not None,
         )
 
     def api_url_for(self, login: Login) -> str:
+        """Where `GET /v2/profiles` goes for `login` (see `_logins.resolve`)."""
         return api_base_url(login, self.given())
 
     def _demo_login(self) -> None:
@@ -301,10 +364,10 @@ _SEALED = {
 
 def check_profile_variable() -> None:
     """AMAZON_ADS_PROFILE_ID, when set, must be a profile id: a usage error naming it."""
-    value = os.environ.get("AMAZON_ADS_PROFILE_ID", "").strip()
+    value = os.environ.get(ENV["profile_id"], "").strip()
     if value and not is_profile_id(value):
         raise click.BadParameter(
-            f"{value!r} is not a numeric Ads profile id", param_hint="AMAZON_ADS_PROFILE_ID"
+            f"{value!r} is not a numeric Ads profile id", param_hint=ENV["profile_id"]
         )
 
 
@@ -338,6 +401,7 @@ def target_from(options: dict[str, Any]) -> Iterator[Target]:
         client_secret=options.pop("client_secret", None),
         region=Region.parse(region).value if region else None,
         store_url=store_url or (demo_store_url() if use_emulator else "file:"),
+        store_given=bool(store_url),
         store_key=options.pop("store_key"),
         token_url=options.pop("token_url", None),
         authorization_url=options.pop("authorization_url", None),

@@ -9,10 +9,11 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Mapping
 
+from .._logins.resolve import ENV
 from .._regions import Region
 from .._urls import require_secure_url
 
-MCP_URL_VARIABLE = "AMAZON_ADS_MCP_URL"
+MCP_URL_VARIABLE = ENV["mcp_url"]
 
 
 @dataclasses.dataclass(frozen=True)

@@ -16,7 +16,7 @@ import time
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING
 
-from .._auth.settings import require_number, require_text
+from .._auth.settings import profile_text, require_number, require_text
 from .._errors import ConfigurationError
 from .._logins.records import Login
 from .._lwa.consent import DEFAULT_SCOPE, build_authorization_request, normalize_scope
@@ -52,7 +52,7 @@ from ._values import ANY_TENANT, AnyTenant, ConsentResult, ConsentStart, cookie_
 
 if TYPE_CHECKING:  # loaded by the calls that use them: begin() needs no HTTP library
     from .._auth.adsauth import AdsAuth
-    from .._logins.directory import LoginDirectory
+    from .._auth.directory import LoginDirectory
 
 logger = logging.getLogger("amazon_ads_auth")
 
@@ -280,17 +280,23 @@ class ConsentFlow:
         profile known to be another tenant's costs no Ads API call)."""
         self._owners.refuse_foreign(tenant_id(tenant), profile_id)
         from .._auth.adsauth import AdsAuth
+        from .._logins.resolve import resolve
 
         key = GrantKey.tenant(self.client_id, tenant_id(tenant))
         self.migrate_tenant(tenant)
-        return AdsAuth.from_login(
-            key.store_key,
-            store=self.store,
-            profile_id=profile_id,
-            client_id=self.client_id,
-            client_secret=self._client_secret.value,
-            clock=self._clock,
+        # The tenant's record and this flow's own settings only: no AMAZON_ADS_* variable
+        # of the server process applies to a tenant (its region is the one it consented in).
+        arguments = {
+            "store_key": key.store_key,
+            "profile_id": profile_text(profile_id),
+            "client_id": self.client_id,
+            "client_secret": self._client_secret.value,
+            "clock": self._clock,
+        }
+        found = resolve(
+            arguments, store=self.store, make_auth=AdsAuth._from_resolved, environment=False
         )
+        return AdsAuth._from_resolved(found)
 
     def migrate_tenant(self, tenant: str | int) -> bool:
         """Move a tenant's grant that the release before namespaces saved under
@@ -305,7 +311,7 @@ class ConsentFlow:
         """Every connected tenant, and only tenants: a LoginDirectory over the store, with
         this client's id and secret (`for login in flow.directory()`, `.auth_for(profile_id)`).
         Close it when done: it holds an AdsAuth per tenant it was asked for."""
-        from .._logins.directory import LoginDirectory
+        from .._auth.directory import LoginDirectory
 
         return LoginDirectory(
             TenantView(self.store, self.client_id),

@@ -1,24 +1,30 @@
-"""LoginDirectory: every login in a store, and an AdsAuth for each, above AdsAuth itself."""
+"""LoginDirectory: every login in a store, and an AdsAuth for each.
+
+It lives with AdsAuth because it builds them; the choice of login is `_logins.resolve`'s
+`LoginLookup`, which the directory *has* (its `find`, `owners` and the resolved settings,
+with the plain secret at the constructor's door, stay private to it).
+"""
 
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Iterator
 from typing import Any
 
 import requests
 
-from .._auth.adsauth import AdsAuth
-from .._auth.settings import profile_text
+from .._logins.records import Login
+from .._logins.resolve import Given, LoginLookup, ResolvedLogin, replace_profile
 from .._refresh.events import OnEvent, check_on_event
 from .._stores.base import TokenStore
-from .records import Login
-from .resolve import Given, LoginLookup
+from .adsauth import AdsAuth
+from .settings import profile_text
 
 # A directory routes by profile itself: AMAZON_ADS_STORE_KEY / _PROFILE_ID do not apply.
 _DIRECTORY_ENV = ("client_id", "client_secret", "region")
 
 
-class LoginDirectory(LoginLookup):
+class LoginDirectory:
     """Every login in a store, and the AdsAuth of each: the way to run one script over every
     advertiser an agency manages.
 
@@ -30,7 +36,8 @@ class LoginDirectory(LoginLookup):
     profiles under one login cost one refresh per expiry. Profiles are found through an
     index of the records, and each view is made once. Keyword arguments are AdsAuth's;
     AMAZON_ADS_CLIENT_ID, _CLIENT_SECRET and _REGION apply as everywhere (see `_resolve`).
-    Demo logins (`--emulator`) are left out unless `demo=True` (`Sandbox.login_kwargs()`).
+    Demo logins (`--emulator`) are left out unless `demo=True` (`Sandbox.login_kwargs()`);
+    with `demo=True` and no store, they are read from the sandbox's demo folder.
     """
 
     def __init__(
@@ -44,10 +51,31 @@ class LoginDirectory(LoginLookup):
         if on_event is not None:  # every AdsAuth made here reports to it (`_refresh.events`)
             overrides["on_event"] = check_on_event(on_event)
         given = Given.from_arguments(overrides, env_names=_DIRECTORY_ENV)
-        super().__init__(store, self._build, given, demo=demo)
+        self._lookup = LoginLookup(store, self._auth_of, given, demo=demo)
         self._overrides = overrides
         self._auths: dict[str, AdsAuth] = {}
         self._views: dict[str, AdsAuth] = {}  # profile id -> its view
+
+    def __repr__(self) -> str:
+        return f"LoginDirectory(store={self.store!r})"
+
+    @property
+    def store(self) -> TokenStore:
+        return self._lookup.store
+
+    @property
+    def demo(self) -> bool:
+        return self._lookup.demo
+
+    def __iter__(self) -> Iterator[Login]:
+        return iter(self._lookup.logins())
+
+    def __len__(self) -> int:
+        return len(self._lookup.logins())
+
+    def logins(self) -> list[Login]:
+        """The logins of the store (read once)."""
+        return self._lookup.logins()
 
     def auth(
         self,
@@ -59,14 +87,15 @@ class LoginDirectory(LoginLookup):
         """An AdsAuth for the login meant; keyword arguments as in the constructor
         override what is stored.
 
-        Raises: NoTokenError, ConfigurationError (see `find`)."""
+        Raises: NoTokenError when there is no login; ConfigurationError when the choice is
+        ambiguous, no login owns the profile, or no client secret is known."""
         profile = profile_text(profile_id)
-        given = self.given
+        given = self._lookup.given
         if overrides:
             given = Given.from_arguments({**self._overrides, **overrides}, env_names=_DIRECTORY_ENV)
         given = dataclasses.replace(given, store_key=store_key, profile_id=profile)
-        login = self.find(given)
-        base = self._cached(login, given, overrides)
+        resolved = self._lookup.resolve(given)
+        base = self._cached(resolved, overrides)
         return base.with_profile(profile) if profile is not None else base
 
     def auth_for(self, profile_id: int | str) -> AdsAuth:
@@ -76,13 +105,27 @@ class LoginDirectory(LoginLookup):
         key = str(profile_id)
         view = self._views.get(key)
         if view is None:
-            owners = self._owners_of(key, self.given.client_id)
+            owners = [
+                x
+                for x in self._lookup.owners(key)
+                if self._lookup.given.client_id in (None, x.client_id)
+            ]
             if len(owners) == 1:  # the index answers: no search, no API call
-                view = self._cached(owners[0], self.given, {}).with_profile(key)
+                resolved = self._lookup.resolved_for(
+                    owners[0], replace_profile(self._lookup.given, None)
+                )
+                view = self._cached(resolved, {}).with_profile(key)
             else:
                 view = self.auth(profile_id=profile_id)
             self._views[key] = view
         return view
+
+    def refresh_profiles(self, login: Login) -> Login:
+        """Fetch `GET /v2/profiles` for `login` and update its record.
+
+        Raises: ConfigurationError when the login cannot be used or the API refuses."""
+        self._views.clear()  # a profile may have moved to another login
+        return self._lookup.refresh_profiles(login)
 
     def close(self) -> None:
         """Close the AdsAuth objects made so far (their private HTTP clients)."""
@@ -95,23 +138,17 @@ class LoginDirectory(LoginLookup):
     def __exit__(self, *exc_info: object) -> None:
         self.close()
 
-    def refresh_profiles(self, login: Login) -> Login:
-        self._views.clear()  # a profile may have moved to another login
-        return super().refresh_profiles(login)
-
-    def _cached(self, login: Login, given: Given, overrides: dict[str, Any]) -> AdsAuth:
+    def _cached(self, resolved: ResolvedLogin, overrides: dict[str, Any]) -> AdsAuth:
+        """The one AdsAuth of a login (per set of overrides), made on first use."""
         kept = sorted(
             (k, repr(v)) for k, v in overrides.items() if k not in ("profile_id", "store")
         )
-        cache_key = f"{login.key}|{kept!r}"
+        login_key = resolved.login.key if resolved.login is not None else resolved.client_id
+        cache_key = f"{login_key}|{kept!r}"
         auth = self._auths.get(cache_key)
         if auth is None:
-            auth = self._auths[cache_key] = AdsAuth(**self.settings(login, given))
+            auth = self._auths[cache_key] = AdsAuth._from_resolved(resolved.without_profile())
         return auth
 
-    def _auth_of(self, login: Login, settings: dict[str, Any]) -> requests.auth.AuthBase:
-        return self._cached(login, self.given, {})
-
-    @staticmethod
-    def _build(settings: dict[str, Any]) -> requests.auth.AuthBase:
-        return AdsAuth(**settings)
+    def _auth_of(self, resolved: ResolvedLogin) -> requests.auth.AuthBase:
+        return self._cached(resolved, {})

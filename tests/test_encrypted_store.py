@@ -375,7 +375,7 @@ def rotation_worker(
     def loop() -> None:
         while time.monotonic() < deadline:
             try:
-                ok = session.get(info["api_url"] + "/sp/campaigns", auth=auth, timeout=30).ok
+                ok = session.get(info["api_url"] + "/v2/profiles", auth=auth, timeout=30).ok
             except Exception:
                 ok = False
             with guard:

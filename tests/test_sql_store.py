@@ -347,7 +347,7 @@ def stampede_worker(
     barrier.wait(120)
 
     def one() -> None:
-        status = session.get(info["api_url"] + "/sp/campaigns", auth=auth, timeout=60)
+        status = session.get(info["api_url"] + "/v2/profiles", auth=auth, timeout=60)
         with guard:
             statuses.append(status.status_code)
 

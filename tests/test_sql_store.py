@@ -133,35 +133,41 @@ def test_grant_records_lists_every_row_and_names_the_unreadable(database_url: st
     assert kept == newer
 
 
-def test_a_table_from_before_grant_records_gets_its_column(tmp_path: pathlib.Path) -> None:
-    import sqlite3
+def test_a_table_from_before_grant_records_gets_its_column(database_url: str) -> None:
+    import datetime
 
-    path = tmp_path / "old.db"
-    with sqlite3.connect(path) as db:  # the table (and a row) as the release before wrote it
-        db.executescript(
-            "CREATE TABLE amazon_ads_auth_grants (grant_key VARCHAR(512) NOT NULL, "
-            "token TEXT NOT NULL, login TEXT, updated_at DATETIME NOT NULL, "
-            "PRIMARY KEY (grant_key));"
+    import sqlalchemy as sa
+
+    name = unique_table()
+    old_table = sa.Table(  # the table (and a row) as the release before made it
+        name,
+        sa.MetaData(),
+        sa.Column("grant_key", sa.String(512), primary_key=True),
+        sa.Column("token", sa.Text, nullable=False),
+        sa.Column("login", sa.Text, nullable=True),
+        sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
+    )
+    engine = sa.create_engine(database_url)
+    old_table.create(engine)
+    with engine.begin() as connection:
+        connection.execute(
+            old_table.insert().values(
+                grant_key="amzn1.client/old",
+                token='{"access_token":"Atza|o","refresh_token":"Atzr|o","expires_at":1.0}',
+                login='{"format":1,"client_id":"amzn1.client"}',
+                updated_at=datetime.datetime.now(datetime.timezone.utc),
+            )
         )
-        db.execute(
-            "INSERT INTO amazon_ads_auth_grants VALUES (?, ?, ?, '2026-01-01 00:00:00')",
-            (
-                "amzn1.client/old",
-                '{"access_token":"Atza|o","refresh_token":"Atzr|o","expires_at":1.0}',
-                '{"format":1,"client_id":"amzn1.client"}',
-            ),
-        )
-    db.close()
-    url = f"sqlite:///{path}"
+    engine.dispose()
     with pytest.raises(StoreError, match="ADD COLUMN lifecycle TEXT"):
-        SQLTokenStore(url).load("amzn1.client/old")
-    store = SQLTokenStore(url, create=True)
+        SQLTokenStore(database_url, table=name).load("amzn1.client/old")
+    store = SQLTokenStore(database_url, table=name, create=True)
     old = store.load_grant("amzn1.client/old")
     assert old == GrantRecord(
         Token("Atza|o", "Atzr|o", 1.0), {"format": 1, "client_id": "amzn1.client"}
     )
     store.save_grant("amzn1.client/old", a_record())
-    assert SQLTokenStore(url).load_grant("amzn1.client/old") == a_record()
+    assert SQLTokenStore(database_url, table=name).load_grant("amzn1.client/old") == a_record()
 
 
 def test_an_existing_engine_is_used_as_it_is(postgres_url: str) -> None:

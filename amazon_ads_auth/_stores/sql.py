@@ -519,16 +519,16 @@ class SQLTokenStore:
     def _error(self, doing: str, exc: BaseException) -> StoreError:
         # Only the class name: a driver's message may quote the statement and its parameters.
         hint = "check that the database is up and the URL is right"
-        if "lifecycle" in str(getattr(exc, "orig", "")):
+        if self._missing_table(exc):
+            hint = (
+                f"the table {self.table_name} does not exist: create it with the DDL of "
+                "`amazon-ads-auth store ddl`, or pass create=True"
+            )
+        elif self._missing_lifecycle(exc):
             hint = (
                 f"the table {self.table_name} has no lifecycle column (made by an older "
                 f"version): run ALTER TABLE {self.table_name} ADD COLUMN lifecycle TEXT, or "
                 "pass create=True"
-            )
-        elif self._missing_table(exc):
-            hint = (
-                f"the table {self.table_name} does not exist: create it with the DDL of "
-                "`amazon-ads-auth store ddl`, or pass create=True"
             )
         return StoreError(f"the database {self.where} failed while {doing}: {_name(exc)}; {hint}")
 
@@ -540,6 +540,15 @@ class SQLTokenStore:
             return False
         with contextlib.suppress(Exception):
             return not self._sa.inspect(self._engine).has_table(self.table_name)
+        return False
+
+    def _missing_lifecycle(self, exc: BaseException) -> bool:
+        """Whether `exc` came from a table an older version made (no lifecycle column)."""
+        if "lifecycle" not in str(getattr(exc, "orig", "")):
+            return False
+        with contextlib.suppress(Exception):
+            columns = self._sa.inspect(self._engine).get_columns(self.table_name)
+            return "lifecycle" not in {column["name"] for column in columns}
         return False
 
     def _check_key(self, key: object) -> None:

@@ -33,7 +33,14 @@ from amazon_ads_auth import (
     TokenStore,
     open_store,
 )
+from amazon_ads_auth._stores.base import GrantListingStore
 from amazon_ads_auth._stores.encrypted import key_id, new_key, rekey
+from amazon_ads_auth._stores.grant import (
+    GrantRecord,
+    GrantRecordStore,
+    RefreshOutcome,
+    grant_to_document,
+)
 from amazon_ads_auth.cli import main
 from amazon_ads_auth.testing import Emulator, check_token_store
 from tests.accounts import profiles_for_tests
@@ -68,10 +75,26 @@ def assert_no_secret(data: bytes, where: str, secrets: list[str]) -> None:
             assert form not in data, f"{where} holds a secret ({form[:12]!r}...)"
 
 
-def seed(store: TokenStore, key: str = "amzn1.client/tenant-1") -> None:
+def seed(store: TokenStore, key: str = "amzn1.client/tenant-1", *, whole: bool = False) -> None:
+    """A grant written as a token then a login record, and with `whole` (and a store that
+    keeps grant records) one more written whole, as a code exchange does it."""
     store.save(key, Token(ACCESS, REFRESH, 2.0e9))
     assert isinstance(store, EncryptedTokenStore)
     store.save_login(key, {"format": 1, "client_id": "amzn1.client", "client_secret": SECRET})
+    if whole:
+        assert isinstance(store, GrantRecordStore)
+        store.save_grant(key + "-whole", whole_record())
+
+
+def whole_record() -> GrantRecord:
+    return GrantRecord(
+        Token(ACCESS, REFRESH, 2.0e9),
+        {"format": 1, "client_id": "amzn1.client", "region": "na", "client_secret": SECRET},
+        consented_at=1_790_000_000.0,
+        refresh_expires_at=1_790_000_000.0 + 365 * 86400,
+        expires_from="policy",
+        last_refresh=RefreshOutcome("ok", 1_790_000_060.0),
+    )
 
 
 SECRET = SENTINEL_CLIENT_SECRET
@@ -99,20 +122,84 @@ def test_the_contract_kit_passes_over_redis(redis_url: str) -> None:
     assert {"lock excludes processes", "login records"} <= set(ran)
 
 
+class BareStore:
+    """A store with the four methods of the contract and nothing more (as an app's own
+    store may be)."""
+
+    def __init__(self) -> None:
+        self.data: dict[str, Token] = {}
+
+    def load(self, key: str) -> Token | None:
+        return self.data.get(key)
+
+    def save(self, key: str, token: Token) -> None:
+        self.data[key] = token
+
+    def delete(self, key: str) -> None:
+        self.data.pop(key, None)
+
+    def lock(self, key: str) -> Any:
+        return threading.Lock()
+
+
 def test_abilities_follow_the_wrapped_store() -> None:
-    from amazon_ads_auth import CallbackTokenStore
     from amazon_ads_auth._stores.base import ListableStore, LoginRecordStore
 
-    data: dict[str, Any] = {}
-    bare = CallbackTokenStore(load=data.get, save=data.__setitem__)
+    bare = BareStore()
     wrapped = EncryptedTokenStore(bare, keys=[NEW])
-    assert not isinstance(wrapped, ListableStore)
-    assert not isinstance(wrapped, LoginRecordStore)
+    for ability in (ListableStore, LoginRecordStore, GrantRecordStore, GrantListingStore):
+        assert not isinstance(wrapped, ability), ability
     wrapped.save("c/k", Token(ACCESS, REFRESH, 1.0))
     assert wrapped.load("c/k") == Token(ACCESS, REFRESH, 1.0)
-    assert REFRESH not in str(data)
+    assert REFRESH not in str(bare.data)
     full = EncryptedTokenStore(MemoryTokenStore(), keys=[NEW])
-    assert isinstance(full, ListableStore) and isinstance(full, LoginRecordStore)
+    for ability in (ListableStore, LoginRecordStore, GrantRecordStore, GrantListingStore):
+        assert isinstance(full, ability), ability
+
+
+@pytest.mark.parametrize("kind", ["memory", "sqlite", "files"])
+def test_a_grant_record_is_sealed_whole_and_opened_whole(kind: str, tmp_path: pathlib.Path) -> None:
+    inner: Any = {
+        "memory": MemoryTokenStore,
+        "sqlite": lambda: SQLTokenStore(f"sqlite:///{tmp_path / 'g.db'}", create=True),
+        "files": lambda: FileTokenStore(tmp_path / "tokens"),
+    }[kind]()
+    store = EncryptedTokenStore(inner, keys=[NEW])
+    store.save_grant("amzn1.client/whole", whole_record())
+    assert store.load_grant("amzn1.client/whole") == whole_record()
+    sealed = inner.load_grant("amzn1.client/whole")
+    assert sealed.token.access_token.startswith("enc:v1:")
+    assert sealed.token.refresh_token.startswith("enc:v1:")
+    assert sealed.login["client_secret"].startswith("enc:v1:")
+    # What is not secret stays readable without the keys (listing, status).
+    assert sealed.login["region"] == "na" and sealed.consented_at == 1_790_000_000.0
+    assert sealed.last_refresh == whole_record().last_refresh
+    store.save("amzn1.client/whole", Token("Atza|next", "Atzr|next", 3.0e9))  # a refresh
+    after = store.load_grant("amzn1.client/whole")
+    assert after == whole_record().with_token(Token("Atza|next", "Atzr|next", 3.0e9))
+    listed = store.grant_records()
+    assert grant_to_document(listed["amzn1.client/whole"]) == grant_to_document(after)  # type: ignore[arg-type]
+
+
+def test_grant_records_with_the_wrong_key_name_the_key_and_change_nothing(
+    tmp_path: pathlib.Path,
+) -> None:
+    inner = SQLTokenStore(f"sqlite:///{tmp_path / 'g.db'}", create=True)
+    EncryptedTokenStore(inner, keys=[OLD]).save_grant("amzn1.client/a", whole_record())
+    before = inner.load_grant("amzn1.client/a")
+    other = EncryptedTokenStore(inner, keys=[NEW])
+    found = other.grant_records()
+    assert isinstance(found["amzn1.client/a"], StoreError)
+    assert key_id(OLD) in str(found["amzn1.client/a"]) and OLD not in str(found["amzn1.client/a"])
+    with pytest.raises(StoreError, match=key_id(OLD)):
+        other.load_grant("amzn1.client/a")
+    with pytest.raises(StoreError, match=key_id(OLD)):  # never overwritten by it either
+        other.save_grant("amzn1.client/a", whole_record())
+    assert inner.load_grant("amzn1.client/a") == before
+    result = rekey(inner, [NEW], old_keys=[OLD])  # one write per grant record
+    assert result.rekeyed == ["amzn1.client/a"]
+    assert EncryptedTokenStore(inner, keys=[NEW]).load_grant("amzn1.client/a") == whole_record()
+    assert rekey(inner, [NEW]).unchanged == ["amzn1.client/a"]
 
 
 def test_keys_come_from_the_environment(
@@ -155,7 +242,7 @@ def test_a_key_function_is_the_kms_hook() -> None:
 def test_no_secret_in_the_postgres_table(postgres_url: str) -> None:
     inner = SQLTokenStore(postgres_url, table=f"enc_{uuid.uuid4().hex[:10]}", create=True)
     store = EncryptedTokenStore(inner, keys=[NEW])
-    seed(store)
+    seed(store, whole=True)
     raw = inner.engine.raw_connection()
     try:
         cursor = raw.cursor()
@@ -173,7 +260,7 @@ def test_no_secret_in_the_postgres_table(postgres_url: str) -> None:
 
 def test_no_secret_in_the_sqlite_file(tmp_path: pathlib.Path) -> None:
     inner = SQLTokenStore(f"sqlite:///{tmp_path / 'g.db'}", create=True)
-    seed(EncryptedTokenStore(inner, keys=[NEW]))
+    seed(EncryptedTokenStore(inner, keys=[NEW]), whole=True)
     inner.engine.dispose()
     files = [p for p in tmp_path.rglob("*") if p.is_file()]
     data = b"".join(p.read_bytes() for p in files)
@@ -185,16 +272,16 @@ def test_no_secret_in_the_redis_keys(redis_url: str) -> None:
     import redis
 
     prefix = f"scan-{uuid.uuid4().hex}:"
-    seed(EncryptedTokenStore(RedisTokenStore(redis_url, prefix=prefix), keys=[NEW]))
+    seed(EncryptedTokenStore(RedisTokenStore(redis_url, prefix=prefix), keys=[NEW]), whole=True)
     client = redis.Redis.from_url(redis_url)
     names = list(client.scan_iter(match=prefix + "*"))
-    assert len(names) == 2  # the grant and its login record
+    assert len(names) == 2  # two grants, each one value (token, record and lifecycle)
     data = b"".join(name + (client.get(name) or b"") for name in names)
     assert_no_secret(data, "the Redis keys", [ACCESS, REFRESH, SECRET, NEW])
 
 
 def test_no_secret_in_the_token_files(tmp_path: pathlib.Path) -> None:
-    seed(EncryptedTokenStore(FileTokenStore(tmp_path / "tokens"), keys=[NEW]))
+    seed(EncryptedTokenStore(FileTokenStore(tmp_path / "tokens"), keys=[NEW]), whole=True)
     data = b"".join(p.read_bytes() for p in (tmp_path / "tokens").iterdir() if p.is_file())
     assert b"tenant-1" in data
     assert_no_secret(data, "the token files", [ACCESS, REFRESH, SECRET, NEW])
@@ -288,7 +375,7 @@ def rotation_worker(
     def loop() -> None:
         while time.monotonic() < deadline:
             try:
-                ok = session.get(info["api_url"] + "/sp/campaigns", auth=auth, timeout=30).ok
+                ok = session.get(info["api_url"] + "/v2/profiles", auth=auth, timeout=30).ok
             except Exception:
                 ok = False
             with guard:

@@ -19,6 +19,8 @@ import requests
 from click.testing import CliRunner
 
 from amazon_ads_auth import AdsAuth, SQLTokenStore, StoreError, Token, open_store
+from amazon_ads_auth._stores.base import GrantListingStore
+from amazon_ads_auth._stores.grant import GrantRecord, GrantRecordStore, RefreshOutcome
 from amazon_ads_auth.cli import main
 from amazon_ads_auth.testing import Emulator, FakeClock, check_token_store
 from tests.accounts import profiles_for_tests
@@ -35,6 +37,7 @@ ALL_CHECKS = {
     "try_lock does not wait",
     "keys lists the grants",
     "login records",
+    "grant records",
 }
 
 
@@ -56,6 +59,115 @@ def test_the_contract_kit_passes(database_url: str) -> None:
     table = unique_table()
     ran = check_token_store(lambda: SQLTokenStore(database_url, table=table, create=True))
     assert set(ran) == ALL_CHECKS
+
+
+def a_record(n: int = 1) -> GrantRecord:
+    return GrantRecord(
+        Token(f"Atza|rec{n}", f"Atzr|rec{n}", 1.9e9),
+        {"format": 1, "client_id": "amzn1.client", "region": "eu", "profiles": [{"profileId": n}]},
+        consented_at=1_790_000_000.0,
+        refresh_expires_at=1_790_000_000.0 + 365 * 86400,
+        expires_from="policy",
+        last_refresh=RefreshOutcome("ok", 1_790_000_050.0),
+    )
+
+
+def test_a_grant_record_is_written_by_one_statement(database_url: str) -> None:
+    import sqlalchemy
+
+    store = SQLTokenStore(database_url, table=unique_table(), create=True)
+    assert isinstance(store, GrantRecordStore) and isinstance(store, GrantListingStore)
+    store.save("amzn1.client/one", Token("Atza|old", "Atzr|old", 1.0))  # creates the table
+    statements: list[str] = []
+
+    def seen(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
+        statements.append(statement)
+
+    sqlalchemy.event.listen(store.engine, "before_cursor_execute", seen)
+    try:
+        store.save_grant("amzn1.client/one", a_record())
+    finally:
+        sqlalchemy.event.remove(store.engine, "before_cursor_execute", seen)
+    writes = [s for s in statements if not s.lstrip().upper().startswith("SELECT")]
+    assert len(writes) == 1 and writes[0].lstrip().upper().startswith("INSERT"), statements
+    loaded = SQLTokenStore(database_url, table=store.table_name).load_grant("amzn1.client/one")
+    assert loaded == a_record()
+    store.save("amzn1.client/one", Token("Atza|new", "Atzr|new", 2.0))  # a refresh
+    assert store.load_grant("amzn1.client/one") == a_record().with_token(
+        Token("Atza|new", "Atzr|new", 2.0)
+    )
+    store.save_login("amzn1.client/one", {"format": 1, "client_id": "amzn1.client"})
+    after = store.load_grant("amzn1.client/one")
+    assert after is not None and after.consented_at == 1_790_000_000.0
+    assert after.login == {"format": 1, "client_id": "amzn1.client"}
+
+
+def test_grant_records_lists_every_row_and_names_the_unreadable(database_url: str) -> None:
+    import sqlalchemy
+
+    store = SQLTokenStore(database_url, table=unique_table(), create=True)
+    store.save_grant("amzn1.client/a", a_record(1))
+    store.save("amzn1.client/b", Token("Atza|b", "Atzr|b", 1.0))  # no record: a bare grant
+    store.save("amzn1.client/c", Token("Atza|c", "Atzr|c", 1.0))
+    newer = '{"format": 99}'
+    with store.engine.begin() as connection:
+        connection.execute(
+            sqlalchemy.update(store.table)
+            .where(store.table.c.grant_key == "amzn1.client/c")
+            .values(lifecycle=newer)
+        )
+    found = store.grant_records()
+    assert list(found) == ["amzn1.client/a", "amzn1.client/b", "amzn1.client/c"]
+    assert found["amzn1.client/a"] == a_record(1)
+    assert found["amzn1.client/b"] == GrantRecord(Token("Atza|b", "Atzr|b", 1.0))
+    assert isinstance(found["amzn1.client/c"], StoreError)
+    assert "upgrade amazon-ads-auth" in str(found["amzn1.client/c"])
+    with pytest.raises(StoreError, match="newer version"):
+        store.load("amzn1.client/c")
+    with store.engine.connect() as connection:  # left untouched
+        kept = connection.execute(
+            sqlalchemy.select(store.table.c.lifecycle).where(
+                store.table.c.grant_key == "amzn1.client/c"
+            )
+        ).scalar()
+    assert kept == newer
+
+
+def test_a_table_from_before_grant_records_gets_its_column(database_url: str) -> None:
+    import datetime
+
+    import sqlalchemy as sa
+
+    name = unique_table()
+    old_table = sa.Table(  # the table (and a row) as the release before made it
+        name,
+        sa.MetaData(),
+        sa.Column("grant_key", sa.String(512), primary_key=True),
+        sa.Column("token", sa.Text, nullable=False),
+        sa.Column("login", sa.Text, nullable=True),
+        sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
+    )
+    engine = sa.create_engine(database_url)
+    old_table.create(engine)
+    with engine.begin() as connection:
+        connection.execute(
+            old_table.insert().values(
+                grant_key="amzn1.client/old",
+                token='{"access_token":"Atza|o","refresh_token":"Atzr|o","expires_at":1.0}',
+                login='{"format":1,"client_id":"amzn1.client"}',
+                updated_at=datetime.datetime.now(datetime.timezone.utc),
+            )
+        )
+    engine.dispose()
+    with pytest.raises(StoreError, match="ADD COLUMN lifecycle TEXT"):
+        SQLTokenStore(database_url, table=name).load("amzn1.client/old")
+    store = SQLTokenStore(database_url, table=name, create=True)
+    old = store.load_grant("amzn1.client/old")
+    assert old == GrantRecord(
+        Token("Atza|o", "Atzr|o", 1.0), {"format": 1, "client_id": "amzn1.client"}
+    )
+    store.save_grant("amzn1.client/old", a_record())
+    assert SQLTokenStore(database_url, table=name).load_grant("amzn1.client/old") == a_record()
 
 
 def test_an_existing_engine_is_used_as_it_is(postgres_url: str) -> None:
@@ -126,6 +238,7 @@ def test_store_ddl_prints_the_table() -> None:
     assert "CREATE TABLE amazon_ads_auth_grants" in result.output
     assert "TIMESTAMP WITH TIME ZONE" in result.output
     assert "grant_key VARCHAR(512) NOT NULL" in result.output
+    assert "lifecycle TEXT" in result.output
     custom = runner.invoke(main, ["store", "ddl", "--store", "sqlite:///x.db", "--table", "t1"])
     assert "CREATE TABLE t1" in custom.output
     assert not pathlib.Path("x.db").exists()  # no database was opened to print it
@@ -240,7 +353,7 @@ def stampede_worker(
     barrier.wait(120)
 
     def one() -> None:
-        status = session.get(info["api_url"] + "/sp/campaigns", auth=auth, timeout=60)
+        status = session.get(info["api_url"] + "/v2/profiles", auth=auth, timeout=60)
         with guard:
             statuses.append(status.status_code)
 

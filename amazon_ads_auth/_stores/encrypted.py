@@ -36,6 +36,7 @@ from .._errors import ConfigurationError, StoreError
 from .._redact import describe_store
 from .._token import Token
 from .base import (
+    GrantListingStore,
     ListableStore,
     LoginRecordStore,
     RecordListingStore,
@@ -43,6 +44,7 @@ from .base import (
     require_token,
     try_lock,
 )
+from .grant import GrantRecord, GrantRecordStore
 
 KEYS_VARIABLE = "AMAZON_ADS_STORE_KEYS"
 PREFIX = "enc:v1:"
@@ -158,16 +160,23 @@ class EncryptedTokenStore:
     `allow_plaintext=True` reads grants stored unencrypted (while moving a store to
     encryption; `rekey()` encrypts them); by default they are a StoreError.
 
-    It has the optional abilities of the store it wraps (listing, login records, try-lock)
-    and locks with that store's lock.
+    It has the optional abilities of the store it wraps (listing, login records, grant
+    records in one operation, try-lock) and locks with that store's lock. In a grant record
+    the tokens and a saved client secret are sealed; the rest (client id, region, profiles,
+    consent time, refresh-token expiry, last refresh) is kept as it is, so listing works
+    without the keys.
     """
 
     # Present on an instance only when the wrapped store has the ability, so `isinstance`
-    # with ListableStore, RecordListingStore and LoginRecordStore tells the truth.
+    # with ListableStore, RecordListingStore, LoginRecordStore, GrantRecordStore and
+    # GrantListingStore tells the truth.
     keys: Callable[[], list[str]]
     records: Callable[[], dict[str, dict[str, Any] | None]]
     load_login: Callable[[str], dict[str, Any] | None]
     save_login: Callable[[str, dict[str, Any]], None]
+    load_grant: Callable[[str], GrantRecord | None]
+    save_grant: Callable[[str, GrantRecord], None]
+    grant_records: Callable[[], dict[str, GrantRecord | StoreError]]
 
     def __init__(
         self,
@@ -191,6 +200,11 @@ class EncryptedTokenStore:
         if isinstance(store, LoginRecordStore):
             self.load_login = self._load_login
             self.save_login = self._save_login
+        if isinstance(store, GrantRecordStore):
+            self.load_grant = self._load_grant
+            self.save_grant = self._save_grant
+        if isinstance(store, GrantListingStore):
+            self.grant_records = self._grant_records
 
     def __repr__(self) -> str:
         return f"EncryptedTokenStore({self.store!r})"
@@ -258,6 +272,41 @@ class EncryptedTokenStore:
             self._refuse_foreign(key, secrets, "login record")
         self.store.save_login(key, self._seal_record(key, record))
 
+    def _load_grant(self, key: str) -> GrantRecord | None:
+        """The wrapped store's record of `key` (one read), its secrets opened.
+
+        Raises: StoreError (also when no given key opens it; nothing is changed)."""
+        assert isinstance(self.store, GrantRecordStore)
+        stored = self.store.load_grant(key)
+        return None if stored is None else self._open_grant(key, stored)
+
+    def _save_grant(self, key: str, record: GrantRecord) -> None:
+        """The whole record in one write of the wrapped store, its secrets sealed.
+
+        Raises: StoreError when the stored grant is encrypted with a key not given here
+        (it is never overwritten by a process that could not read it)."""
+        assert isinstance(self.store, GrantRecordStore)
+        require_token(record.token)
+        stored = self.store.load_grant(key)
+        if stored is not None:
+            self._refuse_foreign(key, _secrets(stored), "grant")
+        self.store.save_grant(key, self._seal_grant(key, record))
+
+    def _grant_records(self) -> dict[str, GrantRecord | StoreError]:
+        """Every grant of the wrapped store with its secrets opened, or why it cannot be
+        read (a grant no given key opens is a StoreError naming the key id it needs)."""
+        assert isinstance(self.store, GrantListingStore)
+        found: dict[str, GrantRecord | StoreError] = {}
+        for key, stored in self.store.grant_records().items():
+            if isinstance(stored, StoreError):
+                found[key] = stored
+                continue
+            try:
+                found[key] = self._open_grant(key, stored)
+            except StoreError as exc:
+                found[key] = exc
+        return found
+
     def _refuse_foreign(self, key: str, values: list[Any], what: str) -> None:
         """A stored value under a key id this store does not have is a StoreError."""
         cipher = self._cipher()
@@ -306,6 +355,15 @@ class EncryptedTokenStore:
     def _rekey_one(self, key: str) -> bool:
         cipher = self._cipher()
         with self.store.lock(key):
+            if isinstance(self.store, GrantRecordStore):  # the whole record, one write
+                grant = self.store.load_grant(key)
+                if grant is None:
+                    return False
+                opened_grant = self._open_grant(key, grant, plaintext_ok=True)  # raises first
+                if all(_under(value, cipher.primary) for value in _secrets(grant) if value):
+                    return False
+                self.store.save_grant(key, self._seal_grant(key, opened_grant))
+                return True
             stored = self.store.load(key)
             if stored is None:
                 return False
@@ -364,6 +422,19 @@ class EncryptedTokenStore:
                 opened[name] = self._open(key, opened[name], where, plaintext_ok)
         return opened
 
+    def _seal_grant(self, key: str, record: GrantRecord) -> GrantRecord:
+        login = None if record.login is None else self._seal_record(key, dict(record.login))
+        return dataclasses.replace(record, token=self._seal_token(key, record.token), login=login)
+
+    def _open_grant(
+        self, key: str, record: GrantRecord, *, plaintext_ok: bool = False
+    ) -> GrantRecord:
+        token = self._open_token(key, record.token, plaintext_ok=plaintext_ok)
+        login = record.login
+        if login is not None:
+            login = self._open_record(key, dict(login), plaintext_ok=plaintext_ok)
+        return dataclasses.replace(record, token=token, login=login)
+
     def _open(self, key: str, value: str, where: str, plaintext_ok: bool) -> str:
         if value.startswith(PREFIX):
             return self._cipher().decrypt(key, value, where)
@@ -374,6 +445,14 @@ class EncryptedTokenStore:
             "`amazon-ads-auth store rekey` (or pass allow_plaintext=True while moving to "
             "encryption)"
         )
+
+
+def _secrets(record: GrantRecord) -> list[Any]:
+    """The values of a stored record that are sealed: tokens and a saved client secret."""
+    found: list[Any] = [record.token.access_token, record.token.refresh_token]
+    if record.login is not None:
+        found += [record.login.get(name) for name in SECRET_FIELDS]
+    return found
 
 
 def _under(value: object, kid: str) -> bool:

@@ -1,7 +1,9 @@
 """SQLTokenStore: grants in one table of your own database (PostgreSQL, SQLite), through
 SQLAlchemy 2.x core, with database locks so a fleet refreshes once.
 
-One row per store key. Locks are the database's own, so nothing outlives its holder:
+One row per store key, holding the whole grant record (the token, the login record and the
+lifecycle: consent time, refresh-token expiry, last refresh) written by one statement.
+Locks are the database's own, so nothing outlives its holder:
 - PostgreSQL: a session-level advisory lock (`pg_advisory_lock`, `pg_try_advisory_lock`) on
   a stable 64-bit hash of the table and key, held on a connection of its own for the length
   of the lock; the server releases it when that session ends (an error, a killed process).
@@ -36,8 +38,10 @@ from typing import TYPE_CHECKING, Any
 from .._errors import ConfigurationError, StoreError
 from .._limits import DEFAULT_LOCK_WAIT, seconds_left
 from .._locks import forget_locks_at_fork
+from .._redact import printable
 from .._token import Token
-from .base import KeyLocks, decode_record, decode_token, require_token
+from .base import KeyLocks, decode_record, require_token
+from .grant import GrantRecord, grant_from_document, grant_to_document
 
 if TYPE_CHECKING:
     import sqlalchemy
@@ -47,6 +51,7 @@ KEY_LENGTH = 512  # characters of a store key ("<client id>/<store key>")
 _SAFE = re.compile(r"[^A-Za-z0-9._-]+")
 _LOGGING_NAME = "amazon_ads_auth"
 _LOCK_NOT_AVAILABLE = "55P03"  # PostgreSQL's SQLSTATE when lock_timeout expires
+logger = logging.getLogger("amazon_ads_auth")
 
 
 def _sqlalchemy() -> Any:
@@ -63,8 +68,11 @@ def _sqlalchemy() -> Any:
 
 
 def grant_table(metadata: sqlalchemy.MetaData, name: str = DEFAULT_TABLE) -> sqlalchemy.Table:
-    """The table: one row per store key; the token and the login record as JSON text (TEXT:
-    no limit, so LwA's 2,048-byte tokens fit, encrypted ones too)."""
+    """The table: one row per store key. `token` is the token as JSON, `login` the login
+    record as JSON (NULL for a grant stored without one), `lifecycle` the rest of the grant
+    record as JSON (format, consent time, refresh-token expiry, last refresh; NULL in rows
+    an older version wrote). TEXT: no limit, so LwA's 2,048-byte tokens fit, encrypted ones
+    too."""
     sa = _sqlalchemy()
     return sa.Table(  # type: ignore[no-any-return]
         name,
@@ -72,20 +80,62 @@ def grant_table(metadata: sqlalchemy.MetaData, name: str = DEFAULT_TABLE) -> sql
         sa.Column("grant_key", sa.String(KEY_LENGTH), primary_key=True),
         sa.Column("token", sa.Text, nullable=False),
         sa.Column("login", sa.Text, nullable=True),
+        sa.Column("lifecycle", sa.Text, nullable=True),
         sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
     )
 
 
-def token_to_column(token: Token) -> str:
-    return json.dumps(token.to_dict(), separators=(",", ":"))
+def _json(value: Any) -> str:
+    return json.dumps(value, separators=(",", ":"))
 
 
-def token_from_column(text: str, where: str) -> Token:
-    return decode_token(text, where)
+def record_to_columns(record: GrantRecord) -> dict[str, Any]:
+    """The columns of a grant record's row (all of them, written by one statement)."""
+    document = grant_to_document(record)
+    token = document.pop("token")
+    login = document.pop("login", None)  # also a damaged record kept as it was read
+    return {
+        "token": _json(token),
+        "login": None if login is None else _json(login),
+        "lifecycle": _json(document),
+        "updated_at": _now(),
+    }
+
+
+def record_from_columns(
+    token: str, login: str | None, lifecycle: str | None, where: str
+) -> GrantRecord:
+    """The grant record of a row. A row an older version wrote (no lifecycle) is a grant
+    with no consent time; a damaged lifecycle is ignored with a warning (the grant still
+    works, nothing stored changes); a damaged token, or a newer format, is a StoreError.
+
+    Raises: StoreError."""
+    document: dict[str, Any] = {"format": 1}
+    if lifecycle is not None:
+        fields = _loads(lifecycle)
+        if isinstance(fields, dict):
+            document = fields
+        else:
+            logger.warning("the lifecycle of %s is damaged: it is ignored", where)
+    document["token"] = _loads(token)
+    if login is not None:
+        loaded = _loads(login)
+        document["login"] = login if loaded is _DAMAGED else loaded
+    return grant_from_document(document, where)
+
+
+_DAMAGED = object()
+
+
+def _loads(text: str) -> Any:
+    try:
+        return json.loads(text)
+    except (ValueError, RecursionError, TypeError):
+        return _DAMAGED
 
 
 def record_to_column(record: dict[str, Any]) -> str:
-    return json.dumps(record, separators=(",", ":"))
+    return _json(record)
 
 
 def record_from_column(text: str | None) -> dict[str, Any] | None:
@@ -177,18 +227,39 @@ class SQLTokenStore:
     # ----- TokenStore ---------------------------------------------------------------------
 
     def load(self, key: str) -> Token | None:
-        self._check_key(key)
-        column = self._table.c
-        with self._failing("loading a token"), self._engine.connect() as connection:
-            text = connection.execute(
-                self._sa.select(column.token).where(column.grant_key == key)
-            ).scalar()
-        return None if text is None else token_from_column(text, self._row_name(key))
+        record = self.load_grant(key)
+        return None if record is None else record.token
 
     def save(self, key: str, token: Token) -> None:
+        """Replace the grant's token in one statement, keeping the rest of its record."""
         require_token(token)
         self._check_key(key)
-        self._upsert(key, {"token": token_to_column(token), "updated_at": _now()})
+        values = {"token": _json(token.to_dict()), "updated_at": _now()}
+        self._upsert(key, values, insert=values, doing="saving a token")
+
+    def load_grant(self, key: str) -> GrantRecord | None:
+        """The whole grant record of `key` (one SELECT of its row), or None.
+
+        Raises: StoreError when the database fails, or the row cannot be read (it is left
+        untouched)."""
+        self._check_key(key)
+        column = self._table.c
+        statement = self._sa.select(column.token, column.login, column.lifecycle).where(
+            column.grant_key == key
+        )
+        with self._failing("loading a grant"), self._engine.connect() as connection:
+            row = connection.execute(statement).first()
+        if row is None:
+            return None
+        return record_from_columns(row[0], row[1], row[2], self._row_name(key))
+
+    def save_grant(self, key: str, record: GrantRecord) -> None:
+        """Write the whole grant record of `key` (token, login record, lifecycle) in one
+        INSERT ... ON CONFLICT DO UPDATE, so no reader sees half of it."""
+        require_token(record.token)
+        self._check_key(key)
+        values = record_to_columns(record)
+        self._upsert(key, values, insert=values, doing="saving a grant")
 
     def delete(self, key: str) -> None:
         self._check_key(key)
@@ -207,7 +278,8 @@ class SQLTokenStore:
         return record_from_column(text)
 
     def save_login(self, key: str, record: dict[str, Any]) -> None:
-        """Keep `record` in the grant's row (the grant must be saved first)."""
+        """Keep `record` in the grant's row, keeping the rest of the grant record (the
+        grant must be saved first)."""
         self._check_key(key)
         column = self._table.c
         statement = (
@@ -218,7 +290,7 @@ class SQLTokenStore:
         with self._failing("saving a login record"), self._engine.begin() as connection:
             changed = connection.execute(statement).rowcount
         if not changed:
-            raise StoreError(f"no grant is stored under {key!r} in {self.where}")
+            raise StoreError(f"no grant is stored under {printable(key)!r} in {self.where}")
 
     def keys(self) -> list[str]:
         """Every key stored in the table (for listing grants)."""
@@ -235,6 +307,22 @@ class SQLTokenStore:
                 self._sa.select(column.grant_key, column.login).order_by(column.grant_key)
             )
             return {row[0]: record_from_column(row[1]) for row in rows}
+
+    def grant_records(self) -> dict[str, GrantRecord | StoreError]:
+        """Every key with its grant record, or why it cannot be read, in one query."""
+        column = self._table.c
+        statement = self._sa.select(
+            column.grant_key, column.token, column.login, column.lifecycle
+        ).order_by(column.grant_key)
+        with self._failing("listing grants"), self._engine.connect() as connection:
+            rows = connection.execute(statement).all()
+        found: dict[str, GrantRecord | StoreError] = {}
+        for key, token, login, lifecycle in rows:
+            try:
+                found[key] = record_from_columns(token, login, lifecycle, self._row_name(key))
+            except StoreError as exc:
+                found[key] = exc
+        return found
 
     @contextlib.contextmanager
     def lock(self, key: str) -> Iterator[None]:
@@ -362,14 +450,17 @@ class SQLTokenStore:
 
     # ----- statements ---------------------------------------------------------------------
 
-    def _upsert(self, key: str, values: dict[str, Any]) -> None:
-        """Insert the row of `key` or update `values` in it, in one statement where the
-        dialect has one (PostgreSQL, SQLite); the login column is never touched here."""
+    def _upsert(
+        self, key: str, values: dict[str, Any], *, insert: dict[str, Any], doing: str
+    ) -> None:
+        """Insert the row of `key` (with `insert`) or update `values` in it, in one
+        statement where the dialect has one (PostgreSQL, SQLite); columns not in `values`
+        keep what the row holds."""
         sa = self._sa
-        with self._failing("saving a token"), self._engine.begin() as connection:
+        with self._failing(doing), self._engine.begin() as connection:
             if self._dialect in ("postgresql", "sqlite"):
                 module = __import__(f"sqlalchemy.dialects.{self._dialect}", fromlist=["insert"])
-                statement = module.insert(self._table).values(grant_key=key, **values)
+                statement = module.insert(self._table).values(grant_key=key, **insert)
                 statement = statement.on_conflict_do_update(
                     index_elements=[self._table.c.grant_key], set_=values
                 )
@@ -380,7 +471,7 @@ class SQLTokenStore:
                 sa.update(self._table).where(column.grant_key == key).values(**values)
             ).rowcount
             if not changed:
-                connection.execute(sa.insert(self._table).values(grant_key=key, **values))
+                connection.execute(sa.insert(self._table).values(grant_key=key, **insert))
 
     def _ready(self) -> None:
         if self._created:
@@ -395,7 +486,26 @@ class SQLTokenStore:
                 # Another process created it between the check and the CREATE: fine.
                 if not self._sa.inspect(self._engine).has_table(self.table_name):
                     raise
+            self._add_lifecycle_column()
             self._created = True
+
+    def _add_lifecycle_column(self) -> None:
+        """A table made by the release before grant records has no `lifecycle` column:
+        `create=True` adds it (a nullable column: existing rows and readers are unchanged)."""
+        sa = self._sa
+        columns = {c["name"] for c in sa.inspect(self._engine).get_columns(self.table_name)}
+        if "lifecycle" in columns:
+            return
+        preparer = self._engine.dialect.identifier_preparer
+        statement = f"ALTER TABLE {preparer.quote(self.table_name)} ADD COLUMN lifecycle TEXT"
+        try:
+            with self._engine.begin() as connection:
+                connection.execute(sa.text(statement))
+        except sa.exc.SQLAlchemyError:
+            # Another process added it first: fine.
+            columns = {c["name"] for c in sa.inspect(self._engine).get_columns(self.table_name)}
+            if "lifecycle" not in columns:
+                raise
 
     @contextlib.contextmanager
     def _failing(self, doing: str) -> Iterator[None]:
@@ -414,6 +524,12 @@ class SQLTokenStore:
                 f"the table {self.table_name} does not exist: create it with the DDL of "
                 "`amazon-ads-auth store ddl`, or pass create=True"
             )
+        elif self._missing_lifecycle(exc):
+            hint = (
+                f"the table {self.table_name} has no lifecycle column (made by an older "
+                f"version): run ALTER TABLE {self.table_name} ADD COLUMN lifecycle TEXT, or "
+                "pass create=True"
+            )
         return StoreError(f"the database {self.where} failed while {doing}: {_name(exc)}; {hint}")
 
     def _missing_table(self, exc: BaseException) -> bool:
@@ -424,6 +540,15 @@ class SQLTokenStore:
             return False
         with contextlib.suppress(Exception):
             return not self._sa.inspect(self._engine).has_table(self.table_name)
+        return False
+
+    def _missing_lifecycle(self, exc: BaseException) -> bool:
+        """Whether `exc` came from a table an older version made (no lifecycle column)."""
+        if "lifecycle" not in str(getattr(exc, "orig", "")):
+            return False
+        with contextlib.suppress(Exception):
+            columns = self._sa.inspect(self._engine).get_columns(self.table_name)
+            return "lifecycle" not in {column["name"] for column in columns}
         return False
 
     def _check_key(self, key: object) -> None:
@@ -440,7 +565,7 @@ class SQLTokenStore:
             raise StoreError("store keys must be valid Unicode text") from None
 
     def _row_name(self, key: str) -> str:
-        return f"the row {key!r} of {self.where}"
+        return f"the row {printable(key)!r} of {self.where}"
 
 
 def _engine_from_url(sa: Any, url: str) -> sqlalchemy.engine.Engine:

@@ -478,3 +478,26 @@ def test_cli_progress_never_on_a_pipe(served: Any) -> None:
     assert result.exit_code == 0
     assert "checked" not in result.output  # CliRunner is not a terminal: no counter
     assert len(json.loads(result.stdout)) == 22
+
+
+def test_status_and_check_say_the_same_word_for_each_grant(served: Any) -> None:
+    grants: Grants = served.grants
+    grants.add("fine", expires_in_days=200)
+    grants.add("soon", expires_in_days=12.5)
+    grants.add("gone", expires_in_days=-1)
+    refused = RefreshOutcome(REVOKED, grants.clock() - DAY, "invalid_grant")
+    grants.emulator.revoke_refresh_token(grants.add("refused", fresh=True, last_refresh=refused))
+    checked = served("--json", "--no-refresh")
+    assert checked.exit_code == 1, checked.output
+    status = CliRunner().invoke(main, ["status", "--json"])
+    assert status.exit_code == 0, status.output
+    by_check = {r["store_key"]: r for r in json.loads(checked.stdout)}
+    by_status = {r["store_key"]: r for r in json.loads(status.stdout)}
+    words = {"fine": "ok", "soon": "expiring", "gone": "expired", "refused": "revoked"}
+    assert {k: r["state"] for k, r in by_check.items()} == words
+    assert {k: r["state"] for k, r in by_status.items()} == words
+    for key in ("fine", "soon"):
+        assert by_check[key]["days_left"] == by_status[key]["refresh_expires_in_days"]
+    assert by_check["soon"]["days_left"] == 12
+    assert not by_check["refused"]["token_request"] and not by_check["gone"]["token_request"]
+    assert by_check["fine"]["namespace"] == by_status["fine"]["namespace"] == "login"

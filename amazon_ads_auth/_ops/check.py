@@ -168,7 +168,9 @@ def check_grants(
     **auth_kwargs: Any,
 ) -> list[GrantCheck]:
     """Classify every grant in `store` (default: AMAZON_ADS_TOKEN_STORE, else the CLI's),
-    or those named by `store_key`, `tenant`, `profile_id`, `client_id`; sorted by key.
+    logins and web tenants alike, or those named by `store_key` (a login), `tenant` (a web
+    tenant's id: its grant lives under "tenant:<id>"), `profile_id`, `client_id`; sorted
+    by key. The refresh token's expiry and the last refresh outcome are the grant record's.
 
     `client_secret` (with `client_id`; else AMAZON_ADS_CLIENT_ID and _CLIENT_SECRET, which
     do not narrow) serves that client's logins saved without one; `refresh=False`

@@ -2,16 +2,17 @@
 emulator, no transient fault ever reported as revoked, one token request per grant at most
 (none for a grant live workers just refreshed), and the command's table, JSON and exit codes.
 
-The refresh token's expiry comes from the grant-lifecycle record; until that record exists,
-the tests that need an expiry plant it through the one function that reads it
-(`refresh_expires_at`), which is what the record will feed."""
+The refresh token's expiry comes from the grant record: each grant is written as a code
+exchange writes it (`new_grant` with its consent time), and the emulator refuses its refresh
+token 365 days after that same consent (`refresh_token_lifetime=`,
+`issue_refresh_token(consented_at=...)`)."""
 
 from __future__ import annotations
 
 import datetime
 import json
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
@@ -26,17 +27,29 @@ from amazon_ads_auth import (
     GrantState,
     MemoryTokenStore,
     RefreshFailed,
+    RefreshTokenPolicy,
     Token,
     TokenRefreshed,
     check_grants,
 )
-from amazon_ads_auth._logins.records import Login, save_login
-from amazon_ads_auth._ops import check as check_module
+from amazon_ads_auth._logins.records import Login, load_logins, save_login
+from amazon_ads_auth._stores.grant import EXPIRED, REVOKED, RefreshOutcome, new_grant, write_grant
+from amazon_ads_auth._stores.keys import GrantKey
 from amazon_ads_auth.cli import main
 from amazon_ads_auth.testing import Emulator, FakeClock, Fault
 from tests.conftest import SENTINEL_CLIENT_SECRET
 
 DAY = 86400.0
+LIFETIME = 365 * DAY
+
+
+@pytest.fixture(autouse=True)
+def every_consent_expires() -> Iterator[None]:
+    """Consents a year before this machine's date predate the default cutoff (2026-06-30):
+    the documented policy value moves it back, so they expire as later consents will."""
+    RefreshTokenPolicy.set_default(RefreshTokenPolicy(cutoff=datetime.date(2020, 1, 1)))
+    yield
+    RefreshTokenPolicy.set_default(None)
 
 
 class Grants:
@@ -47,7 +60,7 @@ class Grants:
         self.clock = clock
         self.store = store if store is not None else MemoryTokenStore()
         self.refresh_tokens: dict[str, str] = {}
-        self.expiry: dict[str, float] = {}  # store key -> refresh-token expiry (epoch)
+        emulator.refresh_token_lifetime = LIFETIME  # Amazon's rule, by the emulator's clock
 
     def add(
         self,
@@ -57,28 +70,43 @@ class Grants:
         fresh: bool = False,
         profiles: tuple[int, ...] = (),
         expires_in_days: float | None = None,
+        last_refresh: RefreshOutcome | None = None,
     ) -> str:
+        """A grant as a code exchange records it: consented so that its refresh token
+        expires in `expires_in_days` (None: a grant of unknown consent, never expiring as
+        far as anyone knows)."""
         emu = self.emulator
-        refresh_token = emu.issue_refresh_token()
-        key = f"{emu.client_id}/{store_key}"
+        consented_at = None
+        if expires_in_days is not None:
+            consented_at = self.clock() + expires_in_days * DAY - LIFETIME
+        refresh_token = emu.issue_refresh_token(consented_at=consented_at)
+        key = GrantKey.parse(store_key) or GrantKey(emu.client_id, store_key)
         expires_at = self.clock() + 3000 if fresh else self.clock() - 10
-        access = f"Atza|stored-{store_key}"
+        access = f"Atza|stored-{key.store_key}"
         if fresh:
             emu.accept_access_token(access, expires_at, refresh_token)
-        self.store.save(key, Token(access, refresh_token, expires_at))
         login = Login(
             client_id=emu.client_id,
-            store_key=store_key,
+            store_key=key.store_key,
             token_url=emu.token_url,
             api_url=emu.api_url,
             client_secret=secret,
         )
         items = [{"profileId": p, "countryCode": "US"} for p in profiles]
-        save_login(self.store, login.with_profiles(items))
-        self.refresh_tokens[store_key] = refresh_token
-        if expires_in_days is not None:
-            self.expiry[store_key] = self.clock() + expires_in_days * DAY
+        record = new_grant(
+            Token(access, refresh_token, expires_at),
+            login.with_profiles(items).to_record(),
+            consented_at=consented_at,
+        )
+        if last_refresh is not None:
+            record = record.with_outcome(last_refresh)
+        write_grant(self.store, str(key), record)
+        self.refresh_tokens[key.store_key] = refresh_token
         return refresh_token
+
+    def add_tenant(self, tenant: str, **kwargs: Any) -> str:
+        """A web tenant's grant, in the tenants' namespace ("<client id>/tenant:<id>")."""
+        return self.add(str(GrantKey.tenant(self.emulator.client_id, tenant)), **kwargs)
 
     def check(self, **kwargs: Any) -> dict[str, GrantCheck]:
         kwargs.setdefault("clock", self.clock)
@@ -90,18 +118,8 @@ class Grants:
 
 
 @pytest.fixture
-def grants(emulator: Emulator, clock: FakeClock, monkeypatch: pytest.MonkeyPatch) -> Grants:
-    made = Grants(emulator, clock)
-
-    def planted(login: object) -> datetime.datetime | None:
-        when = made.expiry.get(getattr(login, "store_key", ""))
-        if when is None:
-            return None
-        return datetime.datetime.fromtimestamp(when, tz=datetime.timezone.utc)
-
-    # The grant-lifecycle record's field, read through the one function that reads it.
-    monkeypatch.setattr(check_module, "refresh_expires_at", planted)
-    return made
+def grants(emulator: Emulator, clock: FakeClock) -> Grants:
+    return Grants(emulator, clock)
 
 
 def test_every_classification_is_reached(grants: Grants) -> None:
@@ -110,12 +128,12 @@ def test_every_classification_is_reached(grants: Grants) -> None:
     grants.add("expiring", expires_in_days=12.5)
     grants.add("later", expires_in_days=200)
     emu.revoke_refresh_token(grants.add("revoked"))
-    emu.expire_refresh_token(grants.add("expired", expires_in_days=-1))
+    grants.add("expired", expires_in_days=-1)  # 366 days after consent: the emulator refuses
     grants.add("client", secret="not-the-secret")
     emu.fail_refresh(grants.add("unreachable"), 503, times=4)
     grants.add("no-secret", secret=None)
-    save_login(grants.store, Login(client_id=emu.client_id, store_key="unreadable"))
     grants.store.save(f"{emu.client_id}/unreadable", Token("Atza|x", None, 1.0))
+    save_login(grants.store, Login(client_id=emu.client_id, store_key="unreadable"))
 
     results = grants.check()
 
@@ -143,16 +161,57 @@ def test_every_classification_is_reached(grants: Grants) -> None:
 
 
 def test_an_invalid_grant_after_the_known_expiry_is_expired_before_it_revoked(
-    grants: Grants, monkeypatch: pytest.MonkeyPatch
+    grants: Grants,
 ) -> None:
     emu = grants.emulator
-    emu.expire_refresh_token(grants.add("a", expires_in_days=0.001))
+    grants.add("a", expires_in_days=100 / DAY)
     emu.revoke_refresh_token(grants.add("b", expires_in_days=100))
-    grants.clock.advance(200)  # "a" passes its expiry while the check runs
-    assert {k: r.state for k, r in grants.check().items()} == {
-        "a": GrantState.EXPIRED,
-        "b": GrantState.REVOKED,
+    emu.hold_token_requests()
+    results: list[dict[str, GrantCheck]] = []
+    checking = threading.Thread(target=lambda: results.append(grants.check(store_key="a")))
+    checking.start()
+    assert emu.wait_for_held_token_request()
+    grants.clock.advance(200)  # "a" passes its expiry while its token request is in flight
+    emu.release_token_requests()
+    checking.join(10)
+    assert results[0]["a"].state is GrantState.EXPIRED  # GrantExpiredError: invalid_grant after
+    assert results[0]["a"].token_request and results[0]["a"].error == "invalid_grant"
+    assert grants.check(store_key="b")["b"].state is GrantState.REVOKED  # before its expiry
+    recorded = {x.store_key: x.last_refresh for x in load_logins(grants.store)}
+    assert recorded == {"a": "expired", "b": "revoked"}  # what `status` shows
+
+
+def test_no_refresh_reports_a_refused_grant_from_its_record_without_a_request(
+    grants: Grants,
+) -> None:
+    emu = grants.emulator
+    at = grants.clock() - DAY
+    refused = {"revoked": REVOKED, "expired": EXPIRED}
+    for name, outcome in refused.items():
+        token = grants.add(
+            name, fresh=True, last_refresh=RefreshOutcome(outcome, at, "invalid_grant")
+        )
+        emu.revoke_refresh_token(token)
+    grants.add("gone", expires_in_days=-2, fresh=True)  # the known expiry passed
+    results = grants.check(refresh=False)
+    assert {k: r.state.value for k, r in results.items()} == {
+        "expired": "expired",
+        "gone": "expired",
+        "revoked": "revoked",
     }
+    assert not any(r.token_request for r in results.values())
+    assert emu.token_request_count == 0
+    assert results["revoked"].error == "invalid_grant"
+    assert "connect again" in results["revoked"].detail
+    # `status` says the same word for each grant.
+    assert {x.store_key: x.state for x in load_logins(grants.store)} == {
+        k: r.state.value for k, r in results.items()
+    }
+    # With refresh, a refused grant is proved again; a passed expiry needs no request.
+    again = grants.check(store_key="revoked")["revoked"]
+    assert again.state is GrantState.REVOKED and again.token_request
+    assert grants.check(store_key="gone")["gone"].state is GrantState.EXPIRED
+    assert emu.token_requests["refresh_token"] == 1
 
 
 TRANSIENT = [
@@ -287,11 +346,28 @@ def test_a_check_refreshes_a_token_older_than_a_few_minutes(grants: Grants) -> N
 def test_narrowing_by_store_key_tenant_and_profile(grants: Grants) -> None:
     grants.add("a", profiles=(111,))
     grants.add("b", profiles=(222,))
-    grants.add("acme")
+    grants.add("acme")  # a CLI login named like the tenant: never the tenant
+    grants.add_tenant("acme", expires_in_days=10)
     assert list(grants.check(store_key="a")) == ["a"]
-    assert list(grants.check(tenant="acme")) == ["acme"]
+    tenant = grants.check(tenant="acme")
+    assert list(tenant) == ["tenant:acme"]
+    assert (tenant["tenant:acme"].tenant, tenant["tenant:acme"].namespace) == ("acme", "tenant")
+    assert tenant["tenant:acme"].to_dict()["tenant"] == "acme"
+    assert list(grants.check(store_key="acme")) == ["acme"]
+    assert grants.check(store_key="acme")["acme"].namespace == "login"
     assert list(grants.check(profile_id=222)) == ["b"]
     assert grants.check(store_key="nobody") == {}
+    assert sorted(grants.check()) == ["a", "acme", "b", "tenant:acme"]  # every grant
+
+
+def test_a_store_key_never_reaches_a_tenant(grants: Grants) -> None:
+    from amazon_ads_auth import ConfigurationError
+
+    grants.add_tenant("acme")
+    with pytest.raises(ConfigurationError, match="tenant="):
+        check_grants(grants.store, store_key="tenant:acme")
+    with pytest.raises(ConfigurationError, match="different grants"):
+        check_grants(grants.store, store_key="acme", tenant="acme")
 
 
 def test_unreadable_token_files_are_reported(
@@ -402,3 +478,26 @@ def test_cli_progress_never_on_a_pipe(served: Any) -> None:
     assert result.exit_code == 0
     assert "checked" not in result.output  # CliRunner is not a terminal: no counter
     assert len(json.loads(result.stdout)) == 22
+
+
+def test_status_and_check_say_the_same_word_for_each_grant(served: Any) -> None:
+    grants: Grants = served.grants
+    grants.add("fine", expires_in_days=200)
+    grants.add("soon", expires_in_days=12.5)
+    grants.add("gone", expires_in_days=-1)
+    refused = RefreshOutcome(REVOKED, grants.clock() - DAY, "invalid_grant")
+    grants.emulator.revoke_refresh_token(grants.add("refused", fresh=True, last_refresh=refused))
+    checked = served("--json", "--no-refresh")
+    assert checked.exit_code == 1, checked.output
+    status = CliRunner().invoke(main, ["status", "--json"])
+    assert status.exit_code == 0, status.output
+    by_check = {r["store_key"]: r for r in json.loads(checked.stdout)}
+    by_status = {r["store_key"]: r for r in json.loads(status.stdout)}
+    words = {"fine": "ok", "soon": "expiring", "gone": "expired", "refused": "revoked"}
+    assert {k: r["state"] for k, r in by_check.items()} == words
+    assert {k: r["state"] for k, r in by_status.items()} == words
+    for key in ("fine", "soon"):
+        assert by_check[key]["days_left"] == by_status[key]["refresh_expires_in_days"]
+    assert by_check["soon"]["days_left"] == 12
+    assert not by_check["refused"]["token_request"] and not by_check["gone"]["token_request"]
+    assert by_check["fine"]["namespace"] == by_status["fine"]["namespace"] == "login"

@@ -10,7 +10,7 @@ import datetime
 import logging
 import pickle
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
@@ -27,6 +27,7 @@ from amazon_ads_auth import (
     LoginDirectory,
     MemoryTokenStore,
     RefreshFailed,
+    RefreshTokenPolicy,
     Token,
     TokenEndpointError,
     TokenExchanged,
@@ -34,12 +35,24 @@ from amazon_ads_auth import (
     add_event_listener,
 )
 from amazon_ads_auth._logins.records import Login, save_login
+from amazon_ads_auth._stores.grant import GrantRecord, new_grant, write_grant
+from amazon_ads_auth._stores.keys import GrantKey
 from amazon_ads_auth.cli import main
 from amazon_ads_auth.testing import Emulator, FakeClock
-from tests.conftest import eventually
+from tests.conftest import SENTINEL_CLIENT_SECRET, eventually
 from tests.web_apps import Person, add_accounts, make_flow
 
 DAY = 86400.0
+LIFETIME = 365 * DAY
+
+
+@pytest.fixture(autouse=True)
+def every_consent_expires() -> Iterator[None]:
+    """Consents a year before this machine's date predate the default cutoff (2026-06-30):
+    the documented policy value moves it back, so they expire as later consents will."""
+    RefreshTokenPolicy.set_default(RefreshTokenPolicy(cutoff=datetime.date(2020, 1, 1)))
+    yield
+    RefreshTokenPolicy.set_default(None)
 
 
 def test_a_waited_refresh_is_one_event_with_key_region_and_duration(
@@ -157,52 +170,45 @@ def test_on_event_must_be_callable(make_auth: Callable[..., AdsAuth]) -> None:
         LoginDirectory(MemoryTokenStore(), on_event=42)  # type: ignore[arg-type]
 
 
-@dataclasses.dataclass(frozen=True, repr=False)
-class RecordToken(Token):
-    """A stored grant as the grant-lifecycle record will load it: with its expiry."""
-
-    refresh_expires_at: float | None = None
-
-
-class RecordStore(MemoryTokenStore):
-    """A store whose grants carry a refresh-token expiry (the grant-lifecycle record)."""
-
-    expires_at: float | None = None
-
-    def load(self, key: str) -> Token | None:
-        token = super().load(key)
-        if token is None or self.expires_at is None:
-            return token
-        fields = {f.name: getattr(token, f.name) for f in dataclasses.fields(Token)}
-        return RecordToken(**fields, refresh_expires_at=self.expires_at)
+def consented_grant(emulator: Emulator, store: MemoryTokenStore, expires_in: float | None) -> None:
+    """The "default" grant as a code exchange records it, consented so that its refresh
+    token ends in `expires_in` seconds (None: consent unknown); the emulator agrees."""
+    emulator.refresh_token_lifetime = LIFETIME
+    consented = None if expires_in is None else emulator.clock() + expires_in - LIFETIME
+    refresh_token = emulator.issue_refresh_token(consented_at=consented)
+    record = new_grant(Token("Atza|old", refresh_token, 1.0), None, consented_at=consented)
+    write_grant(store, str(GrantKey.login(emulator.client_id)), record)
 
 
 def test_a_running_adsauth_says_a_grant_is_expiring_at_most_once_a_day(
-    make_auth: Callable[..., AdsAuth], clock: FakeClock
+    make_auth: Callable[..., AdsAuth], emulator: Emulator, clock: FakeClock
 ) -> None:
-    store = RecordStore()
-    store.expires_at = clock() + 20 * DAY + 60
+    store = MemoryTokenStore()
+    consented_grant(emulator, store, 20 * DAY + 60)
     events: list[Any] = []
-    auth = make_auth(store=store, on_event=events.append)
+    auth = make_auth(None, store=store, on_event=events.append)
     auth.ensure_token()
     auth.refresh()
     clock.advance(3600)
     auth.ensure_token()
     expiring = [e for e in events if isinstance(e, GrantExpiring)]
     assert [e.days_left for e in expiring] == [20]
+    assert expiring[0].key == f"{emulator.client_id}/default"
     clock.advance(DAY)
     auth.refresh()
     assert [e.days_left for e in events if isinstance(e, GrantExpiring)] == [20, 18]
 
 
 def test_a_grant_of_unknown_or_distant_expiry_is_never_expiring(
-    make_auth: Callable[..., AdsAuth], clock: FakeClock
+    make_auth: Callable[..., AdsAuth], emulator: Emulator
 ) -> None:
-    store = RecordStore()
+    store = MemoryTokenStore()
     events: list[Any] = []
-    make_auth(store=store, on_event=events.append).ensure_token()
-    store.expires_at = clock() + 200 * DAY
-    make_auth(store=store, on_event=events.append).refresh()
+    consented_grant(emulator, store, None)
+    make_auth(None, store=store, on_event=events.append).ensure_token()
+    consented_grant(emulator, store, 200 * DAY)
+    make_auth(None, store=store, on_event=events.append).refresh()
+    assert [type(e).__name__ for e in events] == ["TokenRefreshed", "TokenRefreshed"]
     assert not [e for e in events if isinstance(e, GrantExpiring)]
 
 
@@ -240,7 +246,7 @@ def test_the_web_flow_connects_reconsents_and_disconnects_with_events(emulator: 
     events: list[Any] = []
     flow = make_flow(emulator, 8000, store, on_event=events.append)
     connect(flow, "acme")
-    key = f"{emulator.client_id}/acme"
+    key = str(GrantKey.tenant(emulator.client_id, "acme"))  # the tenants' namespace
     first = store.load(key)
     connect(flow, "acme", "bob")  # begin() on a connected tenant: consent again
     second = store.load(key)
@@ -262,32 +268,39 @@ def test_the_web_flow_connects_reconsents_and_disconnects_with_events(emulator: 
     assert events[-1] == GrantDisconnected(key, "web")
 
 
-def test_expiring_lists_the_tenants_to_ask_again(
-    emulator: Emulator, clock: FakeClock, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    from amazon_ads_auth.web import _expiring
+def test_expiring_lists_the_tenants_to_ask_again() -> None:
+    # Tenants connect through the flow over a year, on one clock, as they would in an app.
+    clock = FakeClock(datetime.datetime.now(datetime.timezone.utc).timestamp() - 368 * DAY)
+    with Emulator(
+        clock=clock,
+        client_secret=SENTINEL_CLIENT_SECRET,
+        refresh_token_lifetime=datetime.timedelta(days=365),
+    ) as emulator:
+        add_accounts(emulator)
+        store = MemoryTokenStore()
+        flow = make_flow(emulator, 8000, store)
+        connect(flow, "gone")  # day 0: its consent ended 3 days ago
+        # A CLI login of the same client that ends as soon: never a tenant to ask.
+        login = Login(client_id=emulator.client_id, store_key="gone")
+        cli = new_grant(Token("Atza|x", "Atzr|x", 1.0), login.to_record(), consented_at=clock())
+        write_grant(store, str(GrantKey.login(emulator.client_id, "gone")), cli)
+        clock.advance(13.2 * DAY)
+        connect(flow, "soon", "bob")  # ends in 10.2 days
+        clock.advance(79.8 * DAY)
+        connect(flow, "later")  # ends in 90 days
+        unknown = GrantRecord(Token("Atza|x", "Atzr|x", 1.0), {"format": 1, "kind": "tenant"})
+        write_grant(store, str(GrantKey.tenant(emulator.client_id, "unknown")), unknown)
+        clock.advance(275 * DAY)  # today
 
-    store = MemoryTokenStore()
-    ends = {"soon": 10.2, "later": 90.0, "gone": -3.0, "unknown": None}
-    for tenant in ends:
-        store.save(f"{emulator.client_id}/{tenant}", Token("Atza|x", "Atzr|x", 1.0))
-        save_login(store, Login(client_id=emulator.client_id, store_key=tenant))
-
-    def planted(login: Any) -> datetime.datetime | None:  # the grant-lifecycle record's field
-        days = ends.get(login.store_key)
-        if days is None:
-            return None
-        return datetime.datetime.fromtimestamp(clock() + days * DAY, tz=datetime.timezone.utc)
-
-    monkeypatch.setattr(_expiring, "refresh_expires_at", planted)
-    flow = make_flow(emulator, 8000, store)
-    listed = flow.expiring()
-    assert [(t.tenant, t.days_left, t.expired) for t in listed] == [
-        ("gone", 0, True),
-        ("soon", 10, False),
-    ]
-    wide = flow.expiring(within=datetime.timedelta(days=100))
-    assert [t.tenant for t in wide] == ["gone", "soon", "later"]
+        listed = flow.expiring()
+        assert [(t.tenant, t.days_left, t.expired) for t in listed] == [
+            ("gone", 0, True),
+            ("soon", 10, False),
+        ]
+        wide = flow.expiring(within=datetime.timedelta(days=100))
+        assert [t.tenant for t in wide] == ["gone", "soon", "later"]
+        connect(flow, "soon", "bob")  # reconnect: a new consent, a year more
+        assert [t.tenant for t in flow.expiring()] == ["gone"]
 
 
 # ----- the CLI -----------------------------------------------------------------------------------

@@ -6,7 +6,10 @@ Each grant is classified without changing anything but its token:
   a token another process refreshed in the last 5 minutes counts as a refresh, so a check
   beside live workers costs them nothing;
 - expiring: ok, but the refresh token expires within `within`;
-- revoked / expired: invalid_grant, before / at or after the refresh token's known expiry;
+- revoked / expired: invalid_grant, before / at or after the refresh token's known expiry
+  (the grant record's `refresh_expires_at`: `GrantExpiredError`); a known expiry that has
+  passed is "expired" without a request; with `refresh=False`, a record whose last refresh
+  was refused keeps that word (the same rule and words as `amazon-ads-auth status`);
 - client: invalid_client (or another OAuth error about the client);
 - unreachable: connection errors, timeouts, 429 and 5xx after the usual retries (never
   "revoked": the grant may be fine);
@@ -57,6 +60,8 @@ from .._refresh.events import (
     refresh_expires_at,
 )
 from .._stores.base import TokenStore
+from .._stores.grant import EXPIRED, REVOKED
+from .._stores.keys import TENANT_PREFIX, GrantKey
 from .._token import Token
 
 DEFAULT_WITHIN = datetime.timedelta(days=30)
@@ -114,6 +119,8 @@ class GrantCheck:
     days_left: int | None = None
     token_request: bool = False
     profiles: int = 0
+    namespace: str = "login"
+    tenant: str | None = None
 
     @property
     def ok(self) -> bool:
@@ -134,13 +141,14 @@ class GrantCheck:
             "days_left": self.days_left,
             "token_request": self.token_request,
             "profiles": self.profiles,
+            "namespace": self.namespace,
+            "tenant": self.tenant,
         }
 
 
 def tenant_store_key(tenant: str) -> str:
-    """The store key of a web tenant (`ConsentFlow`): its id today; the grant-lifecycle
-    namespace (e.g. "tenant:<id>") replaces this one line."""
-    return tenant
+    """The store key of a web tenant (`ConsentFlow`): "tenant:<id>", its own namespace."""
+    return GrantKey.tenant("", tenant).store_key
 
 
 def check_grants(
@@ -160,7 +168,9 @@ def check_grants(
     **auth_kwargs: Any,
 ) -> list[GrantCheck]:
     """Classify every grant in `store` (default: AMAZON_ADS_TOKEN_STORE, else the CLI's),
-    or those named by `store_key`, `tenant`, `profile_id`, `client_id`; sorted by key.
+    logins and web tenants alike, or those named by `store_key` (a login), `tenant` (a web
+    tenant's id: its grant lives under "tenant:<id>"), `profile_id`, `client_id`; sorted
+    by key. The refresh token's expiry and the last refresh outcome are the grant record's.
 
     `client_secret` (with `client_id`; else AMAZON_ADS_CLIENT_ID and _CLIENT_SECRET, which
     do not narrow) serves that client's logins saved without one; `refresh=False`
@@ -178,6 +188,13 @@ def check_grants(
         raise ConfigurationError(f"concurrency must be an int >= 1, got {concurrency!r}")
     if client_secret is not None and client_id is None:
         raise ConfigurationError("client_secret needs its client_id: a secret is only used with it")
+    if tenant is not None and store_key is not None:
+        raise ConfigurationError("tenant= and store_key= name different grants: give one")
+    if store_key is not None and store_key.startswith(TENANT_PREFIX):
+        raise ConfigurationError(
+            f"the store key {printable(store_key)!r} is in the namespace of web tenants: "
+            "name a tenant with tenant= (--tenant) instead"
+        )
     on_event = check_on_event(on_event)
     store = store if store is not None else default_store()
     profile = None if profile_id is None else str(profile_id).strip()
@@ -279,6 +296,7 @@ class _Checker:
         requested: bool = False,
     ) -> GrantCheck:
         expires = refresh_expires_at(login)
+        tenant = login.tenant
         return GrantCheck(
             key=printable(login.key),
             client_id=printable(login.client_id),
@@ -291,6 +309,8 @@ class _Checker:
             days_left=None if expires is None else days_left(expires, self.clock()),
             token_request=requested,
             profiles=len(login.profiles),
+            namespace=login.namespace,
+            tenant=None if tenant is None else printable(tenant),
         )
 
     def _classify(self, login: Login) -> GrantCheck:
@@ -304,8 +324,11 @@ class _Checker:
             )
         expires = refresh_expires_at(login)
         now = self.clock()
-        if expires is not None and expires.timestamp() <= now:
-            return self._result(login, GrantState.EXPIRED)  # no token request can help
+        known = login.state_at(now, expiring_within=self.within)  # `status`'s word for it
+        passed = expires is not None and expires.timestamp() <= now
+        if known in (REVOKED, EXPIRED) and (passed or not self.refresh):
+            # The record says so and no request is wanted (or could help: the expiry passed).
+            return self._recorded(login, GrantState(known))
         try:
             settings = settings_for(login, self.store, self._given(login))
         except ConfigurationError as exc:
@@ -313,6 +336,7 @@ class _Checker:
                 return self._result(login, GrantState.NO_SECRET)
             return self._result(login, GrantState.UNREADABLE, _line(exc), type(exc).__name__)
         auth = AdsAuth._from_resolved(settings)
+        auth._manager.events.notices = False  # the check reports GrantExpiring itself
         try:
             requested = self._refresh(auth, stored)
         except AdsAuthError as exc:
@@ -344,6 +368,15 @@ class _Checker:
         counted = manager.state.refreshes
         manager.ensure(Need.forced(counted))  # adopts a newer stored token if one appears
         return True
+
+    def _recorded(self, login: Login, state: GrantState) -> GrantCheck:
+        """A revoked or expired grant as its record says, without a token request."""
+        detail = _WHAT_TO_DO[state]
+        if login.last_refresh == state.value and login.last_refresh_at is not None:
+            when = datetime.datetime.fromtimestamp(login.last_refresh_at, datetime.timezone.utc)
+            detail = f"{detail} (the last refresh, {when:%Y-%m-%d}, was refused)"
+            return self._result(login, state, detail, login.last_refresh_error)
+        return self._result(login, state, detail)
 
     def _secret_for(self, login: Login) -> str | None:
         return self.client_secret if self.client_id == login.client_id else None

@@ -18,7 +18,7 @@ import math
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from typing import Literal, Union
+from typing import Literal, Protocol, Union
 
 from .._errors import (
     GrantExpiredError,
@@ -207,15 +207,18 @@ def error_code(exc: BaseException) -> str:
     return type(exc).__name__
 
 
-def refresh_expires_at(grant: object) -> datetime.datetime | None:
-    """When the grant's refresh token expires, if known (a login or a grant record).
+class HasRefreshExpiry(Protocol):
+    """A grant as the lifecycle record describes it: a `Login`, a `GrantRecord`, or a
+    stored `Token` as the token manager loads it (its record's expiry attached)."""
 
-    The one place that reads it: the grant-lifecycle record names the field
-    `refresh_expires_at` (a datetime, or epoch seconds); anything else is unknown (None,
-    never a false warning)."""
-    value = getattr(grant, "refresh_expires_at", None)
-    if isinstance(value, datetime.datetime):
-        return value if value.tzinfo else value.replace(tzinfo=datetime.timezone.utc)
+    @property
+    def refresh_expires_at(self) -> float | None: ...
+
+
+def refresh_expires_at(grant: HasRefreshExpiry | None) -> datetime.datetime | None:
+    """When the grant's refresh token expires (the grant record's `refresh_expires_at`,
+    epoch seconds), as a UTC datetime; None when unknown (never a false warning)."""
+    value = None if grant is None else grant.refresh_expires_at
     if isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value):
         return datetime.datetime.fromtimestamp(value, tz=datetime.timezone.utc)
     return None
@@ -237,6 +240,8 @@ class GrantEvents:
         self._local = threading.local()
         self._failures = 0
         self._noticed_at = float("-inf")
+        # False where another part says it instead (`check_grants` reports each grant).
+        self.notices = True
 
     @contextmanager
     def collecting(self, *, soft: bool) -> Iterator[None]:
@@ -287,10 +292,11 @@ class GrantEvents:
         result = "ok" if exc is None else failure_reason(exc)
         self._add(TokenExchanged(self.key, self.region, duration, result))
 
-    def notice(self, grant: object, now: float) -> None:
+    def notice(self, grant: HasRefreshExpiry | None, now: float) -> None:
         """A GrantExpiring when `grant`'s refresh token expires within 30 days, at most once
-        a day (a running AdsAuth that notices, so an app hears it without a `check`)."""
-        if now - self._noticed_at < _NOTICE_EVERY:
+        a day (a running AdsAuth that notices, so an app hears it without a `check`).
+        `grant` is the stored token as `GrantIO.load` returns it: its record's expiry."""
+        if not self.notices or now - self._noticed_at < _NOTICE_EVERY:
             return
         expires_at = refresh_expires_at(grant)
         if expires_at is None or expires_at.timestamp() - now > EXPIRING_WITHIN.total_seconds():

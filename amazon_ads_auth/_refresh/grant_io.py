@@ -27,15 +27,17 @@ from .._errors import (
 from .._lwa.messages import TokenHttpRequest, refresh_request
 from .._lwa.sender import TokenTransport
 from .._redact import Secret, describe_store
-from .._stores.base import TokenStore, try_lock
+from .._stores.base import LoginRecordStore, TokenStore, try_lock
 from .._stores.grant import (
     EXPIRED,
     OK,
     REVOKED,
     GrantRecord,
+    GrantRecordStore,
     RefreshOutcome,
     new_grant,
     read_grant,
+    record_from_login,
     write_grant,
 )
 from .._token import Token
@@ -84,7 +86,23 @@ class GrantIO:
         self._transport = transport
 
     def load(self) -> Token | None:
-        return self.store.load(self.key)
+        """The stored token, carrying its grant record's refresh-token expiry
+        (`Token.refresh_expires_at`; None when unknown) from the same read, so the manager's
+        expiry notice needs no second one. One read from a store of whole records; other
+        stores are read as before, their login record (if any) consulted for the expiry.
+
+        Raises: StoreError."""
+        if isinstance(self.store, GrantRecordStore):
+            record = self.store.load_grant(self.key)
+            return None if record is None else _with_expiry(record.token, record)
+        token = self.store.load(self.key)
+        if token is None or not isinstance(self.store, LoginRecordStore):
+            return token
+        try:  # the expiry is news, never a reason for a load to fail
+            record = record_from_login(token, self.store.load_login(self.key), self.key)
+        except StoreError:
+            return token
+        return _with_expiry(token, record)
 
     def lock(self) -> AbstractContextManager[None]:
         return self.store.lock(self.key)
@@ -244,6 +262,13 @@ class GrantIO:
 
     def close(self) -> None:
         self._transport.close()
+
+
+def _with_expiry(token: Token, record: GrantRecord) -> Token:
+    """`token` with its record's refresh-token expiry (a loaded token never stores one)."""
+    if record.refresh_expires_at is None:
+        return token
+    return dataclasses.replace(token, refresh_expires_at=record.refresh_expires_at)
 
 
 def expiry(token: Token) -> str:

@@ -47,7 +47,7 @@ def _within(context: click.Context, parameter: click.Parameter, value: str) -> d
     envvar=ENV["client_secret"],
     help="The secret of --client-id, for logins saved without one.",
 )
-@click.option("--tenant", help="Only this web tenant (ConsentFlow) grant.")
+@click.option("--tenant", help="Only this web tenant's grant (ConsentFlow; stored as tenant:<id>).")
 @profile_option
 @click.option(
     "--within",
@@ -119,12 +119,14 @@ def check(
 
 def _rows(results: list[GrantCheck]) -> list[tuple[str, ...]]:
     rows: list[tuple[str, ...]] = [
-        ("STORE KEY", "CLIENT ID", "REGION", "STATE", "DAYS LEFT", "DETAIL")
+        ("STORE KEY", "KIND", "CLIENT ID", "REGION", "STATE", "DAYS LEFT", "DETAIL")
     ]
     for r in results:
         days = "unknown" if r.days_left is None else str(r.days_left)
         detail = "" if r.ok else r.detail
-        rows.append((r.store_key, shorten(r.client_id), r.region, r.state.value, days, detail))
+        kind = "?" if r.key == "?" else r.namespace  # KIND as `status` shows it
+        row = (r.store_key, kind, shorten(r.client_id), r.region, r.state.value, days, detail)
+        rows.append(row)
     return rows
 
 

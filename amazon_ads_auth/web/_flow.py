@@ -216,6 +216,7 @@ class ConsentFlow:
             "authorization_url": self._authorization_url,
             "api_hosts": [api_url] if self._api_url else None,
             "clock": self._clock,
+            "on_event": self._on_event,  # the exchange's TokenExchanged
         }
         verifier = derive_verifier(self._key, consent.state)
         connected = connect(

@@ -14,13 +14,6 @@ from .._logins.records import Login, load_logins
 from .._stores.base import LoginRecordStore, TokenStore
 
 OWNER_CACHE_SIZE = 4096  # profile ids whose owning tenants are remembered, per flow
-_TENANT_PREFIX = "tenant:"  # a store key namespace of web tenants, if the store uses one
-
-
-def tenant_of(login: Login) -> str:
-    """The tenant id a login record belongs to: its store key (without the tenants' key
-    namespace prefix, where the flow saves under one)."""
-    return login.store_key.removeprefix(_TENANT_PREFIX)
 
 
 class ProfileOwners:
@@ -101,9 +94,10 @@ class ProfileOwners:
         found: dict[str, list[str]] = {}
         tenants: list[tuple[str, str, frozenset[str]]] = []
         for login in logins:
-            if login.client_id == self._client_id and not login.demo:
+            # Web tenants only: a CLI login of the same client is nobody's tenant.
+            if login.client_id == self._client_id and login.tenant is not None:
                 listed = frozenset(p.profile_id for p in login.profiles)
-                tenant = tenant_of(login)
+                tenant = login.tenant
                 tenants.append((tenant, login.key, listed))
                 for profile_key in listed:
                     found.setdefault(profile_key, []).append(tenant)

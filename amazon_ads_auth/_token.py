@@ -21,8 +21,9 @@ class Token:
     expires_at: float
     token_type: str = "bearer"
     scope: str | None = None
-    # When LwA said the refresh token expires (`refresh_token_expires_in` in a code
-    # exchange's answer), if it ever does; kept in the grant record, not with the token.
+    # When the refresh token expires: what LwA said (`refresh_token_expires_in`, if it ever
+    # sends it) on an answer, or the grant record's value on a token loaded for the token
+    # manager. Stored in the grant record only, never written from here.
     refresh_expires_at: float | None = dataclasses.field(default=None, compare=False)
 
     def __post_init__(self) -> None:

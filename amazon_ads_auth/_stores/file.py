@@ -8,7 +8,6 @@ different advertisers never wait for each other's locks.
 from __future__ import annotations
 
 import contextlib
-import dataclasses
 import hashlib
 import json
 import logging
@@ -21,10 +20,9 @@ from typing import TYPE_CHECKING, Any
 
 from .._errors import StoreError
 from .._limits import DEFAULT_LOCK_WAIT
-from .._redact import printable
 from .._token import Token
 from .base import require_token
-from .grant import GrantRecord, grant_from_document, grant_to_document
+from .grant import GrantRecord, LoginHalf, grant_from_document, grant_to_document
 from .keys import GrantKey
 from .token_files import (
     fsync_folder,
@@ -55,7 +53,7 @@ def demo_store_url() -> str:
     return (default_data_dir() / "demo-tokens").as_uri()
 
 
-class FileTokenStore:
+class FileTokenStore(LoginHalf):
     """Tokens as 0600 JSON files in a 0700 folder, with atomic writes and per-key file locks.
 
     `path` defaults to "tokens" under the platform's user data folder. `lock_timeout` bounds
@@ -115,18 +113,6 @@ class FileTokenStore:
         document = {**grant_to_document(record), "key": key}
         remove_stale_partials(self.path, target)
         write_atomically(self.path, target, json.dumps(document, separators=(",", ":")).encode())
-
-    def load_login(self, key: str) -> dict[str, Any] | None:
-        """What `login` recorded with this grant (in the same 0600 file), if anything."""
-        record = self.load_grant(key)
-        return None if record is None or record.login is None else dict(record.login)
-
-    def save_login(self, key: str, record: dict[str, Any]) -> None:
-        """Keep `record` in the grant's file (the grant must be saved first)."""
-        previous = self.load_grant(key)
-        if previous is None:
-            raise StoreError(f"no grant is stored under {printable(key)!r} in {self.path}")
-        self.save_grant(key, dataclasses.replace(previous, login=dict(record)))
 
     def delete(self, key: str) -> None:
         """Remove the grant, even a corrupt one, and any half-written copy of it."""

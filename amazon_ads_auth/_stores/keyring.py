@@ -4,7 +4,6 @@ Secret Service), for a desktop. Keyrings have no locks, so the lock is a file lo
 from __future__ import annotations
 
 import contextlib
-import dataclasses
 import json
 from collections.abc import Iterator
 from pathlib import Path
@@ -16,7 +15,7 @@ from .._redact import printable
 from .._token import Token
 from .base import decode_record, decode_token, require_token
 from .file import FileTokenStore, default_data_dir
-from .grant import GrantRecord, grant_from_document, grant_to_document, is_grant_document
+from .grant import GrantRecord, LoginHalf, grant_from_document, grant_to_document, is_grant_document
 
 _INDEX = "__index__"
 # Login records are entries "#login:<key>". Grant keys may not start with "#" (nor be the
@@ -39,7 +38,7 @@ def _keyring_module() -> Any:
     return keyring
 
 
-class KeyringTokenStore:
+class KeyringTokenStore(LoginHalf):
     """Tokens as JSON secrets of `service` in the OS keyring, one entry per key.
 
     Raises StoreError at construction when no keyring backend is usable. `lock_folder`
@@ -150,17 +149,6 @@ class KeyringTokenStore:
             for name in self._record_names(key):
                 if self._call("reading a login record", self._keyring.get_password, name):
                     self._call("deleting a login record", self._keyring.delete_password, name)
-
-    def load_login(self, key: str) -> dict[str, Any] | None:
-        """What `login` recorded with this grant (kept in the grant's entry)."""
-        record = self.load_grant(key)
-        return None if record is None or record.login is None else dict(record.login)
-
-    def save_login(self, key: str, record: dict[str, Any]) -> None:
-        previous = self.load_grant(key)
-        if previous is None:
-            raise StoreError(f"no grant is stored under {printable(key)!r} in {self.where}")
-        self.save_grant(key, dataclasses.replace(previous, login=dict(record)))
 
     def grant_records(self) -> dict[str, GrantRecord | StoreError]:
         """Every indexed key with its record, or why it cannot be read."""

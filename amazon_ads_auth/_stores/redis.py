@@ -8,7 +8,6 @@ A fresh lock object per use: redis-py keeps the owner token in the object.
 from __future__ import annotations
 
 import contextlib
-import dataclasses
 import json
 import logging
 from collections.abc import Iterator
@@ -19,7 +18,7 @@ from .._limits import DEFAULT_LOCK_TTL, DEFAULT_LOCK_WAIT
 from .._redact import printable
 from .._token import Token
 from .base import decode_record, decode_token, require_token
-from .grant import GrantRecord, grant_from_document, grant_to_document, is_grant_document
+from .grant import GrantRecord, LoginHalf, grant_from_document, grant_to_document, is_grant_document
 
 if TYPE_CHECKING:
     import redis
@@ -41,7 +40,7 @@ def _redis_module() -> Any:
     return redis
 
 
-class RedisTokenStore:
+class RedisTokenStore(LoginHalf):
     """Tokens as JSON under `prefix + key` in Redis, locked with redis-py's Lock.
 
     `url_or_client` is a redis:// or rediss:// URL or a `redis.Redis` client. The lock
@@ -130,17 +129,6 @@ class RedisTokenStore:
             self._client.delete(self._grant_name(key), self._record_name(key))
         except self._errors as exc:
             raise self._fail("deleting a token", exc) from None
-
-    def load_login(self, key: str) -> dict[str, Any] | None:
-        """What `login` recorded with this grant (kept in the grant's value)."""
-        record = self.load_grant(key)
-        return None if record is None or record.login is None else dict(record.login)
-
-    def save_login(self, key: str, record: dict[str, Any]) -> None:
-        previous = self.load_grant(key)
-        if previous is None:
-            raise StoreError(f"no grant is stored under {printable(key)!r} in {self.where}")
-        self.save_grant(key, dataclasses.replace(previous, login=dict(record)))
 
     @contextlib.contextmanager
     def lock(self, key: str) -> Iterator[None]:

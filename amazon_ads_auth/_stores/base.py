@@ -5,14 +5,15 @@ from __future__ import annotations
 import dataclasses
 import json
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import AbstractContextManager, contextmanager
 from typing import Any, Protocol, runtime_checkable
 
 from .._errors import StoreError, TokenFormatError
 from .._locks import forget_locks_at_fork
+from .._redact import printable
 from .._token import Token
-from .grant import GrantRecord
+from .grant import GrantRecord, grant_from_document, is_grant_document
 
 
 @runtime_checkable
@@ -223,3 +224,56 @@ class MemoryTokenStore:
     def _after_fork(self) -> None:
         # The guard, like the key locks, may have been held by another thread at fork time.
         self._guard = threading.Lock()
+
+
+def stored_grant(
+    raw: str | bytes, where: str, legacy_login: Callable[[], Mapping[str, Any] | None]
+) -> GrantRecord:
+    """A stored value as a grant record: a grant document, or a bare token as the release
+    before grant records wrote it (its login record, kept apart then, from `legacy_login`).
+
+    Raises: StoreError when the value is neither."""
+    try:
+        value = json.loads(raw)
+    except (ValueError, RecursionError):
+        value = None
+    if is_grant_document(value):
+        return grant_from_document(value, where)
+    return GrantRecord(decode_token(raw, where), legacy_login())
+
+
+class WholeGrantRecords:
+    """The token and the login record as halves of one grant record, for a store with
+    `load_grant`/`save_grant` (the file, keyring and Redis stores): each half is read with
+    one read and written with one write of the whole record."""
+
+    where: Any  # the store's description, for the error
+
+    def load_grant(self, key: str) -> GrantRecord | None:
+        raise NotImplementedError
+
+    def save_grant(self, key: str, record: GrantRecord) -> None:
+        raise NotImplementedError
+
+    def load(self, key: str) -> Token | None:
+        record = self.load_grant(key)
+        return None if record is None else record.token
+
+    def save(self, key: str, token: Token) -> None:
+        """Replace the grant's token, keeping the rest of its record (callers hold the
+        key's lock)."""
+        require_token(token)
+        previous = self.load_grant(key)
+        self.save_grant(key, GrantRecord(token) if previous is None else previous.with_token(token))
+
+    def load_login(self, key: str) -> dict[str, Any] | None:
+        """What `login` recorded with this grant (kept in the grant's own record)."""
+        record = self.load_grant(key)
+        return None if record is None or record.login is None else dict(record.login)
+
+    def save_login(self, key: str, record: dict[str, Any]) -> None:
+        """Keep `record` in the grant's record (the grant must be saved first)."""
+        previous = self.load_grant(key)
+        if previous is None:
+            raise StoreError(f"no grant is stored under {printable(key)!r} in {self.where}")
+        self.save_grant(key, dataclasses.replace(previous, login=dict(record)))

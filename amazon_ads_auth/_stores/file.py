@@ -20,9 +20,8 @@ from typing import TYPE_CHECKING, Any
 
 from .._errors import StoreError
 from .._limits import DEFAULT_LOCK_WAIT
-from .._token import Token
-from .base import require_token
-from .grant import GrantRecord, LoginHalf, grant_from_document, grant_to_document
+from .base import WholeGrantRecords, require_token
+from .grant import GrantRecord, grant_from_document, grant_to_document
 from .keys import GrantKey
 from .token_files import (
     fsync_folder,
@@ -53,7 +52,7 @@ def demo_store_url() -> str:
     return (default_data_dir() / "demo-tokens").as_uri()
 
 
-class FileTokenStore(LoginHalf):
+class FileTokenStore(WholeGrantRecords):
     """Tokens as 0600 JSON files in a 0700 folder, with atomic writes and per-key file locks.
 
     `path` defaults to "tokens" under the platform's user data folder. `lock_timeout` bounds
@@ -84,17 +83,6 @@ class FileTokenStore(LoginHalf):
         return str(self.path)
 
     # ----- TokenStore ---------------------------------------------------------------------
-
-    def load(self, key: str) -> Token | None:
-        record = self.load_grant(key)
-        return None if record is None else record.token
-
-    def save(self, key: str, token: Token) -> None:
-        """Replace the grant's token, keeping the rest of its record (a corrupt grant is
-        reported, never overwritten)."""
-        require_token(token)
-        previous = self.load_grant(key)
-        self.save_grant(key, GrantRecord(token) if previous is None else previous.with_token(token))
 
     def load_grant(self, key: str) -> GrantRecord | None:
         """The whole grant record of `key` (one file read), or None.

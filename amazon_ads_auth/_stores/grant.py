@@ -246,32 +246,6 @@ class GrantRecordStore(Protocol):
     def save_grant(self, key: str, record: GrantRecord) -> None: ...
 
 
-class LoginHalf:
-    """The login record as one half of a whole grant record, for a store with
-    `load_grant`/`save_grant` (the file, keyring and Redis stores): one read, and one
-    write of the whole record."""
-
-    where: Any  # the store's description, for the error
-
-    def load_grant(self, key: str) -> GrantRecord | None:
-        raise NotImplementedError
-
-    def save_grant(self, key: str, record: GrantRecord) -> None:
-        raise NotImplementedError
-
-    def load_login(self, key: str) -> dict[str, Any] | None:
-        """What `login` recorded with this grant (kept in the grant's own record)."""
-        record = self.load_grant(key)
-        return None if record is None or record.login is None else dict(record.login)
-
-    def save_login(self, key: str, record: dict[str, Any]) -> None:
-        """Keep `record` in the grant's record (the grant must be saved first)."""
-        previous = self.load_grant(key)
-        if previous is None:
-            raise StoreError(f"no grant is stored under {printable(key)!r} in {self.where}")
-        self.save_grant(key, dataclasses.replace(previous, login=dict(record)))
-
-
 _LIFECYCLE = "lifecycle"
 
 

@@ -12,10 +12,9 @@ from typing import Any
 from .._errors import ConfigurationError, StoreError
 from .._limits import DEFAULT_LOCK_WAIT
 from .._redact import printable
-from .._token import Token
-from .base import decode_record, decode_token, require_token
+from .base import WholeGrantRecords, decode_record, require_token, stored_grant
 from .file import FileTokenStore, default_data_dir
-from .grant import GrantRecord, LoginHalf, grant_from_document, grant_to_document, is_grant_document
+from .grant import GrantRecord, grant_to_document
 
 _INDEX = "__index__"
 # Login records are entries "#login:<key>". Grant keys may not start with "#" (nor be the
@@ -38,7 +37,7 @@ def _keyring_module() -> Any:
     return keyring
 
 
-class KeyringTokenStore(LoginHalf):
+class KeyringTokenStore(WholeGrantRecords):
     """Tokens as JSON secrets of `service` in the OS keyring, one entry per key.
 
     Raises StoreError at construction when no keyring backend is usable. `lock_folder`
@@ -93,16 +92,6 @@ class KeyringTokenStore(LoginHalf):
                 f"with '#' or be {_INDEX!r}): pick another key"
             )
 
-    def load(self, key: str) -> Token | None:
-        record = self.load_grant(key)
-        return None if record is None else record.token
-
-    def save(self, key: str, token: Token) -> None:
-        """Replace the grant's token, keeping the rest of its record."""
-        require_token(token)
-        previous = self.load_grant(key)
-        self.save_grant(key, GrantRecord(token) if previous is None else previous.with_token(token))
-
     def load_grant(self, key: str) -> GrantRecord | None:
         """The whole grant record of `key` (one keychain entry), or None.
 
@@ -112,14 +101,7 @@ class KeyringTokenStore(LoginHalf):
         if raw is None:
             return None
         where = f"the keyring entry {printable(key)!r} of service {self.service!r}"
-        try:
-            value = json.loads(raw)
-        except (ValueError, RecursionError):
-            value = None
-        if is_grant_document(value):
-            return grant_from_document(value, where)
-        token = decode_token(raw, where)  # a bare token, as the release before records kept
-        return GrantRecord(token, self._legacy_login(key))
+        return stored_grant(raw, where, lambda: self._legacy_login(key))
 
     def save_grant(self, key: str, record: GrantRecord) -> None:
         """Write the whole grant record of `key` as one keychain entry (and drop the

@@ -16,9 +16,8 @@ from typing import TYPE_CHECKING, Any
 from .._errors import ConfigurationError, StoreError
 from .._limits import DEFAULT_LOCK_TTL, DEFAULT_LOCK_WAIT
 from .._redact import printable
-from .._token import Token
-from .base import decode_record, decode_token, require_token
-from .grant import GrantRecord, LoginHalf, grant_from_document, grant_to_document, is_grant_document
+from .base import WholeGrantRecords, decode_record, require_token, stored_grant
+from .grant import GrantRecord, grant_to_document
 
 if TYPE_CHECKING:
     import redis
@@ -40,7 +39,7 @@ def _redis_module() -> Any:
     return redis
 
 
-class RedisTokenStore(LoginHalf):
+class RedisTokenStore(WholeGrantRecords):
     """Tokens as JSON under `prefix + key` in Redis, locked with redis-py's Lock.
 
     `url_or_client` is a redis:// or rediss:// URL or a `redis.Redis` client. The lock
@@ -89,17 +88,6 @@ class RedisTokenStore(LoginHalf):
             f"Redis at {self._where()} failed while {doing}: {type(exc).__name__}; "
             "check that the server is up and the URL is right"
         )
-
-    def load(self, key: str) -> Token | None:
-        record = self.load_grant(key)
-        return None if record is None else record.token
-
-    def save(self, key: str, token: Token) -> None:
-        """Replace the grant's token, keeping the rest of its record (callers hold the
-        key's lock)."""
-        require_token(token)
-        previous = self.load_grant(key)
-        self.save_grant(key, GrantRecord(token) if previous is None else previous.with_token(token))
 
     def load_grant(self, key: str) -> GrantRecord | None:
         """The whole grant record of `key` (one round trip), or None.
@@ -256,12 +244,6 @@ class RedisTokenStore(LoginHalf):
 
     def _decode(self, key: str, raw: bytes | str, legacy_record: bytes | str | None) -> GrantRecord:
         where = f"the Redis value {printable(self.prefix + key)} at {self._where()}"
-        try:
-            value = json.loads(raw)
-        except (ValueError, RecursionError):
-            value = None
-        if is_grant_document(value):
-            return grant_from_document(value, where)
-        token = decode_token(raw, where)  # a bare token, as the release before records kept
-        login = decode_record(legacy_record) if legacy_record is not None else None
-        return GrantRecord(token, login)
+        return stored_grant(
+            raw, where, lambda: None if legacy_record is None else decode_record(legacy_record)
+        )
